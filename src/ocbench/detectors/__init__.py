@@ -9,7 +9,9 @@ shared pretrained autoencoder, or None). The flags tell the workflow and
 - ``pretrained``: needs the shared pretrained autoencoder (the pretrain job);
 - ``hybrid``: fitted on the pretrained encoder's codes instead of the inputs;
 - ``needs_labels``: semi-supervised; refuses a split without labelled samples;
-- ``fits``: False for a method that only scores with the pretrained autoencoder (CAE).
+- ``fits``: False for a method that only scores with the pretrained autoencoder (CAE);
+- ``detector``: the detector class, whose ``__init__`` names the hyper-parameters the
+  config may set for the method (the config check rejects any other key).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .deep_svdd import DeepSVDD
 @dataclass(frozen=True)
 class MethodSpec:
     factory: Callable[..., Detector]
+    detector: type[Detector]
     deep: bool = False
     pretrained: bool = False
     hybrid: bool = False
@@ -45,11 +48,11 @@ def _pretrained_autoencoder(params, *, net, device, seed, autoencoder):
 
 
 METHODS: dict[str, MethodSpec] = {
-    "deep_svdd_oneclass": MethodSpec(_deep_svdd("one-class"), deep=True, pretrained=True,
+    "deep_svdd_oneclass": MethodSpec(_deep_svdd("one-class"), DeepSVDD, deep=True, pretrained=True,
                                      description="One-class Deep SVDD (Ruff et al. 2018)"),
-    "deep_svdd_softboundary": MethodSpec(_deep_svdd("soft-boundary"), deep=True, pretrained=True,
+    "deep_svdd_softboundary": MethodSpec(_deep_svdd("soft-boundary"), DeepSVDD, deep=True, pretrained=True,
                                          description="Soft-boundary Deep SVDD (Ruff et al. 2018)"),
-    "cae": MethodSpec(_pretrained_autoencoder, deep=True, pretrained=True, fits=False,
+    "cae": MethodSpec(_pretrained_autoencoder, AutoencoderDetector, deep=True, pretrained=True, fits=False,
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)"),
 }
 

@@ -1,0 +1,4 @@
+"""Tabular datasets: ODDS .mat files and the sets derived from scikit-learn (to be filled)."""
+from .source import DatasetSource
+
+TABULAR_SOURCES: dict[str, DatasetSource] = {}
