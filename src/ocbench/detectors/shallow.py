@@ -1,0 +1,258 @@
+"""Shallow baselines of the Deep SAD protocol: OC-SVM, Isolation Forest and KDE.
+
+Every detector takes X of any shape (images N×C×H×W, tabular N×D, encoder codes for
+the hybrid variants) and flattens it to N×D. Scores are higher for more anomalous
+samples.
+
+Kernel widths of the methods that need labelled data to choose them (OC-SVM here,
+SSAD in ``ssad.py``) are picked by AUC on a validation set that the caller holds out
+of the evaluation (``holdout_validation``). The Deep SAD reference took that set from
+the test split and then evaluated on the whole test split, validation set included.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+
+import numpy as np
+
+from ..errors import OcbenchError, check_open_unit, check_positive_int
+from .base import Detector
+
+log = logging.getLogger("ocbench.detectors.shallow")
+
+#: OC-SVM's and SSAD's grid of RBF widths, gamma in k(x, x') = exp(-gamma ||x - x'||^2)
+DEFAULT_GAMMAS = tuple(np.logspace(-7, 2, num=10, base=2))
+#: KDE's grid of Gaussian bandwidths
+DEFAULT_BANDWIDTHS = tuple(np.logspace(0.5, 5, num=10, base=2))
+
+
+# --------------------------------------------------------------------------- inputs
+
+def flatten(X) -> np.ndarray:
+    """X as a float64 N×D array: one row per sample, whatever the sample's shape."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 0 or len(X) == 0:
+        raise OcbenchError(f"X must hold at least one sample, got an array of shape {X.shape}")
+    return X.reshape(len(X), -1)
+
+
+def check_grid(what: str, values) -> tuple[float, ...]:
+    """A non-empty tuple of positive finite numbers (a gamma or bandwidth grid)."""
+    try:
+        grid = tuple(values)
+    except TypeError:
+        raise OcbenchError(f"{what} must be a list of positive numbers, got {values!r}") from None
+    if not grid:
+        raise OcbenchError(f"{what} must list at least one positive number, got an empty list")
+    for value in grid:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+            raise OcbenchError(f"{what} must hold positive finite numbers, got {value!r}")
+    return tuple(float(v) for v in grid)
+
+
+def check_validation_set(X_val, y_val, n_features: int):
+    """(X_val as N×D, y_val as 0/1 ints), or None when no validation set is given."""
+    if X_val is None and y_val is None:
+        return None
+    if X_val is None or y_val is None:
+        raise OcbenchError("a validation set needs both X_val and y_val (0 normal, 1 anomaly); got only one")
+    X_val = flatten(X_val)
+    y_val = np.asarray(y_val).ravel()
+    if len(y_val) != len(X_val):
+        raise OcbenchError(f"y_val has {len(y_val)} labels but X_val has {len(X_val)} samples")
+    bad = set(np.unique(y_val).tolist()) - {0, 1}
+    if bad:
+        raise OcbenchError(f"validation labels must be 0 (normal) or 1 (anomaly), got {sorted(bad)}")
+    if X_val.shape[1] != n_features:
+        raise OcbenchError(f"X_val has {X_val.shape[1]} features per sample but X has {n_features}")
+    return X_val, y_val.astype(np.int64)
+
+
+def scale_gamma(X: np.ndarray) -> float:
+    """scikit-learn's ``gamma='scale'``: 1 / (D · Var(X)), the median-style default width."""
+    variance = float(X.var())
+    return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0
+
+
+# --------------------------------------------------------------------------- validation
+
+def holdout_validation(n_test: int, y_test, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split test indices 0..n_test-1 into (validation, evaluation), stratified by label, by seed.
+
+    Each class gives ``floor(fraction · its size)`` samples, at least one, to the
+    validation set and always keeps at least one for the evaluation (a class of one
+    sample stays whole in the evaluation). Both index arrays are sorted.
+    """
+    check_open_unit("validation_fraction", fraction)
+    y_test = np.asarray(y_test).ravel()
+    if len(y_test) != n_test:
+        raise OcbenchError(f"y_test has {len(y_test)} labels but n_test is {n_test}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in (0, 1):  # fixed order: the draw depends on the seed only
+        members = np.flatnonzero(y_test == label)
+        if len(members) < 2:
+            continue
+        n_val = min(len(members) - 1, max(1, int(fraction * len(members))))
+        chosen.append(rng.permutation(members)[:n_val])
+    val_idx = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    eval_idx = np.setdiff1d(np.arange(n_test), val_idx)
+    return val_idx.astype(np.int64), eval_idx.astype(np.int64)
+
+
+def select_gamma(detector, gammas, fit_one, score, X_train, validation):
+    """Fit one model per gamma and keep the one of highest validation AUC.
+
+    ``fit_one(gamma) -> model`` and ``score(model, X) -> scores`` (higher = more
+    anomalous). Without a validation set holding both classes, a single model is fitted
+    with ``gamma='scale'``. Sets ``gamma_``, ``gamma_selection_``, ``validation_auc_``
+    and ``validation_aucs_`` on ``detector`` and returns the chosen model. Ties go to
+    the smaller gamma (the first in the grid), as in the reference.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if validation is None or len(np.unique(validation[1])) < 2:
+        reason = "no validation set" if validation is None else "validation set has one class"
+        log.warning("%s: gamma='scale' (%s)", type(detector).__name__, reason)
+        detector.gamma_ = scale_gamma(X_train)
+        detector.gamma_selection_ = f"scale ({reason})"
+        detector.validation_auc_ = None
+        detector.validation_aucs_ = ()
+        return fit_one(detector.gamma_)
+
+    X_val, y_val = validation
+    best_model, best_auc, aucs = None, -math.inf, []
+    for gamma in gammas:
+        model = fit_one(gamma)
+        auc = float(roc_auc_score(y_val, score(model, X_val)))
+        aucs.append(auc)
+        log.info("%s gamma %.6g: validation AUC %.4f", type(detector).__name__, gamma, auc)
+        if auc > best_auc:
+            best_model, best_auc, detector.gamma_ = model, auc, float(gamma)
+    detector.gamma_selection_ = "validation AUC"
+    detector.validation_auc_ = best_auc
+    detector.validation_aucs_ = tuple(aucs)
+    return best_model
+
+
+# --------------------------------------------------------------------------- detectors
+
+class OCSVM(Detector):
+    """One-class SVM with an RBF kernel (Schölkopf et al. 2001), scikit-learn's solver.
+
+    ``fit(X, y=None, X_val=None, y_val=None)``: with a labelled validation set (0 normal,
+    1 anomaly) gamma is the grid value of highest validation AUC; without one it is
+    ``'scale'``. Score = minus scikit-learn's decision function, so the SVM boundary is
+    at 0 and ``threshold_`` is 0. The fit is deterministic; ``seed`` is kept for the
+    common detector signature.
+
+    Fitted: ``model_``, ``gamma_``, ``gamma_selection_``, ``validation_auc_``,
+    ``validation_aucs_`` (one per grid value), ``threshold_``.
+    """
+
+    uses_validation = True
+
+    def __init__(self, nu=0.1, gammas=None, seed=0):
+        self.nu = nu
+        self.gammas = gammas
+        self.seed = seed
+
+    def fit(self, X, y=None, X_val=None, y_val=None):
+        from sklearn.svm import OneClassSVM
+
+        check_open_unit("nu", self.nu)
+        gammas = check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
+        X = flatten(X)
+        validation = check_validation_set(X_val, y_val, X.shape[1])
+
+        def fit_one(gamma):
+            return OneClassSVM(kernel="rbf", nu=self.nu, gamma=gamma).fit(X)
+
+        self.model_ = select_gamma(self, gammas, fit_one, lambda m, x: -m.decision_function(x), X, validation)
+        self.threshold_ = 0.0
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        self._check_fitted()
+        return -self.model_.decision_function(flatten(X))
+
+
+class IsolationForest(Detector):
+    """Isolation Forest (Liu et al. 2008), scikit-learn's, seeded by ``seed``.
+
+    Score = minus scikit-learn's ``score_samples`` (the mean path-length score).
+    ``threshold_`` is the (1 - contamination) quantile of the training scores, which is
+    scikit-learn's own offset: ``predict`` agrees with scikit-learn's. ``max_samples``
+    is capped at the training size.
+    """
+
+    def __init__(self, n_estimators=100, max_samples=256, contamination=0.1, seed=0):
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.contamination = contamination
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        from sklearn.ensemble import IsolationForest as SklearnIsolationForest
+
+        check_positive_int("n_estimators", self.n_estimators)
+        check_positive_int("max_samples", self.max_samples)
+        if isinstance(self.contamination, bool) or not isinstance(self.contamination, numbers.Real) \
+                or not 0.0 < self.contamination <= 0.5:
+            raise OcbenchError(f"contamination must lie in (0, 0.5], got {self.contamination!r}")
+        X = flatten(X)
+        self.model_ = SklearnIsolationForest(
+            n_estimators=self.n_estimators, max_samples=min(self.max_samples, len(X)),
+            contamination=self.contamination, random_state=self.seed).fit(X)
+        train_scores = -self.model_.score_samples(X)
+        self.threshold_ = float(np.quantile(train_scores, 1.0 - self.contamination))
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        self._check_fitted()
+        return -self.model_.score_samples(flatten(X))
+
+
+class KDE(Detector):
+    """Gaussian kernel density estimate; score = minus the log density.
+
+    The bandwidth is the grid value whose held-out log-likelihood (the fold's total,
+    averaged over ``cv_folds`` folds of the training data, scikit-learn's
+    ``GridSearchCV``) is highest; the folds
+    are shuffled by ``seed`` so that a training set ordered by class does not give
+    folds of one kind. ``threshold_`` is the 0.9 quantile of the training scores.
+
+    Fitted: ``model_``, ``bandwidth_``, ``cv_log_likelihoods_`` (one per grid value),
+    ``threshold_``.
+    """
+
+    def __init__(self, bandwidths=None, cv_folds=5, seed=0):
+        self.bandwidths = bandwidths
+        self.cv_folds = cv_folds
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        from sklearn.model_selection import GridSearchCV, KFold
+        from sklearn.neighbors import KernelDensity
+
+        bandwidths = check_grid("bandwidths", DEFAULT_BANDWIDTHS if self.bandwidths is None else self.bandwidths)
+        check_positive_int("cv_folds", self.cv_folds)
+        if self.cv_folds < 2:
+            raise OcbenchError(f"cv_folds must be at least 2, got {self.cv_folds}")
+        X = flatten(X)
+        if len(X) < self.cv_folds:
+            raise OcbenchError(f"KDE needs at least cv_folds={self.cv_folds} training samples, got {len(X)}")
+        folds = KFold(n_splits=self.cv_folds, shuffle=True, random_state=self.seed)
+        search = GridSearchCV(KernelDensity(kernel="gaussian"), {"bandwidth": list(bandwidths)}, cv=folds)
+        search.fit(X)
+        self.model_ = search.best_estimator_
+        self.bandwidth_ = float(search.best_params_["bandwidth"])
+        self.cv_log_likelihoods_ = tuple(float(v) for v in search.cv_results_["mean_test_score"])
+        self.threshold_ = self._threshold_from_training(-self.model_.score_samples(X))
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        self._check_fitted()
+        return -self.model_.score_samples(flatten(X))
