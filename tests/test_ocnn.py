@@ -1,0 +1,115 @@
+"""OC-NN: the objective on hand-worked numbers, the r update, the frozen encoder, detection."""
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from ocbench.detectors import METHODS
+from ocbench.detectors.objectives import ocnn_loss, ocnn_offset
+from ocbench.detectors.ocnn import OCNN, OCNNHead
+from ocbench.errors import OcbenchError
+from ocbench.nets import Autoencoder
+from ocbench.nets.mlp import MLP, MLPDecoder
+
+
+def test_loss_on_hand_worked_numbers():
+    y_hat = torch.tensor([0.5, 1.0, 2.0])
+    w = torch.tensor([[1.0, 2.0]])  # 1/2 (1 + 4) = 2.5
+    V = torch.tensor([[1.0, -1.0], [2.0, 0.0]])  # 1/2 (1 + 1 + 4) = 3
+    # r = 1: hinge max(0, 1 - y_hat) = [0.5, 0, 0], mean 1/6, / nu (0.5) = 1/3; minus r
+    assert ocnn_loss(y_hat, 1.0, 0.5, w, V).item() == pytest.approx(2.5 + 3 + 1 / 3 - 1)
+    # outputs all above r: no hinge, only the penalty minus r
+    assert ocnn_loss(y_hat, 0.25, 0.5, w, V).item() == pytest.approx(2.5 + 3 - 0.25)
+
+
+def test_offset_is_the_nu_quantile():
+    y_hat = torch.tensor([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert ocnn_offset(y_hat, 0.25) == pytest.approx(2.0)  # position 0.25 * 4 = 1 of [1, 2, 3, 4, 5]
+    assert ocnn_offset(y_hat, 0.1) == pytest.approx(1.4)  # position 0.4: 1 + 0.4 * (2 - 1)
+
+
+def test_head_computes_w_dot_g_of_V_z():
+    head = OCNNHead(2, 2, "sigmoid")
+    with torch.no_grad():
+        head.V.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+        head.w.weight.copy_(torch.tensor([[2.0, 3.0]]))
+    z = torch.tensor([[0.0, 0.0], [1.0, 2.0]])
+    expected = [2 * 0.5 + 3 * 0.5, 2 * torch.sigmoid(torch.tensor(1.0)).item() + 3 * torch.sigmoid(torch.tensor(-2.0)).item()]
+    assert head(z).tolist() == pytest.approx(expected)
+
+
+@pytest.fixture(scope="module")
+def easy():
+    """Normal data around +2 in 10-D, anomalies around the origin."""
+    rng = np.random.default_rng(0)
+    normal = rng.normal(2.0, 1.0, (240, 10)).astype(np.float32)
+    anomalies = rng.normal(0.0, 1.0, (40, 10)).astype(np.float32)
+    x_test = np.concatenate([normal[200:], anomalies])
+    return normal[:200], x_test, np.r_[np.zeros(40), np.ones(40)].astype(int)
+
+
+def fit(x, **kw):
+    params = dict(net=MLP(10, (32,), 8), epochs=20, batch_size=50, lr=1e-2, seed=0)
+    params.update(kw)
+    return OCNN(**params).fit(x)
+
+
+def test_r_is_the_nu_quantile_of_the_training_outputs_after_the_last_epoch(easy):
+    x_train, _, _ = easy
+    detector = fit(x_train, nu=0.2, epochs=3)
+    with torch.no_grad():
+        y_hat = detector.head_(torch.from_numpy(detector.transform(x_train)))
+    assert detector.r_ == pytest.approx(float(torch.quantile(y_hat.double(), 0.2)), rel=1e-6)
+    # score = r - y_hat, boundary at 0: a share nu of the training data lies above it
+    scores = detector.decision_function(x_train)
+    np.testing.assert_allclose(scores, detector.r_ - y_hat.numpy(), rtol=1e-5, atol=1e-6)
+    assert detector.threshold_ == 0.0
+    assert np.mean(scores > 0) == pytest.approx(0.2, abs=0.01)
+
+
+def test_detects_easy_anomalies(easy):
+    x_train, x_test, y_test = easy
+    detector = fit(x_train)
+    assert roc_auc_score(y_test, detector.decision_function(x_test)) > 0.9
+    predicted = detector.predict(x_test)
+    assert predicted[y_test == 1].mean() > predicted[y_test == 0].mean()
+
+
+def test_pretrained_encoder_is_used_and_stays_frozen(easy):
+    x_train, _, _ = easy
+    ae = Autoencoder(MLP(10, (32,), 8), MLPDecoder(10, (32,), 8))
+    with torch.no_grad():
+        ae.train()(torch.from_numpy(x_train))  # batch-norm statistics of the data
+    ae.eval()
+    detector = fit(x_train, epochs=2, autoencoder=ae)
+    with torch.no_grad():
+        expected = ae.encoder(torch.from_numpy(x_train)).numpy()
+    np.testing.assert_array_equal(detector.transform(x_train), expected)
+    assert all(not p.requires_grad for p in detector.network_.parameters())
+
+
+def test_same_seed_same_scores(easy):
+    x_train, x_test, _ = easy
+    net = MLP(10, (32,), 8)  # one module: fit copies it, so the runs differ by seed alone
+    first = fit(x_train, net=net, epochs=2, seed=3).decision_function(x_test)
+    again = fit(x_train, net=net, epochs=2, seed=3).decision_function(x_test)
+    other = fit(x_train, net=net, epochs=2, seed=4).decision_function(x_test)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_bad_parameters_are_refused(easy):
+    x_train, _, _ = easy
+    with pytest.raises(OcbenchError, match="nu"):
+        fit(x_train, nu=0.0)
+    with pytest.raises(OcbenchError, match="hidden"):
+        fit(x_train, hidden=0)
+    with pytest.raises(OcbenchError, match="activation"):
+        fit(x_train, activation="tanh")
+
+
+def test_registry_entry():
+    spec = METHODS["ocnn"]
+    assert spec.detector is OCNN and spec.deep and spec.pretrained and not spec.needs_labels
+    detector = spec.factory({"nu": 0.05, "hidden": 16}, net="mnist_lenet", device="cpu", seed=1, autoencoder=None)
+    assert (detector.nu, detector.hidden, detector.seed) == (0.05, 16, 1)
