@@ -12,6 +12,9 @@ shared pretrained autoencoder, or None). The flags tell the workflow and
   refuses a split that has none. Deep SAD and SSAD use labels when a split has them and
   reduce to Deep SVDD and SVDD without (the Deep SAD paper's gamma_l = 0 column);
 - ``fits``: False for a method that only scores with the pretrained autoencoder (CAE);
+- ``training``: which ``training`` block of the config gives a deep method its
+  optimiser defaults: ``network``, ``autoencoder`` (RCAE trains an autoencoder), or
+  None (SS-DGM keeps the settings of its own reference);
 - ``detector``: the detector class, whose ``__init__`` names the hyper-parameters the
   config may set for the method (the config check rejects any other key).
 """
@@ -42,6 +45,9 @@ class MethodSpec:
     hybrid: bool = False
     needs_labels: bool = False
     fits: bool = True
+    # The config block (training.network or training.autoencoder) whose settings a deep
+    # method takes as defaults; None for a method with its own reference settings (SS-DGM).
+    training: str | None = "network"
     description: str = ""
 
 
@@ -93,9 +99,9 @@ METHODS: dict[str, MethodSpec] = {
                                          description="Multi-radius Deep SVDD: one sphere per FINCH cluster"),
     "cae": MethodSpec(_pretrained_autoencoder, AutoencoderDetector, deep=True, pretrained=True, fits=False,
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)"),
-    "rcae": MethodSpec(_rcae, RCAE, deep=True, pretrained=True,
+    "rcae": MethodSpec(_rcae, RCAE, deep=True, pretrained=True, training="autoencoder",
                        description="Robust convolutional autoencoder, RCAE (Chalapathy et al. 2017)"),
-    "ss_dgm": MethodSpec(_ss_dgm, SSDGM, deep=True, needs_labels=True,
+    "ss_dgm": MethodSpec(_ss_dgm, SSDGM, deep=True, needs_labels=True, training=None,
                          description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)"),
     "ocsvm": MethodSpec(_shallow(OCSVM), OCSVM, description="One-class SVM, RBF kernel (Schölkopf et al. 2001)"),
     "isoforest": MethodSpec(_shallow(IsolationForest), IsolationForest,

@@ -1,0 +1,34 @@
+# Raw files of a dataset (internet or a local mirror) and its prepared arrays.
+
+
+rule fetch:
+    output:
+        done=RAW_DONE,
+    params:
+        raw_dir=lambda wildcards, output: Path(output.done).parent,
+        mirror=mirror_option,
+    log:
+        f"{LOGS}/fetch/{{dataset}}.log",
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "ocbench fetch --dataset {wildcards.dataset} --raw-dir {params.raw_dir} {params.mirror}"
+        " --done {output.done} 2> {log}"
+
+
+rule prepare:
+    input:
+        done=RAW_DONE,
+    output:
+        prepared=PREPARED,
+    params:
+        raw_dir=lambda wildcards, input: Path(input.done).parent,
+        mirror=mirror_option,
+    log:
+        f"{LOGS}/prepare/{{dataset}}.log",
+    conda:
+        ENV
+    shell:
+        "ocbench prepare --dataset {wildcards.dataset} --raw-dir {params.raw_dir} {params.mirror}"
+        " --out {output.prepared} 2> {log}"

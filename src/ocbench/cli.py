@@ -1,0 +1,145 @@
+"""``ocbench <command>``: argument parsing only; each command calls one function of ``runs`` or ``report``.
+
+Errors a user can fix (``OcbenchError``) print as ``ocbench: error: <one line>`` and
+exit with status 2; the log lines go to stderr at INFO, where Snakemake's ``log:``
+captures them.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .argtypes import json_object
+from .errors import OcbenchError
+from .report.commands import add_report_commands
+
+
+def _normal(text: str) -> list[int]:
+    from .config import parse_normal
+
+    try:
+        return parse_normal(text)
+    except OcbenchError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _optional_path(text: str):
+    return text or None
+
+
+# --------------------------------------------------------------------------- commands
+
+def _fetch(args):
+    from .runs import fetch_dataset
+    fetch_dataset(args.dataset, args.raw_dir, args.mirror, args.done)
+
+
+def _prepare(args):
+    from .runs import prepare
+    prepare(args.dataset, args.raw_dir, args.mirror, args.out)
+
+
+def _split(args):
+    from .runs import split
+    split(args.dataset, args.prepared, args.normal, args.seed, args.params, args.out)
+
+
+def _pretrain(args):
+    from .runs import pretrain
+    pretrain(args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed, args.params,
+             args.out)
+
+
+def _run(args):
+    from .runs import run_method
+    run_method(args.method, args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed,
+               args.params, args.autoencoder, args.validation_fraction, args.outdir,
+               dataset=args.dataset, setting=args.setting, normal_classes=args.normal)
+
+
+def _check_config(args):
+    from .config import load_config_file, pretrain_jobs, runs
+    config = load_config_file(args.config)
+    print(f"{args.config}: valid; {len(runs(config))} runs, {len(pretrain_jobs(config))} pretrained autoencoders")
+
+
+# --------------------------------------------------------------------------- parser
+
+def _add_job_commands(sub) -> None:
+    p = sub.add_parser("fetch", help="put the verified raw files of a dataset in a folder")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--mirror", type=_optional_path, default=None, help="local folder holding the raw files")
+    p.add_argument("--done", help="marker file written once the files are in place")
+    p.set_defaults(func=_fetch)
+
+    p = sub.add_parser("prepare", help="write the prepared .npz of a dataset")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--raw-dir", required=True)
+    p.add_argument("--mirror", type=_optional_path, default=None)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser("split", help="draw and save the split of one (dataset, setting, normal classes, seed)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--prepared", required=True)
+    p.add_argument("--normal", type=_normal, required=True, help="normal classes joined by '-', e.g. 3 or 0-1")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", type=json_object, default={}, help="the setting's ratios as a JSON object")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_split)
+
+    def common(p):
+        p.add_argument("--prepared", required=True)
+        p.add_argument("--split", required=True)
+        p.add_argument("--preprocessing", required=True)
+        p.add_argument("--net", default=None, help="network name (deep and hybrid methods)")
+        p.add_argument("--device", default="cpu")
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--params", type=json_object, default={}, help="hyper-parameters as a JSON object")
+
+    p = sub.add_parser("pretrain", help="train the shared autoencoder of one split")
+    common(p)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_pretrain)
+
+    p = sub.add_parser("run", help="fit and score one method on one split; write its run directory")
+    p.add_argument("--method", required=True)
+    common(p)
+    p.add_argument("--autoencoder", type=_optional_path, default=None, help="pretrained autoencoder file")
+    p.add_argument("--validation-fraction", type=float, default=0.1)
+    p.add_argument("--outdir", required=True)
+    p.add_argument("--dataset", help="recorded in metrics.json")
+    p.add_argument("--setting", help="recorded in metrics.json")
+    p.add_argument("--normal", type=_normal, help="recorded in metrics.json")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("check-config", help="validate a workflow config file and count its jobs")
+    p.add_argument("config")
+    p.set_defaults(func=_check_config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # "@file" stands for the arguments listed in that file, one a line (long lists of paths).
+    parser = argparse.ArgumentParser(prog="ocbench", description=__doc__.splitlines()[0], fromfile_prefix_chars="@")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    _add_job_commands(sub)
+    add_report_commands(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except OcbenchError as err:
+        print(f"ocbench: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

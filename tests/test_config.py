@@ -1,0 +1,303 @@
+"""The workflow config: schema errors, registry checks, defaults, resolved parameters, the grid."""
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ocbench.config import (Pretrain, Run, autoencoder_params, load_and_validate, method_params,
+                            needs_autoencoder, normal_name, parse_normal, pretrain_jobs, runs, split_params)
+from ocbench.errors import OcbenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def base():
+    return {
+        "seeds": [1],
+        "methods": ["deep_svdd_oneclass", "deep_svdd_softboundary", "cae", "ocsvm", "isoforest"],
+        "method_params": {"deep_svdd_softboundary": {"nu": 0.1}},
+        "datasets": {"mnist5k": {"normal_classes": [0, 1], "settings": ["one_class"],
+                                 "training": {"network": {"epochs": 3}}}},
+    }
+
+
+def fails(config, *fragments):
+    with pytest.raises(OcbenchError) as err:
+        load_and_validate(config)
+    message = str(err.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+@pytest.fixture(autouse=True)
+def registries():
+    from ocbench.data.sources import DATASETS
+    from ocbench.detectors import METHODS
+
+    missing = [m for m in base()["methods"] if m not in METHODS] + [d for d in ["mnist5k"] if d not in DATASETS]
+    assert not missing, f"not registered: {missing}"
+
+
+# --------------------------------------------------------------------------- schema
+
+def test_unknown_key_is_named():
+    config = base()
+    config["epochs"] = 3
+    fails(config, "'epochs' was unexpected")
+
+
+def test_unknown_nested_key_is_named():
+    config = base()
+    config["training"] = {"network": {"learning_rate": 0.1}}
+    fails(config, "training.network", "'learning_rate' was unexpected")
+
+
+def test_nu_outside_the_open_unit_interval():
+    config = base()
+    config["method_params"]["deep_svdd_softboundary"]["nu"] = 1.5
+    fails(config, "method_params.deep_svdd_softboundary.nu", "1.5")
+
+
+def test_zero_epochs():
+    config = base()
+    config["datasets"]["mnist5k"]["training"]["network"]["epochs"] = 0
+    fails(config, "datasets.mnist5k.training.network.epochs", "0 is less than the minimum of 1")
+
+
+def test_bad_device_and_negative_seed():
+    config = base()
+    config["devices"] = ["gpu"]
+    fails(config, "devices.0", "'gpu'")
+    config = base()
+    config["seeds"] = [-1]
+    fails(config, "seeds.0", "-1")
+
+
+def test_ratio_of_one_is_refused():
+    config = base()
+    config["settings"] = {"one_class": {"ratio_pollution": 1.0}}
+    fails(config, "settings.one_class.ratio_pollution", "1.0")
+
+
+# --------------------------------------------------------------------------- registry checks
+
+def test_unknown_dataset():
+    config = base()
+    config["datasets"]["mnist6k"] = config["datasets"].pop("mnist5k")
+    fails(config, "unknown dataset 'mnist6k'", "mnist5k")
+
+
+def test_unknown_method():
+    config = base()
+    config["methods"].append("deep_svdd_twoclass")
+    fails(config, "unknown method 'deep_svdd_twoclass'", "deep_svdd_oneclass")
+
+
+def test_unknown_net_and_preprocessing():
+    config = base()
+    config["datasets"]["mnist5k"]["net"] = "resnet"
+    fails(config, "unknown net 'resnet'", "mnist_lenet")
+    config = base()
+    config["datasets"]["mnist5k"]["preprocessing"] = "zscore"
+    fails(config, "unknown preprocessing 'zscore'")
+
+
+def test_normal_class_out_of_range():
+    config = base()
+    config["datasets"]["mnist5k"]["normal_classes"] = [0, [1, 10]]
+    fails(config, "class 10", "mnist5k", "0-9")
+
+
+def test_unknown_setting_name():
+    config = base()
+    config["datasets"]["mnist5k"]["settings"] = ["semi"]
+    fails(config, "unknown setting 'semi'", "one_class")
+
+
+def test_unknown_hyper_parameter_lists_the_allowed_ones():
+    config = base()
+    config["method_params"]["ocsvm"] = {"C": 1.0}
+    message = fails(config, "unknown hyper-parameter 'C'", "'ocsvm'")
+    assert "nu" in message
+
+
+def test_workflow_arguments_are_not_hyper_parameters():
+    config = base()
+    config["datasets"]["mnist5k"]["method_params"] = {"deep_svdd_oneclass": {"seed": 3}}
+    fails(config, "unknown hyper-parameter 'seed'")
+    config = base()
+    config["method_params"]["cae"] = {"epochs": 3}
+    fails(config, "'cae' takes no hyper-parameters", "training.autoencoder")
+
+
+def test_semi_supervised_method_needs_labelled_samples():
+    from ocbench.detectors import METHODS
+
+    semi = sorted(m for m, spec in METHODS.items() if spec.needs_labels)
+    assert semi == ["ss_dgm"]
+    config = base()
+    config["methods"].append(semi[0])
+    fails(config, f"method {semi[0]!r} is semi-supervised", "'one_class' has no labelled samples")
+    # narrowing the setting's methods, or giving it labels, makes the config valid
+    config = base()
+    config["methods"].append(semi[0])
+    config["settings"] = {"one_class": {"methods": base()["methods"]},
+                          "labelled": {"ratio_known_outlier": 0.05, "ratio_pollution": 0.1,
+                                       "known_outlier_class": 7, "n_known_outlier_classes": 1}}
+    config["datasets"]["mnist5k"]["settings"] = ["one_class", "labelled"]
+    load_and_validate(config)
+
+
+def test_known_outlier_class_may_not_be_normal():
+    config = base()
+    config["settings"] = {"one_class": {"ratio_known_outlier": 0.05, "known_outlier_class": 1,
+                                        "n_known_outlier_classes": 1}}
+    fails(config, "known_outlier_class 1 is a normal class", "mnist5k")
+
+
+# --------------------------------------------------------------------------- defaults
+
+def test_defaults_are_filled():
+    config = load_and_validate({"methods": ["ocsvm"], "datasets": {"mnist5k": {}}})
+    assert config["datadir"] == "data" and config["outdir"] == "results"
+    assert config["seeds"] == [1, 2] and config["devices"] == ["cpu"]
+    assert config["validation_fraction"] == 0.1 and config["extremes_seeds"] is None
+    assert config["training"]["network"] == {"lr": 1e-4, "epochs": 150, "milestones": [50], "batch_size": 200,
+                                             "weight_decay": 0.5e-6, "amsgrad": False}
+    assert config["training"]["autoencoder"]["weight_decay"] == 0.5e-3
+    assert config["training"]["pretrain"] is True
+    assert config["settings"] == {"one_class": {"ratio_known_normal": 0, "ratio_known_outlier": 0,
+                                                "ratio_pollution": 0, "known_outlier_class": None,
+                                                "n_known_outlier_classes": 0}}
+    dataset = config["datasets"]["mnist5k"]
+    assert dataset["normal_classes"] == list(range(10))
+    assert dataset["settings"] == ["one_class"]
+    assert dataset["net"] == "mnist_lenet" and dataset["mirror"] is None
+    assert dataset["method_params"] == {}
+
+
+def test_two_datasets_never_share_a_default_object():
+    from ocbench.data.sources import DATASETS
+
+    assert "wine" in DATASETS
+    config = load_and_validate({"methods": ["ocsvm"], "datasets": {"mnist5k": {}, "wine": {}}})
+    config["datasets"]["mnist5k"]["method_params"]["ocsvm"] = {"nu": 0.2}
+    assert config["datasets"]["wine"]["method_params"] == {}
+    assert config["datasets"]["wine"]["normal_classes"] == [0]
+
+
+# --------------------------------------------------------------------------- resolved parameters
+
+def test_method_params_precedence():
+    config = base()
+    config["training"] = {"network": {"lr": 0.01, "batch_size": 64}}
+    config["method_params"]["deep_svdd_softboundary"] = {"nu": 0.2, "batch_size": 32}
+    config["datasets"]["mnist5k"]["method_params"] = {"deep_svdd_softboundary": {"nu": 0.05}}
+    config = load_and_validate(config)
+    soft = method_params(config, "mnist5k", "deep_svdd_softboundary")
+    assert soft == {"lr": 0.01, "epochs": 3, "milestones": [50], "batch_size": 32, "weight_decay": 0.5e-6,
+                    "amsgrad": False, "nu": 0.05}
+    one_class = method_params(config, "mnist5k", "deep_svdd_oneclass")
+    assert one_class["batch_size"] == 64 and "nu" not in one_class
+    assert method_params(config, "mnist5k", "cae") == {}  # scores with the autoencoder
+    assert "lr" not in method_params(config, "mnist5k", "ocsvm")  # not a network
+
+
+def test_each_deep_method_takes_its_own_training_block():
+    config = base()
+    config["methods"] += ["rcae", "ss_dgm"]
+    config["settings"] = {"labelled": {"ratio_known_outlier": 0.05, "n_known_outlier_classes": 1}}
+    config["datasets"]["mnist5k"]["settings"] = ["labelled"]
+    config["training"] = {"network": {"weight_decay": 1e-6}, "autoencoder": {"weight_decay": 1e-3, "lr": 0.5}}
+    config = load_and_validate(config)
+    # RCAE trains an autoencoder: the autoencoder's settings, not the network's
+    rcae = method_params(config, "mnist5k", "rcae")
+    assert rcae["weight_decay"] == 1e-3 and rcae["lr"] == 0.5
+    # SS-DGM keeps its reference optimiser settings unless method_params sets them
+    assert method_params(config, "mnist5k", "ss_dgm") == {}
+
+
+def test_autoencoder_and_split_params():
+    config = base()
+    config["datasets"]["mnist5k"]["training"]["autoencoder"] = {"epochs": 7, "weight_decay": 0.0}
+    config = load_and_validate(config)
+    assert autoencoder_params(config, "mnist5k") == {"lr": 1e-4, "epochs": 7, "milestones": [50],
+                                                    "batch_size": 200, "weight_decay": 0.0, "amsgrad": False}
+    assert split_params(config, "one_class") == {"ratio_known_normal": 0, "ratio_known_outlier": 0,
+                                                 "ratio_pollution": 0, "known_outlier_class": None,
+                                                 "n_known_outlier_classes": 0}
+
+
+# --------------------------------------------------------------------------- grid
+
+def test_normal_names_round_trip():
+    assert normal_name(3) == "3"
+    assert normal_name([3, 0, 1]) == "0-1-3"
+    assert parse_normal("0-1-3") == [0, 1, 3]
+    with pytest.raises(OcbenchError, match="'a-b'"):
+        parse_normal("a-b")
+
+
+def test_grid_counts_and_devices():
+    config = base()
+    config["devices"] = ["cpu", "cuda"]
+    config["seeds"] = [1, 2]
+    config = load_and_validate(config)
+    grid = runs(config)
+    # 2 classes x 2 seeds x (3 deep methods x 2 devices + 2 shallow methods on the host)
+    assert len(grid) == 2 * 2 * (3 * 2 + 2)
+    assert len(set(grid)) == len(grid)
+    assert Run("mnist5k", "one_class", "1", 2, "ocsvm", "cpu") in grid
+    assert not any(r.method == "ocsvm" and r.device == "cuda" for r in grid)
+    # one autoencoder per split and device, shared by the three deep methods
+    assert len(pretrain_jobs(config)) == 2 * 2 * 2
+    assert Pretrain("mnist5k", "one_class", "0", 1, "mnist_lenet", "cuda") in pretrain_jobs(config)
+
+
+def test_pretrain_switch_keeps_the_autoencoder_for_cae():
+    config = base()
+    config["training"] = {"pretrain": False}
+    config = load_and_validate(config)
+    assert not needs_autoencoder(config, "deep_svdd_oneclass")
+    assert needs_autoencoder(config, "cae")
+    assert not needs_autoencoder(config, "ocsvm")
+
+
+def test_setting_methods_narrow_the_grid():
+    config = base()
+    config["settings"] = {"one_class": {"methods": ["ocsvm"]}}
+    config = load_and_validate(config)
+    assert {r.method for r in runs(config)} == {"ocsvm"}
+
+
+def test_load_and_validate_does_not_share_state_between_calls():
+    config = base()
+    first = load_and_validate(copy.deepcopy(config))
+    first["training"]["network"]["lr"] = 5.0
+    assert load_and_validate(copy.deepcopy(config))["training"]["network"]["lr"] == 1e-4
+
+
+# --------------------------------------------------------------------------- shipped configs
+
+@pytest.mark.parametrize("path", ["config.yaml", "workflow/experiments/deep_svdd_icml2018.yaml",
+                                  "workflow/experiments/deep_sad_iclr2020.yaml"])
+def test_shipped_configs_are_valid(path):
+    from ocbench.data.sources import DATASETS
+    from ocbench.detectors import METHODS
+
+    config = yaml.safe_load((ROOT / path).read_text())
+    missing = sorted({m for m in config["methods"] if m not in METHODS} |
+                     {d for d in config["datasets"] if d not in DATASETS})
+    assert not missing, f"not registered: {missing}"
+    load_and_validate(config)
+    assert runs(config)
+
+
+def test_default_config_grid():
+    config = load_and_validate(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    if set(config["datasets"]) == {"mnist5k"}:
+        assert len(runs(config)) == 10 * 2 * 6
+        assert len(pretrain_jobs(config)) == 10 * 2
