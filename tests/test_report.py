@@ -1,0 +1,284 @@
+"""The report package on small run directories written here: collect, tables, figures, summary, CLI."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ocbench.cli import main
+from ocbench.data.prepared import save_npz
+from ocbench.errors import OcbenchError
+from ocbench.report.collect import RUN_COLUMNS, collect_runs, read_runs
+from ocbench.report.plots import extreme_indices, image_grid, plot_auroc, plot_extremes, plot_roc
+from ocbench.report.published import EXTRA_KEYS, PUBLISHED_COLUMNS, load_published
+from ocbench.report.summary import comparison_rows, summary_markdown
+from ocbench.report.tables import latex_table, summarize
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+N_TEST = 20
+
+
+def write_run(root, dataset, setting, normal_classes, seed, method, auroc, device="cpu", status="ok",
+              with_keys=True):
+    """A run directory as ``runs.run_method`` writes it: metrics.json and scores.csv."""
+    normal = "-".join(str(c) for c in sorted(normal_classes))
+    run_dir = root / "runs" / dataset / setting / normal / f"seed{seed}" / method / device
+    run_dir.mkdir(parents=True)
+    metrics = {"auroc": auroc, "aupr": 0.5, "threshold": 1.5, "precision": 0.6, "recall": 0.7, "accuracy": 0.8,
+               "n_test": N_TEST, "n_anomalies": 10, "train_time_s": 2.0, "test_time_s": 0.5,
+               "peak_memory_mb": 300.0, "status": status, "versions": {"python": "3.11"}, "n_train": 50,
+               "n_validation": 0}
+    if with_keys:
+        metrics.update(dataset=dataset, setting=setting, normal_classes=list(normal_classes), seed=seed,
+                       method=method, device=device)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.zeros(10, int), np.ones(10, int)]
+    scores = rng.normal(size=N_TEST) + 1.5 * labels
+    pd.DataFrame({"index": np.arange(N_TEST), "label": labels, "score": scores}).to_csv(
+        run_dir / "scores.csv", index=False)
+    return run_dir
+
+
+# Hand-chosen AUROCs: (normal class, method) -> (seed 1, seed 2)
+AUROCS = {
+    (0, "deep_svdd_oneclass"): (0.90, 0.94),
+    (0, "ocsvm"): (0.80, 0.82),
+    (1, "deep_svdd_oneclass"): (0.99, 0.99),
+    (1, "ocsvm"): (0.995, 0.985),
+}
+
+
+@pytest.fixture
+def results(tmp_path):
+    """mnist5k, one_class, normal classes 0 and 1, seeds 1 and 2, two methods; metrics paths in config order."""
+    paths = []
+    for (normal, method), values in AUROCS.items():
+        for seed, auroc in zip((1, 2), values):
+            paths.append(write_run(tmp_path, "mnist5k", "one_class", [normal], seed, method, auroc) / "metrics.json")
+    return tmp_path, paths
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    """A tiny prepared image dataset: test image i is filled with the grey level 10·i."""
+    x_test = (np.arange(N_TEST, dtype=np.uint8) * 10)[:, None, None, None] * np.ones((1, 1, 8, 8), np.uint8)
+    path = tmp_path / "prepared" / "mnist5k.npz"
+    save_npz({"x_train": x_test[:5], "y_train": np.zeros(5, np.int64), "x_test": x_test,
+              "y_test": np.r_[np.zeros(10), np.ones(10)].astype(np.int64)}, path)
+    return path
+
+
+# --------------------------------------------------------------------------- collect
+
+def test_collect_gives_one_row_per_run_sorted_by_keys(results):
+    _, paths = results
+    runs = collect_runs(reversed(paths))  # input order must not matter for the keys
+    assert list(runs.columns) == RUN_COLUMNS
+    assert len(runs) == 8
+    assert runs["normal"].tolist() == ["0"] * 4 + ["1"] * 4
+    assert runs["seed"].tolist() == [1, 1, 2, 2] * 2
+    first = runs.iloc[0]
+    assert (first["dataset"], first["setting"], first["device"], first["status"]) == ("mnist5k", "one_class",
+                                                                                      "cpu", "ok")
+    assert runs.set_index(["normal", "seed", "method"]).loc[("0", 2, "deep_svdd_oneclass"), "auroc"] == 0.94
+
+
+def test_collect_sorts_classes_as_numbers_and_keeps_method_order(tmp_path):
+    paths = [write_run(tmp_path, "cifar10", "one_class", classes, 1, method, 0.7) / "metrics.json"
+             for classes, method in [([10], "zeta"), ([2], "alpha"), ([3, 0], "zeta"), ([2], "zeta")]]
+    runs = collect_runs(paths)
+    assert runs["normal"].tolist() == ["0-3", "2", "2", "10"]
+    assert runs["method"].tolist() == ["zeta", "zeta", "alpha", "zeta"]  # zeta was listed first
+
+
+def test_collect_reads_keys_from_the_path_when_metrics_lack_them(tmp_path):
+    path = write_run(tmp_path, "wbc", "one_class", [0], 7, "kde", 0.6, with_keys=False) / "metrics.json"
+    row = collect_runs([path]).iloc[0]
+    assert (row["dataset"], row["setting"], row["normal"], row["seed"], row["method"], row["device"]) == \
+        ("wbc", "one_class", "0", 7, "kde", "cpu")
+
+
+def test_collect_names_a_corrupt_or_missing_metrics_file(results):
+    _, paths = results
+    paths[3].write_text('{"auroc": 0.9,')
+    with pytest.raises(OcbenchError, match=str(paths[3])):
+        collect_runs(paths)
+    missing = paths[0].parent / "nowhere.json"
+    with pytest.raises(OcbenchError, match="nowhere.json does not exist"):
+        collect_runs([missing])
+
+
+# --------------------------------------------------------------------------- tables
+
+def test_summarize_gives_percent_mean_and_sample_std_over_seeds(results):
+    _, paths = results
+    summary = summarize(collect_runs(paths)).set_index(["normal", "method"])
+    row = summary.loc[("0", "deep_svdd_oneclass")]
+    assert row["auroc_mean"] == pytest.approx(92.0)
+    assert row["auroc_std"] == pytest.approx(math.sqrt(((90 - 92) ** 2 + (94 - 92) ** 2) / 1))  # ddof=1
+    assert row["n_seeds"] == 2
+    assert summary.loc[("1", "ocsvm"), "auroc_mean"] == pytest.approx(99.0)
+    assert summary.loc[("1", "ocsvm"), "auroc_std"] == pytest.approx(math.sqrt(0.5 ** 2 * 2))
+
+
+def test_a_method_run_on_two_devices_gets_a_column_per_device(tmp_path):
+    paths = [write_run(tmp_path, "mnist", "one_class", [0], 1, method, 0.9, device=device) / "metrics.json"
+             for method, device in [("deep_sad", "cpu"), ("deep_sad", "cuda"), ("kde", "cpu")]]
+    summary = summarize(collect_runs(paths))
+    assert summary["label"].tolist() == ["deep_sad (cpu)", "deep_sad (cuda)", "kde"]
+    assert summary["n_seeds"].tolist() == [1, 1, 1] and summary["auroc_std"].isna().all()  # one seed: no std
+    assert r"0 & \textbf{90.0} & \textbf{90.0} & \textbf{90.0} \\" in latex_table(summary).splitlines()
+
+
+def summary_rows(rows):
+    return pd.DataFrame([{"dataset": "mnist", "setting": "one_class", "normal": normal, "method": method,
+                          "device": "cpu", "label": method, "auroc_mean": mean, "auroc_std": std, "n_seeds": 2}
+                         for normal, method, mean, std in rows])
+
+
+def test_latex_table_bolds_the_best_of_each_row_and_all_ties():
+    table = latex_table(summary_rows([
+        ("0", "deep_svdd_oneclass", 98.04, 0.5, ), ("0", "ocsvm", 97.0, 1.25), ("0", "kde", 97.96, 0.0),
+        ("1", "deep_svdd_oneclass", 90.0, 2.0), ("1", "ocsvm", 95.5, 0.1), ("1", "kde", 80.0, 3.0),
+    ]))
+    lines = table.splitlines()
+    assert r"\toprule" in lines and r"\bottomrule" in lines
+    assert r"Normal class & deep\_svdd\_oneclass & ocsvm & kde \\" in lines
+    # 98.04 and 97.96 both print as 98.0: a tie, both bold
+    assert r"0 & \textbf{98.0$\pm$0.5} & 97.0$\pm$1.2 & \textbf{98.0$\pm$0.0} \\" in lines
+    assert r"1 & 90.0$\pm$2.0 & \textbf{95.5$\pm$0.1} & 80.0$\pm$3.0 \\" in lines
+    # mean over the classes: 94.02, 96.25, 88.98
+    assert r"mean & 94.0 & \textbf{96.2} & 89.0 \\" in lines
+    assert r"\label{tab:auroc-mnist-one_class}" in lines
+    assert "one\\_class" in table and "deep_svdd" not in table.replace(r"\label{tab:auroc-mnist-one_class}", "")
+
+
+# --------------------------------------------------------------------------- figures
+
+def test_extreme_indices_take_only_the_normal_class_in_score_order():
+    scores = pd.DataFrame({"index": [10, 11, 12, 13, 14, 15, 16],
+                           "label": [0, 1, 0, 0, 1, 0, 0],
+                           "score": [0.5, -9.0, 0.1, 0.9, 9.0, 0.3, 0.7]})
+    lowest, highest = extreme_indices(scores, 2)
+    assert lowest.tolist() == [12, 15]  # scores 0.1, 0.3; the anomaly at -9.0 is left out
+    assert highest.tolist() == [13, 16]  # scores 0.9, 0.7; the anomaly at 9.0 is left out
+    lowest, highest = extreme_indices(scores, 10)  # only 5 normal samples
+    assert lowest.tolist() == [12, 15, 10, 16, 13] and highest.tolist() == [13, 16, 10, 15, 12]
+
+
+def test_image_grid_tiles_channels_last_row_by_row():
+    images = np.zeros((3, 3, 2, 2), np.uint8)  # three 2×2 RGB images: red, green, blue
+    for i in range(3):
+        images[i, i] = 200
+    grid = image_grid(images, n_columns=2, padding=1)
+    assert grid.shape == (1 + 2 * 3, 1 + 2 * 3, 3)
+    assert grid[1:3, 1:3].tolist() == [[[200, 0, 0]] * 2] * 2  # red at the top left
+    assert grid[1:3, 4:6].tolist() == [[[0, 200, 0]] * 2] * 2  # green beside it
+    assert grid[4:6, 1:3].tolist() == [[[0, 0, 200]] * 2] * 2  # blue starts the second row
+    assert (grid[4:6, 4:6] == 255).all() and (grid[0] == 255).all()  # empty tile and padding stay white
+
+
+def assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000
+
+
+def test_plots_write_png_files(results, prepared, tmp_path):
+    root, paths = results
+    runs = collect_runs(paths)
+    plot_auroc(runs, tmp_path / "auroc.png")
+    plot_roc([p.with_name("scores.csv") for p in paths], tmp_path / "roc.png")
+    scores = paths[0].with_name("scores.csv")
+    plot_extremes(prepared, scores, tmp_path / "extremes.png", n=8)
+    for name in ("auroc.png", "roc.png", "extremes.png"):
+        assert_png(tmp_path / name)
+
+
+def test_plot_extremes_refuses_scores_of_another_dataset(results, prepared, tmp_path):
+    _, paths = results
+    scores = paths[0].with_name("scores.csv")
+    pd.DataFrame({"index": [0, 99], "label": [0, 0], "score": [0.1, 0.2]}).to_csv(scores, index=False)
+    with pytest.raises(OcbenchError, match="holds 20 test images"):
+        plot_extremes(prepared, scores, tmp_path / "extremes.png")
+
+
+# --------------------------------------------------------------------------- published and summary
+
+def test_published_tables_load_with_their_keys():
+    published = load_published()
+    assert list(published.columns) == PUBLISHED_COLUMNS + EXTRA_KEYS
+    assert set(published["table"]) == {"deep_sad_iclr2020_labeled_ratio", "deep_svdd_icml2018_oneclass",
+                                       "deep_svdd_pytorch_mnist", "multi_radius_mnist", "ocnn_authors_notebooks"}
+    icml = published[published["table"] == "deep_svdd_icml2018_oneclass"].set_index(["dataset", "normal"])
+    assert icml.loc[("mnist", "0"), "auc_mean"] == 98.0 and math.isnan(icml.loc[("mnist", "0"), "auc_std"])
+    assert len(icml) == 20
+    pytorch = published[published["table"] == "deep_svdd_pytorch_mnist"]
+    assert pytorch["source"].str.startswith("Deep-SVDD-PyTorch").all()  # "same" spelled out
+    assert (published.loc[published["table"] == "ocnn_authors_notebooks", "normal"] == "").all()
+    assert published["ratio_known_outlier"].notna().sum() == 54
+
+
+def test_summary_compares_mnist5k_with_mnist_as_an_indication(results):
+    _, paths = results
+    runs = collect_runs(paths)
+    compared = comparison_rows(runs)
+    # deep_svdd_oneclass on classes 0 and 1, each against two published tables; ocsvm has none
+    assert len(compared) == 4 and set(compared["method"]) == {"deep_svdd_oneclass"}
+    text = summary_markdown(runs)
+    assert "- runs: 8 (8 ok, 0 failed)" in text
+    assert "| deep_svdd_oneclass | 95.5 | 4 | 8.0 |" in text  # mean of 90, 94, 99, 99
+    assert "| mnist5k (vs mnist, indication only) | one_class | 0 | deep_svdd_oneclass | 92.0 ± 2.8 (2 seeds) " \
+           "| 98.0 | -6.0 | Ruff et al. ICML 2018 Table 1 (mean only) |" in text
+    assert "| 97.77 ± 0.51 | -5.8 |" in text
+    assert "5,000-digit subset of MNIST" in text
+    # a setting with labelled samples is left out once the settings are known
+    labelled = {"one_class": {"ratio_known_normal": 0.05, "ratio_known_outlier": 0, "ratio_pollution": 0}}
+    assert comparison_rows(runs, settings=labelled).empty
+
+
+def test_summary_lists_failed_runs(tmp_path):
+    path = write_run(tmp_path, "wbc", "one_class", [0], 1, "kde", float("nan"), status="failed")
+    text = summary_markdown(collect_runs([path / "metrics.json"]))
+    assert "## Failed runs" in text and "| wbc | one_class | 0 | 1 | kde | cpu | failed |" in text
+    assert "No run matches a published one-class result" in text
+
+
+# --------------------------------------------------------------------------- command line
+
+def test_commands_run_end_to_end_with_listing_files(results, prepared, tmp_path):
+    root, paths = results
+    listing = tmp_path / "metrics.txt"
+    listing.write_text("".join(f"{p}\n" for p in paths))
+    scores_listing = tmp_path / "scores.txt"
+    scores_listing.write_text("".join(f"{p.with_name('scores.csv')}\n" for p in paths))
+    out = tmp_path / "out"
+    runs_csv = out / "tables" / "runs.csv"
+
+    assert main(["collect", "--out", str(runs_csv), f"@{listing}"]) == 0
+    runs = read_runs(runs_csv)
+    assert len(runs) == 8 and runs["normal"].tolist()[0] == "0"
+    assert main(["tables", "--runs", str(runs_csv), "--outdir", str(out / "tables")]) == 0
+    summary = pd.read_csv(out / "tables" / "auroc_summary.csv")
+    assert len(summary) == 4 and summary["auroc_mean"].iloc[0] == pytest.approx(92.0)
+    assert r"\textbf{" in (out / "tables" / "auroc_mnist5k_one_class.tex").read_text()
+    assert main(["plot-auroc", "--runs", str(runs_csv), "--out", str(out / "auroc.png")]) == 0
+    assert main(["plot-roc", "--out", str(out / "roc" / "mnist5k" / "one_class.png"), f"@{scores_listing}"]) == 0
+    assert main(["plot-extremes", "--prepared", str(prepared), "--scores", str(paths[0].with_name("scores.csv")),
+                 "--out", str(out / "extremes.png"), "--n", "32"]) == 0
+    assert main(["summary", "--runs", str(runs_csv), "--out", str(out / "summary.md")]) == 0
+    for figure in ("auroc.png", "roc/mnist5k/one_class.png", "extremes.png"):
+        assert_png(out / figure)
+    assert (out / "summary.md").read_text().startswith("# ocbench results")
+    assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary file left behind
+
+
+def test_command_reports_a_corrupt_metrics_file_in_one_line(results, tmp_path, capsys):
+    _, paths = results
+    paths[1].write_text("not json")
+    out = tmp_path / "runs.csv"
+    assert main(["collect", "--out", str(out), *map(str, paths)]) == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith("ocbench: error: metrics file") and str(paths[1]) in message
+    assert not out.exists()
