@@ -7,6 +7,7 @@ import yaml
 
 from ocbench.config import (Pretrain, Run, autoencoder_params, load_and_validate, method_params,
                             needs_autoencoder, normal_name, parse_normal, pretrain_jobs, runs, split_params)
+from ocbench.detectors import METHODS
 from ocbench.errors import OcbenchError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -298,6 +299,13 @@ def test_shipped_configs_are_valid(path):
 
 def test_default_config_grid():
     config = load_and_validate(yaml.safe_load((ROOT / "config.yaml").read_text()))
-    if set(config["datasets"]) == {"mnist5k"}:
-        assert len(runs(config)) == 10 * 2 * 6
-        assert len(pretrain_jobs(config)) == 10 * 2
+    grid = runs(config)
+    on_images = config["datasets"]["mnist5k"]["methods"]
+    one_class = config["settings"]["one_class"]["methods"]
+    semi = config["methods"]  # the semi-supervised setting keeps every method
+    # mnist5k: 10 classes x 2 seeds, one-class only; wbc and wine: class 0 x 2 seeds, both settings
+    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi))
+    assert {r.method for r in grid if r.dataset == "mnist5k"} == set(on_images)
+    assert {r.method for r in grid if r.setting == "semi_supervised"} == set(semi) == set(METHODS)
+    assert "ss_dgm" not in one_class and "deep_sad" not in one_class
+    assert len(pretrain_jobs(config)) == 10 * 2 + 2 * 2 * 2

@@ -233,3 +233,16 @@ def test_registry_builds_the_shallow_methods(name, cls, hybrid):
     assert type(detector) is cls and spec.detector is cls and detector.seed == 7
     assert spec.hybrid is hybrid and spec.pretrained is hybrid and not spec.deep
     assert not spec.needs_labels  # SSAD without labels is SVDD (the Deep SAD paper's gamma_l = 0)
+
+
+def test_a_shallow_method_does_not_import_torch():
+    # A shallow job pays only for scikit-learn: the registry imports detector modules lazily.
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from ocbench.detectors import method_spec; "
+            "d = method_spec('isoforest').factory({}, net=None, device='cpu', seed=1, autoencoder=None); "
+            "d.fit(np.random.default_rng(0).normal(size=(50, 3))); "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

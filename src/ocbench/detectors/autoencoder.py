@@ -1,7 +1,6 @@
 """The convolutional autoencoder: pretraining for the deep methods and the CAE baseline."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -9,7 +8,6 @@ import torch
 from ..errors import OcbenchError
 from ..nets import Autoencoder, build_autoencoder
 from ..training import as_tensor, map_batches, resolve_device, seed_everything, train_network
-from .base import Detector
 from .deep import DeepDetector
 
 

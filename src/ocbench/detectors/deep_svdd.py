@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..errors import check_choice, check_open_unit
 from ..training import train_network
