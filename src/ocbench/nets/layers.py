@@ -94,6 +94,9 @@ def upsample_deconv(x: torch.Tensor, deconv_layer: nn.ConvTranspose2d) -> torch.
     work, and its backward pass avoids the slow transposed-convolution kernels.
     Only stride-1, bias-free, square-kernel layers (all of this package's) qualify.
     """
+    if deconv_layer.bias is not None or deconv_layer.stride != (1, 1) or deconv_layer.output_padding != (0, 0) \
+            or deconv_layer.dilation != (1, 1) or deconv_layer.groups != 1:
+        raise ValueError("upsample_deconv needs a bias-free, stride-1, ungrouped ConvTranspose2d")
     weight = deconv_layer.weight  # (in, out, k, k), the transposed-convolution layout
     kernel, padding = deconv_layer.kernel_size[0], deconv_layer.padding[0]
     taps, left = _phase_taps(kernel, padding, weight.device, weight.dtype)

@@ -1,7 +1,13 @@
-"""LeNet-type encoders and decoders for MNIST, Fashion-MNIST and CIFAR-10 (REFERENCE.md)."""
+"""LeNet-type encoders and decoders for MNIST, Fashion-MNIST and CIFAR-10 (REFERENCE.md).
+
+Every "upsample, then deconv" pair of a decoder is computed by ``upsample_deconv``
+and the convolutions run on channels-last tensors (``layers``): the same functions
+and the same state_dict keys as the plain layer-by-layer forward, only faster on a CPU.
+"""
 import torch.nn as nn
 
-from .layers import bn1d, bn2d, conv, deconv, lrelu, upsample, xavier_leaky
+from .layers import (bn1d, bn2d, channels_last, conv, deconv, lrelu, to_channels_last, upsample_deconv,
+                     xavier_leaky)
 
 
 class MnistLeNet(nn.Module):
@@ -13,8 +19,10 @@ class MnistLeNet(nn.Module):
         self.conv1, self.bn1 = conv(1, 8), bn2d(8)
         self.conv2, self.bn2 = conv(8, 4), bn2d(4)
         self.fc1 = nn.Linear(4 * 7 * 7, self.rep_dim, bias=False)
+        channels_last(self)
 
     def forward(self, x):
+        x = to_channels_last(x)
         x = self.pool(lrelu(self.bn1(self.conv1(x))))
         x = self.pool(lrelu(self.bn2(self.conv2(x))))
         return self.fc1(x.flatten(1))
@@ -26,12 +34,14 @@ class MnistLeNetDecoder(nn.Module):
         self.deconv1, self.bn3 = deconv(2, 4, padding=2), bn2d(4)
         self.deconv2, self.bn4 = deconv(4, 8, padding=3), bn2d(8)  # padding 3: 16x16 -> 14x14
         self.deconv3 = deconv(8, 1, padding=2)
+        channels_last(self)
 
     def forward(self, z):
-        x = upsample(lrelu(z.view(z.size(0), 2, 4, 4)))
-        x = upsample(lrelu(self.bn3(self.deconv1(x))))
-        x = upsample(lrelu(self.bn4(self.deconv2(x))))
-        return self.deconv3(x).sigmoid()
+        # reshape, lrelu, up; deconv1 BN lrelu up; deconv2 BN lrelu up; deconv3; sigmoid
+        x = to_channels_last(lrelu(z.view(z.size(0), 2, 4, 4)))
+        x = lrelu(self.bn3(upsample_deconv(x, self.deconv1)))
+        x = lrelu(self.bn4(upsample_deconv(x, self.deconv2)))
+        return upsample_deconv(x, self.deconv3).sigmoid()
 
 
 class FmnistLeNet(nn.Module):
@@ -44,8 +54,10 @@ class FmnistLeNet(nn.Module):
         self.conv2, self.bn2 = conv(16, 32), bn2d(32)
         self.fc1, self.bn3 = nn.Linear(32 * 7 * 7, 128, bias=False), bn1d(128)
         self.fc2 = nn.Linear(128, self.rep_dim, bias=False)
+        channels_last(self)
 
     def forward(self, x):
+        x = to_channels_last(x)
         x = self.pool(lrelu(self.bn1(self.conv1(x))))
         x = self.pool(lrelu(self.bn2(self.conv2(x))))
         x = lrelu(self.bn3(self.fc1(x.flatten(1))))
@@ -59,13 +71,15 @@ class FmnistLeNetDecoder(nn.Module):
         self.deconv1, self.bn5 = deconv(8, 32, padding=2), bn2d(32)
         self.deconv2, self.bn6 = deconv(32, 16, padding=3), bn2d(16)
         self.deconv3 = deconv(16, 1, padding=2)
+        channels_last(self)
 
     def forward(self, z):
+        # linear BN1d, reshape, lrelu, up; deconv1 BN lrelu up; deconv2 BN lrelu up; deconv3; sigmoid
         x = self.bn4(self.fc3(z)).view(z.size(0), 8, 4, 4)
-        x = upsample(lrelu(x))
-        x = upsample(lrelu(self.bn5(self.deconv1(x))))
-        x = upsample(lrelu(self.bn6(self.deconv2(x))))
-        return self.deconv3(x).sigmoid()
+        x = to_channels_last(lrelu(x))
+        x = lrelu(self.bn5(upsample_deconv(x, self.deconv1)))
+        x = lrelu(self.bn6(upsample_deconv(x, self.deconv2)))
+        return upsample_deconv(x, self.deconv3).sigmoid()
 
 
 class Cifar10LeNet(nn.Module):
@@ -79,8 +93,10 @@ class Cifar10LeNet(nn.Module):
         self.conv3, self.bn3 = conv(64, 128), bn2d(128)
         self.fc1 = nn.Linear(128 * 4 * 4, self.rep_dim, bias=False)
         xavier_leaky(self)
+        channels_last(self)
 
     def forward(self, x):
+        x = to_channels_last(x)
         x = self.pool(lrelu(self.bn1(self.conv1(x))))
         x = self.pool(lrelu(self.bn2(self.conv2(x))))
         x = self.pool(lrelu(self.bn3(self.conv3(x))))
@@ -95,10 +111,12 @@ class Cifar10LeNetDecoder(nn.Module):
         self.deconv3, self.bn6 = deconv(64, 32), bn2d(32)
         self.deconv4 = deconv(32, 3)
         xavier_leaky(self)
+        channels_last(self)
 
     def forward(self, z):
-        x = lrelu(z.view(z.size(0), 8, 4, 4))
-        x = upsample(lrelu(self.bn4(self.deconv1(x))))
-        x = upsample(lrelu(self.bn5(self.deconv2(x))))
-        x = upsample(lrelu(self.bn6(self.deconv3(x))))
-        return self.deconv4(x).sigmoid()
+        # reshape, lrelu; deconv1 BN lrelu up; deconv2 BN lrelu up; deconv3 BN lrelu up; deconv4; sigmoid
+        x = to_channels_last(lrelu(z.view(z.size(0), 8, 4, 4)))
+        x = lrelu(self.bn4(self.deconv1(x)))
+        x = lrelu(self.bn5(upsample_deconv(x, self.deconv2)))
+        x = lrelu(self.bn6(upsample_deconv(x, self.deconv3)))
+        return upsample_deconv(x, self.deconv4).sigmoid()

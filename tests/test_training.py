@@ -1,0 +1,148 @@
+"""The training loop: learning-rate milestones, the non-finite-loss guard, seeding, hooks
+and weight decay, checked on tiny problems whose Adam steps can be worked by hand.
+
+With one parameter w and a constant gradient, Adam's bias-corrected step is lr * g / |g|
+(up to its eps of 1e-8): exactly lr per step, whatever the gradient's size.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from ocbench.errors import OcbenchError
+from ocbench.nets import build_network
+from ocbench.training import TrainConfig, batches, seed_everything, train_network
+
+
+class Scalar(nn.Module):
+    """One trainable number w."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([value]))
+
+
+def slope_loss(network, xb):
+    """Loss w: gradient 1 on every step."""
+    return network.w.sum()
+
+
+def one_batch(n=4):
+    return [torch.zeros(n, 1)]
+
+
+def test_learning_rate_drops_tenfold_after_the_milestone_epoch():
+    network, trace = Scalar(0.0), []
+    config = TrainConfig(lr=1.0, epochs=5, milestones=(2,), batch_size=8, weight_decay=0.0)
+    train_network(network, slope_loss, one_batch(), config, seed=0,
+                  after_epoch=lambda epoch: trace.append(network.w.item()))
+    # one step per epoch: lr 1 in epochs 1-2, 0.1 from epoch 3 on
+    assert trace == pytest.approx([-1.0, -2.0, -2.1, -2.2, -2.3], abs=1e-6)
+
+
+def test_two_milestones_drop_twice():
+    network, trace = Scalar(0.0), []
+    config = TrainConfig(lr=1.0, epochs=4, milestones=(1, 3), batch_size=8, weight_decay=0.0)
+    train_network(network, slope_loss, one_batch(), config, seed=0,
+                  after_epoch=lambda epoch: trace.append(network.w.item()))
+    assert trace == pytest.approx([-1.0, -1.1, -1.2, -1.21], abs=1e-6)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_loss_stops_training_with_a_clear_error(bad):
+    network = Scalar(0.0)
+
+    def loss(net, xb):
+        # w starts at 0 and the first step makes it -1: finite in epoch 1, not from epoch 2 on
+        factor = bad if net.w.item() < 0 else 1.0
+        return factor * net.w.sum() - 1.0
+
+    config = TrainConfig(lr=1.0, epochs=3, milestones=(), batch_size=8, weight_decay=0.0)
+    with pytest.raises(OcbenchError) as err:
+        train_network(network, loss, one_batch(), config, seed=0, name="tiny")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("tiny: loss became")
+    assert ("nan" if np.isnan(bad) else "inf") in message
+    assert "epoch 2" in message and "lower lr (now 1.0)" in message
+
+
+def test_weight_decay_is_adams_l2_term():
+    # Zero loss gradient: only the decay term wd * w = 0.25 * 2 = 0.5 drives w, and
+    # Adam's first step moves it by lr = 0.1 towards 0 (decoupled AdamW would give 1.95).
+    def no_gradient(net, xb):
+        return net.w.sum() * 0.0
+
+    decayed, kept = Scalar(2.0), Scalar(2.0)
+    train_network(decayed, no_gradient, one_batch(),
+                  TrainConfig(lr=0.1, epochs=1, milestones=(), batch_size=8, weight_decay=0.25), seed=0)
+    train_network(kept, no_gradient, one_batch(),
+                  TrainConfig(lr=0.1, epochs=1, milestones=(), batch_size=8, weight_decay=0.0), seed=0)
+    assert decayed.w.item() == pytest.approx(1.9, abs=1e-6)
+    assert kept.w.item() == 2.0
+
+
+def test_hooks_run_once_per_step_and_once_per_epoch():
+    epochs_seen, steps_seen, sizes = [], [], []
+
+    def loss(net, xb):
+        sizes.append(len(xb))
+        return net.w.sum(), len(xb)
+
+    # 9 samples at batch 4: batches of 4 and 5 (a last batch of one is folded in)
+    config = TrainConfig(lr=0.1, epochs=3, milestones=(), batch_size=4, weight_decay=0.0)
+    losses = train_network(Scalar(0.0), loss, [torch.zeros(9, 1)], config, seed=0,
+                           after_step=lambda epoch, aux: steps_seen.append((epoch, aux)),
+                           after_epoch=epochs_seen.append)
+    assert epochs_seen == [0, 1, 2]
+    assert [epoch for epoch, _ in steps_seen] == [0, 0, 1, 1, 2, 2]
+    assert sorted(sizes) == [4, 4, 4, 5, 5, 5]
+    assert len(losses) == 3
+
+
+def test_batches_fold_a_last_single_sample_and_cover_every_index_once():
+    parts = batches(9, 4, torch.Generator().manual_seed(0))
+    assert [len(p) for p in parts] == [4, 5]
+    assert sorted(torch.cat(parts).tolist()) == list(range(9))
+    assert [p.tolist() for p in batches(5, 2)] == [[0, 1], [2, 3, 4]]
+
+
+def mse_to_zero(network, xb):
+    return (network(xb) ** 2).sum(dim=1).mean()
+
+
+def train_lenet(seed, images):
+    seed_everything(seed)
+    network = build_network("mnist_lenet")
+    config = TrainConfig(lr=1e-3, epochs=2, milestones=(), batch_size=8)
+    losses = train_network(network, mse_to_zero, [images], config, seed=seed)
+    return network, losses
+
+
+def test_the_same_seed_gives_identical_weights_and_another_seed_does_not():
+    images = torch.rand(24, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    first, first_losses = train_lenet(7, images)
+    second, second_losses = train_lenet(7, images)
+    other, _ = train_lenet(8, images)
+    assert first_losses == second_losses
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, second.state_dict()[key]), key
+    assert not torch.equal(first.conv1.weight, other.conv1.weight)
+    assert not first.training  # the loop leaves the network in evaluation mode
+
+
+def test_the_loop_reduces_a_simple_loss():
+    images = torch.rand(24, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    seed_everything(0)
+    network = build_network("mnist_lenet")
+    losses = train_network(network, mse_to_zero, [images],
+                           TrainConfig(lr=1e-2, epochs=5, milestones=(), batch_size=8), seed=0)
+    assert losses[-1] < losses[0] / 2
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("lr", 0.0, "lr must be > 0"), ("weight_decay", -1.0, "weight_decay must be >= 0"),
+    ("epochs", 0, "epochs must be a positive integer"), ("batch_size", 2.5, "batch_size must be a positive integer")])
+def test_bad_training_settings_are_refused(field, value, words):
+    with pytest.raises(OcbenchError, match=words):
+        TrainConfig(**{field: value})
