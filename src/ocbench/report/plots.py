@@ -52,27 +52,30 @@ def plot_auroc(runs: pd.DataFrame, out) -> None:
     if data.empty:
         raise OcbenchError("no run has an AUROC to plot (all failed or had single-class test sets)")
     panels = list(pd.unique(data["panel"]))
-    normals = sorted(pd.unique(data["normal"]), key=parse_normal)
-    # About 0.9 inch per class; wide panels are stacked, narrow ones go two a row.
-    height = 3.6
-    width = max(5.0, 0.9 * len(normals))
-    grid = sns.catplot(data=data, kind="strip", x="normal", y="auroc_percent", hue="method_label",
-                       col="panel", col_order=panels, col_wrap=1 if width > 7 else min(len(panels), 2),
-                       order=normals, hue_order=list(pd.unique(data["method_label"])), dodge=True, jitter=False,
-                       size=5, alpha=0.8, sharex=False, height=height, aspect=width / height)
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("normal class", "test AUROC (%)")
-    # A panel labels only its own classes (another dataset's classes would be empty ticks).
-    for panel, axis in grid.axes_dict.items():
-        present = set(data.loc[data["panel"] == panel, "normal"])
-        if len(present) < len(normals):
-            axis.set_xticks([i for i, n in enumerate(normals) if n in present],
-                            [n for n in normals if n in present])
+    methods = list(pd.unique(data["method_label"]))
+    palette = dict(zip(methods, sns.color_palette("husl", len(methods))))
+    # Each panel gets its own classes on the x axis (a tabular set has one, an image set
+    # ten), about one inch per class and method group, stacked in one column.
+    widths = [len(pd.unique(data.loc[data["panel"] == p, "normal"])) for p in panels]
+    width = max(6.0, min(16.0, 0.9 * max(widths) + 0.12 * len(methods)))
+    figure, axes = plt.subplots(len(panels), 1, figsize=(width, 3.2 * len(panels)), squeeze=False)
+    for axis, panel in zip(axes[:, 0], panels):
+        part = data[data["panel"] == panel]
+        order = sorted(pd.unique(part["normal"]), key=parse_normal)
+        present = [m for m in methods if m in set(part["method_label"])]
+        sns.stripplot(data=part, x="normal", y="auroc_percent", hue="method_label", order=order,
+                      hue_order=present, palette=palette, dodge=True, jitter=False, size=5, alpha=0.85,
+                      ax=axis, legend=False)
+        axis.set_title(panel)
+        axis.set_xlabel("normal class")
+        axis.set_ylabel("test AUROC (%)")
+        axis.set_ylim(-2, 102)
         axis.grid(axis="y", alpha=0.3)
-    if grid.legend is not None:
-        grid.legend.set_title("method")
-    grid.figure.suptitle("Test AUROC per normal class (one point per seed)", y=1.02)
-    _save(grid.figure, out)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m) for m in methods]
+    figure.legend(handles=handles, title="method", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    figure.tight_layout()
+    figure.suptitle("Test AUROC per normal class (one point per seed)", y=1.0 + 0.25 / figure.get_figheight())
+    _save(figure, out)
 
 
 # --------------------------------------------------------------------------- ROC curves
