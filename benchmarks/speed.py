@@ -82,7 +82,7 @@ def report(name: str, value: float, target: float | None, unit: str = "s", note:
     else:
         verdict = (f"target <= {target:6.3f} {unit:<3}  ratio {value / target:4.2f}  "
                    f"{'PASS' if value <= target else 'FAIL'}")
-    print(f"{name:<34} {value:8.3f} {unit:<3}  {verdict}  {note}".rstrip(), flush=True)
+    print(f"{name:<38} {value:8.3f} {unit:<3}  {verdict}  {note}".rstrip(), flush=True)
 
 
 def load_average() -> float:

@@ -1,7 +1,6 @@
 """The convolutional autoencoder: pretraining for the deep methods and the CAE baseline."""
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
@@ -17,7 +16,25 @@ def reconstruction_error(autoencoder: Autoencoder, x: torch.Tensor) -> torch.Ten
     return err.flatten(1).mean(dim=1)
 
 
-class AutoencoderDetector(DeepDetector):
+class ReconstructionScorer(DeepDetector):
+    """Scores of a detector whose fitted ``autoencoder_`` is the model (CAE, RCAE):
+    the per-sample reconstruction error; its encoder is the ``network_``."""
+
+    @property
+    def network_(self):
+        return self.autoencoder_.encoder
+
+    def _score(self, x) -> np.ndarray:
+        self.autoencoder_.eval()
+        err = map_batches(lambda b: reconstruction_error(self.autoencoder_, b), as_tensor(x, self.device_))
+        return err.cpu().numpy().astype(np.float64)
+
+    def decision_function(self, X) -> np.ndarray:
+        self._check_fitted()
+        return self._score(X)
+
+
+class AutoencoderDetector(ReconstructionScorer):
     """Trains ``build_autoencoder(net)`` on mean squared error; score = reconstruction error.
 
     A fitted instance is what pretraining saves: its ``autoencoder_.encoder`` carries
@@ -50,19 +67,6 @@ class AutoencoderDetector(DeepDetector):
                                            name="autoencoder")
         self.threshold_ = self._threshold_from_training(self._score(x))
         return self
-
-    @property
-    def network_(self):
-        return self.autoencoder_.encoder
-
-    def _score(self, x) -> np.ndarray:
-        self.autoencoder_.eval()
-        err = map_batches(lambda b: reconstruction_error(self.autoencoder_, b), as_tensor(x, self.device_))
-        return err.cpu().numpy().astype(np.float64)
-
-    def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
-        return self._score(X)
 
     def save(self, path) -> None:
         self._check_fitted()

@@ -33,8 +33,8 @@ import torch
 from ..errors import OcbenchError, check_positive_int
 from ..nets import Autoencoder, build_autoencoder
 from ..training import as_tensor, map_batches, resolve_device, seed_everything, train_network
-from .autoencoder import reconstruction_error
-from .deep import DeepDetector, load_autoencoder
+from .autoencoder import ReconstructionScorer
+from .deep import load_autoencoder
 from .objectives import soft_threshold
 
 
@@ -43,7 +43,7 @@ def check_lam(lam) -> None:
         raise OcbenchError(f"lam must be a finite number >= 0, got {lam!r}")
 
 
-class RCAE(DeepDetector):
+class RCAE(ReconstructionScorer):
     """Autoencoder trained jointly with a sparse noise matrix; score = reconstruction error.
 
     ``epochs`` is the total number of autoencoder epochs (one optimiser, one learning
@@ -116,16 +116,3 @@ class RCAE(DeepDetector):
             except RuntimeError as err:
                 raise OcbenchError(f"the pretrained autoencoder does not fit net {self.net!r}: {err}") from None
         return autoencoder
-
-    @property
-    def network_(self):
-        return self.autoencoder_.encoder
-
-    def _score(self, x) -> np.ndarray:
-        self.autoencoder_.eval()
-        err = map_batches(lambda b: reconstruction_error(self.autoencoder_, b), as_tensor(x, self.device_))
-        return err.cpu().numpy().astype(np.float64)
-
-    def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
-        return self._score(X)
