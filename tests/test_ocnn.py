@@ -113,3 +113,23 @@ def test_registry_entry():
     assert spec.detector is OCNN and spec.deep and spec.pretrained and not spec.needs_labels
     detector = spec.factory({"nu": 0.05, "hidden": 16}, net="mnist_lenet", device="cpu", seed=1, autoencoder=None)
     assert (detector.nu, detector.hidden, detector.seed) == (0.05, 16, 1)
+
+
+def test_separates_from_the_origin_so_anomalies_beyond_the_data_score_as_normal():
+    """OC-NN's geometry (docs/method_notes.md): like a linear one-class SVM it puts the
+    boundary between the data and the origin of its feature space. Anomalies on the far
+    side of the normal data, away from the origin, get a *higher* output than the normal
+    data and rank as the most normal samples; the same anomalies near the origin rank
+    as anomalous. The inverted OC-NN cells on wbc are this case (its malignant samples
+    have larger codes than the benign ones)."""
+    rng = np.random.default_rng(1)
+    normal = rng.normal(2.0, 0.5, (300, 4)).astype(np.float32)
+    near_origin = rng.normal(0.0, 0.5, (40, 4)).astype(np.float32)
+    beyond = rng.normal(4.0, 0.5, (40, 4)).astype(np.float32)
+    labels = np.r_[np.zeros(60), np.ones(40)]
+    detector = OCNN(net=torch.nn.Identity(), epochs=200, batch_size=60, lr=1e-2, milestones=(), seed=0)
+    detector.fit(normal[:240])
+    auroc_near = roc_auc_score(labels, detector.decision_function(np.concatenate([normal[240:], near_origin])))
+    auroc_beyond = roc_auc_score(labels, detector.decision_function(np.concatenate([normal[240:], beyond])))
+    assert auroc_near > 0.95
+    assert auroc_beyond < 0.05
