@@ -6,37 +6,24 @@ docs/architecture.md. The two ``.npz`` helpers here are also used for split file
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import OcbenchError
+from ..io import atomic_path, one_line
 
 IMAGE_KEYS = ("x_train", "y_train", "x_test", "y_test")
 TABULAR_KEYS = ("x", "y")
 
 
 def save_npz(arrays: dict, path) -> None:
-    """Write ``arrays`` to ``path`` so that a failure never leaves or overwrites a half file.
-
-    The arrays go to a temporary file in the same folder (same file system, so the
-    rename is atomic) that replaces ``path`` only once it is complete. Written through
-    a handle because ``np.savez`` would append ``.npz`` to a temporary name.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache file is for every reader
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``arrays`` to ``path`` so that a failure never leaves or overwrites a half file
+    (``io.atomic_path``). Written through a handle because ``np.savez`` would append
+    ``.npz`` to a temporary name."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        np.savez(out, **arrays)
 
 
 def load_npz(path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
@@ -52,7 +39,7 @@ def load_npz(path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise OcbenchError(f"{what} file {path} is unreadable ({_one_line(exc)}); delete it and make it again") \
+        raise OcbenchError(f"{what} file {path} is unreadable ({one_line(exc)}); delete it and make it again") \
             from None
     missing = [key for key in required if key not in arrays]
     if missing:
@@ -60,9 +47,6 @@ def load_npz(path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray
                            "delete it and make it again")
     return arrays
 
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def check_prepared(arrays: dict, name: str) -> dict[str, np.ndarray]:

@@ -21,28 +21,22 @@ data, so they need no download:
 """
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
 import shutil
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import scipy.io
-from sklearn.datasets import load_breast_cancer, load_wine
 
 from ..errors import OcbenchError
+from ..io import download, sha256_file
 from .source import DatasetSource
 
 log = logging.getLogger("ocbench.data.tabular")
 
 CLASSES = ("normal", "outlier")
-DOWNLOAD_TIMEOUT_S = 60
 
 
 # --------------------------------------------------------------------------- ODDS files
@@ -84,14 +78,6 @@ ODDS_FILES: dict[str, OddsFile] = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_odds(name: str, raw_dir: Path, mirror: Path | None) -> None:
     """Put a verified ``<name>.mat`` in ``raw_dir``: copied from ``mirror`` or downloaded.
 
@@ -101,7 +87,7 @@ def fetch_odds(name: str, raw_dir: Path, mirror: Path | None) -> None:
     expected = ODDS_FILES[name].sha256
     target = Path(raw_dir) / f"{name}.mat"
     if target.is_file():
-        if sha256_of(target) == expected:
+        if sha256_file(target) == expected:
             return
         log.warning("%s does not match its pinned sha256; fetching it again", target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -114,8 +100,9 @@ def fetch_odds(name: str, raw_dir: Path, mirror: Path | None) -> None:
         shutil.copyfile(origin, partial_file)
     else:
         origin = ODDS_FILES[name].url
-        _download(name, origin, partial_file)
-    seen = sha256_of(partial_file)
+        download(origin, partial_file, f"dataset {name!r}", f"without internet, put {name}.mat in a folder and "
+                 f"set datasets.{name}.mirror to that folder")
+    seen = sha256_file(partial_file)
     if seen != expected:
         partial_file.unlink()
         raise OcbenchError(f"dataset {name!r}: {origin} has sha256 {seen}, expected {expected}; "
@@ -124,24 +111,14 @@ def fetch_odds(name: str, raw_dir: Path, mirror: Path | None) -> None:
     log.info("dataset %s: %s verified (sha256 %s)", name, target, seen)
 
 
-def _download(name: str, url: str, out: Path) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": "ocbench"})
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response, open(out, "wb") as file:
-            shutil.copyfileobj(response, file)
-    except (OSError, http.client.HTTPException) as error:  # URLError and timeouts are OSErrors
-        out.unlink(missing_ok=True)
-        reason = getattr(error, "reason", None) or error
-        raise OcbenchError(f"dataset {name!r}: cannot download {url} ({reason}); without internet, put "
-                           f"{name}.mat in a folder and set datasets.{name}.mirror to that folder") from None
-
-
 def read_odds_mat(path: Path) -> dict[str, np.ndarray]:
     """The arrays of one ODDS ``.mat`` file: ``x`` float64 N×D and ``y`` int64 0/1."""
     path = Path(path)
     if not path.is_file():
         raise OcbenchError(f"ODDS file {path} does not exist; fetch the dataset first")
     try:
+        import scipy.io  # here, not at the top: the dataset registry is read without scipy
+
         content = scipy.io.loadmat(path)
     except NotImplementedError:  # scipy reads MATLAB v4-v7.2; v7.3 files are HDF5
         content = _read_hdf5_mat(path)
@@ -204,6 +181,8 @@ def normal_plus_drawn_outliers(x: np.ndarray, is_normal: np.ndarray, is_outlier_
 
 def prepare_wbc(raw_dir: Path | None = None) -> dict[str, np.ndarray]:
     """WDBC: 357 benign (normal) + 21 drawn malignant (outliers), 30 features."""
+    from sklearn.datasets import load_breast_cancer  # here: the registry is read without scikit-learn
+
     data = load_breast_cancer()
     benign = data.target == 1  # scikit-learn's target: 0 malignant, 1 benign
     return normal_plus_drawn_outliers(data.data, benign, ~benign, n_outliers=21)
@@ -211,6 +190,8 @@ def prepare_wbc(raw_dir: Path | None = None) -> dict[str, np.ndarray]:
 
 def prepare_wine(raw_dir: Path | None = None) -> dict[str, np.ndarray]:
     """Wine: classes 2 and 3 (normal) + 10 drawn samples of class 1 (outliers), 13 features."""
+    from sklearn.datasets import load_wine
+
     data = load_wine()
     class_1 = data.target == 0  # scikit-learn numbers the wine classes 1, 2, 3 as 0, 1, 2
     return normal_plus_drawn_outliers(data.data, ~class_1, class_1, n_outliers=10)

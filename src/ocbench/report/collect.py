@@ -1,5 +1,10 @@
 """Read what the runs wrote (``metrics.json``, ``scores.csv``) and gather the runs into one table.
 
+The workflow passes the batch manifests (``runs.run_batches``): each names its run
+directories and the record of each run's latest attempt, ``metrics.json`` when it
+succeeded or ``failed.json`` when it failed. A failed run is a row with status
+``failed``, its one-line ``reason`` and no metrics, so the tables show a dash for it.
+
 Every reader raises ``OcbenchError`` naming the file when it is missing or unreadable,
 so a report job's log ends with the path to delete and make again.
 """
@@ -12,15 +17,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import normal_name, parse_normal
+from ..config import normal_name, parse_normal, parse_setting_name
 from ..errors import OcbenchError
+from ..io import one_line
 
 #: the keys of one run, in the order of the run-directory path
 RUN_KEYS = ["dataset", "setting", "normal", "seed", "method", "device"]
+#: what a run's setting name and split say of it: the config's setting behind a grid setting
+#: ``{setting}.k{class}``, and the split's known outlier classes joined by ``-`` (empty if none),
+#: so that a report can average over the known classes as the Deep SAD paper does
+RUN_SPLIT = ["base_setting", "known"]
 #: what runs.csv holds besides the keys
 RUN_VALUES = ["auroc", "aupr", "precision", "recall", "accuracy", "threshold", "train_time_s", "test_time_s",
               "peak_memory_mb", "n_train", "n_test", "status"]
-RUN_COLUMNS = RUN_KEYS + RUN_VALUES
+#: columns runs.csv holds when the runs wrote them: the CPU seconds of fit and scoring
+#: (``train_cpu_s``, ``test_cpu_s``; the ``*_time_s`` are wall seconds, which on a shared
+#: machine also count waits for a core), the shared autoencoder's training time
+#: (``pretrain_time_s``, ``pretrain_cpu_s``, for the methods that read it), a failed run's ``reason``, and the
+#: ``run_dir`` the row was read from (where the plots find ``scores.csv``), the accuracies on
+#: the outliers and inliers at the threshold, and the datasets the anomalies came from in the
+#: multi-class setting, joined by ``+`` (empty for the other settings)
+OPTIONAL_VALUES = ["train_cpu_s", "test_cpu_s", "pretrain_time_s", "pretrain_cpu_s", "reason", "run_dir",
+                   "outlier_accuracy", "inlier_accuracy", "anomaly_datasets"]
+RUN_COLUMNS = RUN_KEYS + RUN_SPLIT + RUN_VALUES + OPTIONAL_VALUES
 SCORE_COLUMNS = ["index", "label", "score"]
 
 # .../runs/{dataset}/{setting}/{normal}/seed{seed}/{method}/{device}/<file>
@@ -38,11 +57,25 @@ def read_metrics(path) -> dict:
     try:
         metrics = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise OcbenchError(f"metrics file {path} is not readable JSON ({_one_line(err)}); "
+        raise OcbenchError(f"metrics file {path} is not readable JSON ({one_line(err)}); "
                            "delete its run directory and run it again") from None
-    if not isinstance(metrics, dict) or "auroc" not in metrics:
+    failed = isinstance(metrics, dict) and metrics.get("status") == "failed"
+    if not isinstance(metrics, dict) or ("auroc" not in metrics and not failed):
         raise OcbenchError(f"metrics file {path} holds no 'auroc'; delete its run directory and run it again")
     return metrics
+
+
+def manifest_records(manifest_paths) -> list[Path]:
+    """The record of each run the batch manifests list: its ``metrics.json``, or ``failed.json``."""
+    records = []
+    for path in map(Path, manifest_paths):
+        try:
+            manifest = json.loads(path.read_text())
+            records += [Path(run["record"]) for run in manifest["runs"]]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+            raise OcbenchError(f"batch manifest {path} is not readable ({one_line(err)}); "
+                               "run its batch job again") from None
+    return records
 
 
 def keys_from_path(path) -> dict | None:
@@ -82,14 +115,31 @@ def run_keys(metrics: dict, path) -> dict:
     return keys
 
 
+def split_keys(setting: str, metrics: dict) -> dict:
+    """``base_setting`` and ``known`` of a run, from its setting name and the known outlier
+    classes its split drew (``metrics.json``'s ``known_outlier_classes``; a record without
+    them, such as a failed run's, falls back on the ``.k<class>`` of the setting name)."""
+    base, known_class = parse_setting_name(setting)
+    known = metrics.get("known_outlier_classes")
+    if known is None:
+        known = [] if known_class is None else [known_class]
+    return {"base_setting": base, "known": normal_name(known) if known else ""}
+
+
 def run_row(path) -> dict:
-    """One row of runs.csv: the run's keys and its metrics."""
+    """One row of runs.csv: the run's keys and its metrics (none but the reason for a failed run)."""
     metrics = read_metrics(path)
     row = run_keys(metrics, path)
-    for column in RUN_VALUES:
-        row[column] = metrics.get(column, math.nan)
+    row.update(split_keys(row["setting"], metrics))
+    for column in RUN_VALUES + OPTIONAL_VALUES:
+        value = metrics.get(column, math.nan)
+        row[column] = math.nan if value is None else value
     if row["status"] is None or (isinstance(row["status"], float) and math.isnan(row["status"])):
         row["status"] = "unknown"
+    if not isinstance(row["reason"], str):
+        row["reason"] = ""
+    row["run_dir"] = Path(path).parent.as_posix()
+    row["anomaly_datasets"] = "+".join(metrics.get("anomaly_datasets") or [])
     return row
 
 
@@ -101,7 +151,7 @@ def read_scores(path) -> pd.DataFrame:
     try:
         scores = pd.read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise OcbenchError(f"scores file {path} is not a readable CSV ({_one_line(err)}); "
+        raise OcbenchError(f"scores file {path} is not a readable CSV ({one_line(err)}); "
                            "delete its run directory and run it again") from None
     missing = [column for column in SCORE_COLUMNS if column not in scores.columns]
     if missing:
@@ -159,13 +209,24 @@ def read_runs(path) -> pd.DataFrame:
         raise OcbenchError(f"runs table {path} does not exist; make it with `ocbench collect`")
     try:
         runs = pd.read_csv(path, dtype={"normal": str, "dataset": str, "setting": str, "method": str,
-                                        "device": str, "status": str})
+                                        "device": str, "status": str, "reason": str, "run_dir": str,
+                                        "base_setting": str, "known": str,
+                                        "anomaly_datasets": str})
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise OcbenchError(f"runs table {path} is not a readable CSV ({_one_line(err)})") from None
-    missing = [column for column in RUN_COLUMNS if column not in runs.columns]
+        raise OcbenchError(f"runs table {path} is not a readable CSV ({one_line(err)})") from None
+    missing = [column for column in RUN_KEYS + RUN_VALUES if column not in runs.columns]
     if missing:
         raise OcbenchError(f"runs table {path} lacks the columns {', '.join(missing)}; "
                            "make it again with `ocbench collect`")
+    for position, column in enumerate(RUN_SPLIT, start=len(RUN_KEYS)):
+        if column not in runs.columns:  # a runs.csv from before these columns: the setting names say it
+            runs.insert(position, column, [split_keys(name, {})[column] for name in runs["setting"]])
+    runs["known"] = runs["known"].fillna("").astype(str)
+    for column in OPTIONAL_VALUES:
+        if column not in runs.columns:
+            runs[column] = "" if column in ("reason", "run_dir", "anomaly_datasets") else math.nan
+    runs["reason"] = runs["reason"].fillna("").astype(str)
+    runs["anomaly_datasets"] = runs["anomaly_datasets"].fillna("").astype(str)
     if runs.empty:
         raise OcbenchError(f"runs table {path} holds no runs")
     return runs
@@ -178,6 +239,3 @@ def method_labels(runs: pd.DataFrame) -> pd.Series:
     several = runs["method"].map(devices_per_method) > 1
     return runs["method"].where(~several, runs["method"] + " (" + runs["device"] + ")")
 
-
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split()) or type(err).__name__

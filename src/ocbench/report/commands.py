@@ -2,7 +2,7 @@
 
 Handlers import their module when called, so ``ocbench run`` never pays for pandas,
 matplotlib or seaborn. Every file is written beside its destination and renamed into
-place (``runs.atomic_path``): a failed command leaves no half-written file.
+place (``io.atomic_path``): a failed command leaves no half-written file.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ log = logging.getLogger("ocbench.report")
 
 
 def _collect(args):
-    from ..runs import atomic_path
-    from .collect import collect_runs
+    from ..io import atomic_path
+    from .collect import collect_runs, manifest_records
 
-    runs = collect_runs(args.paths)
+    runs = collect_runs([*manifest_records(args.manifests or []), *args.paths])
     with atomic_path(args.out) as tmp:
         runs.to_csv(tmp, index=False)
     log.info("%d runs collected into %s", len(runs), args.out)
@@ -26,7 +26,7 @@ def _collect(args):
 def _tables(args):
     from pathlib import Path
 
-    from ..runs import atomic_path
+    from ..io import atomic_path
     from .collect import read_runs
     from .tables import latex_file_name, latex_tables, summarize
 
@@ -41,7 +41,7 @@ def _tables(args):
 
 
 def _plot_auroc(args):
-    from ..runs import atomic_path
+    from ..io import atomic_path
     from .collect import read_runs
     from .plots import check_figure_path, plot_auroc
 
@@ -50,34 +50,75 @@ def _plot_auroc(args):
         plot_auroc(runs, tmp)
 
 
+def _family(runs_path, dataset, setting, seeds=None):
+    """The good runs of one (dataset, setting) in a runs.csv (of ``seeds`` when given)."""
+    from ..errors import OcbenchError
+    from .collect import read_runs
+
+    runs = read_runs(runs_path)
+    chosen = runs[(runs["dataset"] == dataset) & (runs["setting"] == setting) & (runs["status"] == "ok")]
+    if seeds is not None:
+        chosen = chosen[chosen["seed"].isin(seeds)]
+    if (chosen["run_dir"] == "").any():
+        raise OcbenchError(f"runs table {runs_path} has no run_dir column; make it again with `ocbench collect`")
+    return chosen
+
+
 def _plot_roc(args):
-    from ..runs import atomic_path
+    from pathlib import Path
+
+    from ..errors import OcbenchError
+    from ..io import atomic_path
     from .plots import check_figure_path, plot_roc
 
+    paths = list(args.paths)
+    if args.runs:
+        if not (args.dataset and args.setting):
+            raise OcbenchError("plot-roc --runs needs --dataset and --setting")
+        paths += [Path(d) / "scores.csv" for d in _family(args.runs, args.dataset, args.setting)["run_dir"]]
     with atomic_path(check_figure_path(args.out)) as tmp:
-        plot_roc(args.paths, tmp)
+        plot_roc(paths, tmp)
 
 
 def _plot_extremes(args):
-    from ..runs import atomic_path
+    from pathlib import Path
+
+    from ..errors import OcbenchError
+    from ..io import atomic_path
     from .plots import check_figure_path, plot_extremes
 
-    with atomic_path(check_figure_path(args.out)) as tmp:
-        plot_extremes(args.prepared, args.scores, tmp, n=args.n)
+    if args.scores:
+        with atomic_path(check_figure_path(args.out)) as tmp:
+            plot_extremes(args.prepared, args.scores, tmp, n=args.n)
+        return
+    if not (args.runs and args.dataset and args.setting and args.outdir):
+        raise OcbenchError("plot-extremes needs --scores and --out (one run), or --runs, --dataset, --setting "
+                           "and --outdir (every good run of a dataset and setting)")
+    # One figure per good run: outdir/{normal}/seed{seed}/{method}/{device}.png (a failed run has none).
+    family = _family(args.runs, args.dataset, args.setting, args.seeds)
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for run in family.itertuples():
+        out = outdir / run.normal / f"seed{run.seed}" / run.method / f"{run.device}.png"
+        with atomic_path(out) as tmp:
+            plot_extremes(args.prepared, Path(run.run_dir) / "scores.csv", tmp, n=args.n)
+    log.info("%d extremes figures written under %s", len(family), outdir)
 
 
 def _summary(args):
     from .collect import read_runs
     from .summary import write_summary
 
-    write_summary(read_runs(args.runs), args.out, settings=args.settings)
+    write_summary(read_runs(args.runs), args.out, settings=args.settings, comparison_dir=args.comparison_dir)
 
 
 def add_report_commands(sub) -> None:
     """Register the report commands on the ``ocbench`` subparsers."""
     p = sub.add_parser("collect", help="gather the metrics.json of many runs into one runs.csv")
     p.add_argument("--out", required=True, help="runs.csv to write")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="metrics.json files (or @listing, one per line)")
+    p.add_argument("--manifests", nargs="+", metavar="MANIFEST",
+                   help="batch manifests (ocbench run-batch): their runs' records, failed ones included")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="metrics.json files (or @listing, one per line)")
     p.set_defaults(func=_collect)
 
     p = sub.add_parser("tables", help="AUROC mean ± std over seeds: auroc_summary.csv and a LaTeX table "
@@ -93,14 +134,23 @@ def add_report_commands(sub) -> None:
 
     p = sub.add_parser("plot-roc", help="figure of the ROC curves of every method")
     p.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="scores.csv files (or @listing, one per line)")
+    p.add_argument("--runs", help="runs.csv from `ocbench collect`: the good runs of --dataset and --setting")
+    p.add_argument("--dataset")
+    p.add_argument("--setting")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="scores.csv files (or @listing, one per line)")
     p.set_defaults(func=_plot_roc)
 
     p = sub.add_parser("plot-extremes", help="figure of the most normal and most anomalous test images of the "
                                              "normal class")
     p.add_argument("--prepared", required=True, help="prepared .npz of an image dataset")
-    p.add_argument("--scores", required=True, help="scores.csv of one run on that dataset")
-    p.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
+    p.add_argument("--scores", help="scores.csv of one run on that dataset")
+    p.add_argument("--out", help="figure file (.png, .pdf or .svg) of that run")
+    p.add_argument("--runs", help="runs.csv from `ocbench collect`: one figure per good run of --dataset and "
+                                  "--setting, written under --outdir")
+    p.add_argument("--dataset")
+    p.add_argument("--setting")
+    p.add_argument("--seeds", type=int, nargs="+", help="only these seeds (default: all)")
+    p.add_argument("--outdir", help="folder of the figures: {normal}/seed{seed}/{method}/{device}.png")
     p.add_argument("--n", type=int, default=32, help="images per grid (default 32)")
     p.set_defaults(func=_plot_extremes)
 
@@ -108,6 +158,9 @@ def add_report_commands(sub) -> None:
     p.add_argument("--runs", required=True, help="runs.csv from `ocbench collect`")
     p.add_argument("--out", required=True, help="Markdown file to write")
     p.add_argument("--settings", type=json_object, default=None,
-                   help="the config's split settings as a JSON object; the comparison with the one-class "
-                        "papers then keeps to the settings without labels or pollution")
+                   help="the config's split settings as a JSON object; each comparison with a paper then "
+                        "keeps to the settings of that paper's split protocol (needed for Deep SAD's γ_l)")
+    p.add_argument("--comparison-dir", default=None,
+                   help="folder for each paper comparison's CSV, booktabs LaTeX table and figure "
+                        "({name}.csv, {name}.tex, {name}.png)")
     p.set_defaults(func=_summary)
