@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ocbench.errors import OcbenchError
 from ocbench.nets import build_network
-from ocbench.training import TrainConfig, batches, seed_everything, train_network
+from ocbench.training import TrainConfig, batches, check_loss, seed_everything, train_network
 
 
 class Scalar(nn.Module):
@@ -65,6 +65,30 @@ def test_a_non_finite_loss_stops_training_with_a_clear_error(bad):
     assert message.startswith("tiny: loss became")
     assert ("nan" if np.isnan(bad) else "inf") in message
     assert "epoch 2" in message and "lower lr (now 1.0)" in message
+
+
+@pytest.mark.parametrize("loss, first", [(2.0e6, 1.0), (-3.0e6, 2.0), (5.5e10, 0.3)])
+def test_a_loss_a_million_times_the_first_is_divergence(loss, first):
+    with pytest.raises(OcbenchError, match=r"^tiny: loss diverged to .* in epoch 4, more than 1e\+06 times"):
+        check_loss("tiny", loss, first, 3, lr=1000.0)
+
+
+@pytest.mark.parametrize("loss, first", [(1.0e6, 1.0), (-1.9e6, 2.0), (1.0e9, None), (7.0, 0.0), (1e-9, 1.0)])
+def test_losses_within_a_million_times_the_first_pass(loss, first):
+    check_loss("tiny", loss, first, 0, lr=1.0)  # no error: 1e6 x is the limit, inclusive
+
+
+def test_training_stops_when_the_loss_diverges_within_an_epoch():
+    # Scripted batch losses 2, 3, 2.5e6 (> 1e6 x 2): the third step of epoch 2 stops it.
+    script = iter([2.0, 3.0, 2.5e6, 1.0])
+
+    def loss(net, xb):
+        return net.w.sum() * 0.0 + next(script)
+
+    config = TrainConfig(lr=1.0, epochs=3, milestones=(), batch_size=2, weight_decay=0.0)
+    with pytest.raises(OcbenchError, match=r"tiny: loss diverged to 2.5e\+06 in epoch 2, .* first batch's 2; "
+                                           r"lower lr \(now 1.0\)"):
+        train_network(Scalar(0.0), loss, [torch.zeros(4, 1)], config, seed=0, name="tiny")
 
 
 def test_weight_decay_is_adams_l2_term():

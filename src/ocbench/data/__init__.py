@@ -5,8 +5,12 @@ deep-learning stack. torchvision is imported inside the image sources' functions
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +24,9 @@ class RunData:
     ``semi_train``: +1 known normal, 0 unlabeled, −1 known outlier. ``train_class`` and
     ``test_class`` are the original class ids; ``y_test`` is 0 normal / 1 anomaly;
     ``test_index`` points into the prepared test array (``x_test``, or ``x`` for tabular).
+    ``validation`` and ``evaluation`` are positions into the test arrays: the share held
+    out for the methods that select on labelled data, and the samples every method of
+    the split is scored on. ``split_info``: the split's parameters and counts.
     """
 
     x_train: np.ndarray
@@ -29,6 +36,9 @@ class RunData:
     y_test: np.ndarray
     test_index: np.ndarray
     test_class: np.ndarray
+    validation: np.ndarray
+    evaluation: np.ndarray
+    split_info: dict
 
 
 def _pick(source: np.ndarray, index: np.ndarray, what: str, split_path) -> np.ndarray:
@@ -38,27 +48,106 @@ def _pick(source: np.ndarray, index: np.ndarray, what: str, split_path) -> np.nd
     return source[index]
 
 
-def load_run_data(prepared_path, split_path, preprocessing: str) -> RunData:
-    """Load the prepared arrays and the split, pick the split's rows, preprocess them once."""
+#: bump when the cache file's layout changes (edits of preprocess.py invalidate it by themselves)
+CACHE_FORMAT = 1
+#: splits whose preprocessed arrays are larger are not cached: a full-size image split is
+#: 50-180 MB of float32 and a paper preset has thousands of splits, while its
+#: preprocessing takes a fraction of a second (every split of mnist5k and of the tabular
+#: sets is cached)
+CACHE_MAX_BYTES = 32 * 2**20
+
+
+def preprocessing_cache_path(split_path, preprocessing: str) -> Path:
+    """Where the preprocessed arrays of a split are cached: a hidden ``.npz`` beside the split."""
+    split_path = Path(split_path)
+    return split_path.with_name(f".{split_path.stem}.{preprocessing}.preprocessed.npz")
+
+
+def _cache_key(prepared_path, split_path, preprocessing: str) -> str:
+    """What the preprocessed arrays depend on: the split's bytes, the prepared file, the transform's code.
+
+    The prepared file is identified by its inode, size and modification time (hashing a
+    large prepared file would cost more than the preprocessing it saves): it is only
+    ever replaced as a whole, by renaming a new file into place, which gives it a new inode.
+    """
+    from . import preprocess as preprocess_module
+
+    digest = hashlib.sha256(f"{CACHE_FORMAT}:{preprocessing}".encode())
+    digest.update(Path(split_path).read_bytes())
+    stat = os.stat(prepared_path)
+    digest.update(f":{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:".encode())
+    digest.update(Path(preprocess_module.__file__).read_bytes())
+    from .ood import cache_fingerprint
+    digest.update(cache_fingerprint(prepared_path, split_path))  # the multi-class setting's other datasets
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, key: str):
+    """(x_train, x_test) from the cache file, or None when it is missing, stale or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as cache:
+            if str(cache["key"]) != key:
+                return None
+            return cache["x_train"], cache["x_test"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # a cache is never an error: compute the arrays again
+
+
+def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str):
     from .prepared import load_prepared
     from .preprocess import FITS_ON_NORMAL_CLASSES, preprocess
-    from .splits import load_split
 
     prepared = load_prepared(prepared_path)
-    split = load_split(split_path)
     if "x_train" in prepared:
         train_source, test_source = prepared["x_train"], prepared["x_test"]
     else:
         train_source = test_source = prepared["x"]
     x_train_raw = _pick(train_source, split["train_idx"], "training", split_path)
-    x_test_raw = _pick(test_source, split["test_idx"], "test", split_path)
+    if split["test_source"].any():  # the multi-class setting: anomalies from other datasets
+        from .ood import split_test_images
+        x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
+    else:
+        x_test_raw = _pick(test_source, split["test_idx"], "test", split_path)
     if preprocessing in FITS_ON_NORMAL_CLASSES:
         normal_classes = json.loads(split["info"])["normal_classes"]
         fit_mask = np.isin(split["train_class"], normal_classes)
     else:
         fit_mask = np.ones(len(x_train_raw), dtype=bool)
-    x_train, x_test = preprocess(preprocessing, x_train_raw, x_test_raw, fit_mask)
+    return preprocess(preprocessing, x_train_raw, x_test_raw, fit_mask)
+
+
+def load_run_data(prepared_path, split_path, preprocessing: str, cache: bool = True) -> RunData:
+    """Load the split and its preprocessed arrays; the preprocessing is computed once per split.
+
+    With ``cache`` the arrays (up to ``CACHE_MAX_BYTES``) are kept in
+    ``preprocessing_cache_path`` (written atomically: concurrent jobs each see a whole
+    file, and the last writer wins with the same arrays) and read back by every later job
+    of the split while the split file, the prepared file and ``preprocess.py`` are
+    unchanged; otherwise they are computed again.
+    """
+    from .prepared import save_npz
+    from .splits import load_split
+
+    split = load_split(split_path)
+    arrays = None
+    if cache:
+        from ..errors import check_choice
+        from .preprocess import PREPROCESSINGS
+
+        check_choice("preprocessing", preprocessing, PREPROCESSINGS)
+        if not Path(prepared_path).is_file():
+            raise OcbenchError(f"prepared file {prepared_path} does not exist")
+        cache_path = preprocessing_cache_path(split_path, preprocessing)
+        key = _cache_key(prepared_path, split_path, preprocessing)
+        arrays = _read_cache(cache_path, key)
+    if arrays is None:
+        arrays = _preprocess_split(prepared_path, split_path, split, preprocessing)
+        if cache and arrays[0].nbytes + arrays[1].nbytes <= CACHE_MAX_BYTES:
+            save_npz({"key": np.array(key), "x_train": arrays[0], "x_test": arrays[1]}, cache_path)
+    x_train, x_test = arrays
     return RunData(x_train=x_train, semi_train=split["train_semi"].astype(np.int64),
                    train_class=split["train_class"].astype(np.int64), x_test=x_test,
                    y_test=split["test_label"].astype(np.int64), test_index=split["test_idx"].astype(np.int64),
-                   test_class=split["test_class"].astype(np.int64))
+                   test_class=split["test_class"].astype(np.int64),
+                   validation=split["test_validation"].astype(np.int64),
+                   evaluation=split["test_evaluation"].astype(np.int64), split_info=json.loads(split["info"]))

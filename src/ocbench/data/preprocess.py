@@ -83,6 +83,10 @@ PREPROCESSINGS: dict[str, Callable] = {
     "standard_minmax": standard_minmax,
 }
 
+#: the kind of data (``DatasetSource.kind``) each transform is made for: the image ones
+#: take 8-bit pixels, the scalers take one row of features per sample
+DATA_KINDS: dict[str, str] = {"gcn_minmax": "image", "unit": "image", "standard_minmax": "tabular"}
+
 # Deep SVDD's min-max bounds come from the normal class only; the other transforms fit
 # on every training row (Deep SAD and ODDS protocols).
 FITS_ON_NORMAL_CLASSES = frozenset({"gcn_minmax"})

@@ -16,6 +16,12 @@ class DatasetSource:
     or from the ``mirror`` folder when one is given) and raises ``OcbenchError`` naming
     the dataset, what was tried and how to give a mirror when it cannot.
     ``prepare(raw_dir)`` returns the arrays of the prepared ``.npz`` (docs/architecture.md).
+
+    ``sample_shape`` and ``class_sizes`` describe the prepared arrays without loading
+    them, so that the config checks can refuse a net, a batch size or a ratio that does
+    not fit before any job: the shape of one sample, and the number of samples of each
+    class (of the official training set for an image dataset, of the whole set for a
+    tabular one, whose train/test split is drawn later). None where not declared.
     """
 
     name: str
@@ -25,3 +31,31 @@ class DatasetSource:
     prepare: Callable[[Path], dict[str, np.ndarray]]
     default_net: str
     default_preprocessing: str
+    sample_shape: tuple[int, ...] | None = None
+    class_sizes: tuple[int, ...] | None = None
+
+    def train_class_sizes(self) -> tuple[int, ...] | None:
+        """Training candidates per class: ``class_sizes`` of an image set; a tabular set's
+        share of its stratified 60/40 split (scikit-learn's allocation, ``splits._candidates``)."""
+        if self.class_sizes is None or self.kind == "image":
+            return self.class_sizes
+        from .splits import TABULAR_TRAIN_SHARE
+
+        return stratified_train_sizes(self.class_sizes, TABULAR_TRAIN_SHARE)
+
+
+def stratified_train_sizes(class_sizes, train_share: float) -> tuple[int, ...]:
+    """Per-class training counts of scikit-learn's stratified ``train_test_split``.
+
+    ``floor(train_share * n)`` samples in all, each class its floored proportional share,
+    the samples left over going to the classes of largest remainder (scikit-learn's
+    ``_approximate_mode``; its random tie-break between equal remainders is not modelled).
+    """
+    total = sum(class_sizes)
+    n_train = int(np.floor(train_share * total))
+    exact = [n_train * size / total for size in class_sizes]
+    counts = [int(np.floor(value)) for value in exact]
+    left = n_train - sum(counts)
+    for index in sorted(range(len(exact)), key=lambda i: counts[i] - exact[i])[:left]:
+        counts[index] += 1
+    return tuple(counts)

@@ -1,10 +1,43 @@
 """The dataset registry: every name a config may use."""
+from dataclasses import replace
+
 from ..errors import check_choice
 from .images import IMAGE_SOURCES
 from .source import DatasetSource
 from .tabular import TABULAR_SOURCES
 
-DATASETS: dict[str, DatasetSource] = {**IMAGE_SOURCES, **TABULAR_SOURCES}
+# (sample shape, samples per class) of each prepared dataset, for the config checks
+# (DatasetSource.sample_shape, .class_sizes). Images: the official training set, per
+# class; tabular: (normal, outlier) rows of the whole set (ODDS's published sizes).
+_SIZES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "mnist5k": ((1, 28, 28), (400,) * 10),
+    "mnist": ((1, 28, 28), (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)),
+    "fmnist": ((1, 28, 28), (6000,) * 10),
+    "cifar10": ((3, 32, 32), (5000,) * 10),
+    "kmnist": ((1, 28, 28), (6000,) * 10),
+    "emnist_letters": ((1, 28, 28), (4800,) * 26),
+    "cifar100": ((3, 32, 32), (500,) * 100),
+    "svhn": ((3, 32, 32), (4948, 13861, 10585, 8497, 7458, 6882, 5727, 5595, 5045, 4659)),
+    "arrhythmia": ((274,), (386, 66)),
+    "cardio": ((21,), (1655, 176)),
+    "satellite": ((36,), (4399, 2036)),
+    "satimage-2": ((36,), (5732, 71)),
+    "shuttle": ((9,), (45586, 3511)),
+    "thyroid": ((6,), (3679, 93)),
+    "wbc": ((30,), (357, 21)),
+    "wine": ((13,), (119, 10)),
+}
+
+
+def _with_sizes(source: DatasetSource) -> DatasetSource:
+    if source.sample_shape is not None or source.name not in _SIZES:
+        return source
+    shape, sizes = _SIZES[source.name]
+    return replace(source, sample_shape=shape, class_sizes=sizes)
+
+
+DATASETS: dict[str, DatasetSource] = {name: _with_sizes(source)
+                                      for name, source in {**IMAGE_SOURCES, **TABULAR_SOURCES}.items()}
 
 
 def dataset_source(name: str) -> DatasetSource:

@@ -17,8 +17,12 @@ seconds of every job on a laptop). The flags tell the workflow and
 - ``training``: which ``training`` block of the config gives a deep method its
   optimiser defaults: ``network``, ``autoencoder`` (RCAE trains an autoencoder), or
   None (SS-DGM keeps the settings of its own reference);
-- ``detector``: the detector class, whose ``__init__`` names the hyper-parameters the
-  config may set for the method (the config check rejects any other key);
+- ``hyper_parameters``: the names the config may set for the method, each with its
+  type and range (``params.Param``); the config check refuses any other key, and any
+  value out of range, before a job starts. ``ignores``: the detector's arguments this
+  method leaves unused (one-class Deep SVDD has no radius, so no ``nu``); together with
+  the workflow's own arguments they make up the detector's ``__init__`` (a test checks);
+- ``detector``: the detector class;
 - ``builds``: how the factory calls it: ``encoder`` (net, device, seed and the
   pretrained autoencoder), ``scratch`` (net, device, seed), ``load`` (the pretrained
   autoencoder itself) or ``shallow`` (seed only; hybrids get codes from ``runs``).
@@ -29,6 +33,8 @@ import importlib
 from dataclasses import dataclass, field
 
 from ..errors import check_choice
+from ..nets.reference_init import INITS
+from .params import TRAINING, Param, open_unit, positive_int
 
 #: class name -> module (under ocbench.detectors) that defines it
 DETECTOR_MODULES = {
@@ -66,6 +72,8 @@ class MethodSpec:
     training: str | None = "network"
     fixed: dict = field(default_factory=dict)  # constructor arguments the method name fixes
     description: str = ""
+    hyper_parameters: dict[str, Param] = field(default_factory=dict)
+    ignores: tuple[str, ...] = ()
 
     @property
     def detector(self):
@@ -86,36 +94,76 @@ class MethodSpec:
         check_choice("builds", self.builds, BUILDS)
 
 
-def _deep(detector_name, description, **flags):
-    return MethodSpec(detector_name, "encoder", deep=True, pretrained=True, description=description, **flags)
+# Hyper-parameters by detector (the choices are the detector modules' own; a test compares).
+_NU = {"nu": open_unit()}
+_WARM_UP = {"warm_up_epochs": Param("int", low=0)}
+_GAMMAS = {"gammas": Param("numbers", low=0, low_open=True, nullable=True)}
+# where the network's initial weights come from (training.init; nets.reference_init)
+_INIT = {"init": Param("choice", choices=INITS)}
+DEEP_SVDD_ONECLASS = {**TRAINING, **_INIT}
+DEEP_SVDD_SOFTBOUNDARY = {**TRAINING, **_INIT, **_NU, **_WARM_UP}
+DEEP_SAD = {**TRAINING, **_INIT, "eta": Param("number", low=0, low_open=True),
+            "eps": Param("number", low=0, low_open=True)}
+OCNN = {**{k: v for k, v in TRAINING.items() if k != "weight_decay"}, **_NU,  # its loss holds the weights' penalty
+        "hidden": positive_int(), "activation": Param("choice", choices=("sigmoid", "linear"))}
+MULTI_RADIUS = {**TRAINING, **_NU, **_WARM_UP, "clusters": Param("choice", choices=("finch", "labels")),
+                "n_clusters": positive_int(nullable=True), "max_clusters": positive_int(),
+                "min_cluster_size": positive_int(),
+                "finch_metric": Param("choice", choices=("euclidean", "cosine", "cityblock")),
+                "finch_max_samples": positive_int()}
+RCAE = {**TRAINING, "lam": Param("number", low=0), "epochs_per_alternation": positive_int()}
+SS_DGM = {**TRAINING, "latent_dim": positive_int(nullable=True), "hidden": Param("ints", low=1, nullable=True),
+          "alpha": Param("number", low=0, nullable=True)}
+OCSVM = {**_NU, **_GAMMAS}
+ISOLATION_FOREST = {"n_estimators": positive_int(), "max_samples": positive_int(),
+                    "contamination": Param("number", low=0, high=0.5, low_open=True)}
+KDE = {"bandwidths": Param("numbers", low=0, low_open=True, nullable=True), "cv_folds": Param("int", low=2)}
+SSAD = {"kappa": Param("number", low=0), "C": Param("number", low=0, low_open=True), **_GAMMAS,
+        "max_train_samples": positive_int()}
 
 
-def _shallow(detector_name, description, hybrid=False, **flags):
-    return MethodSpec(detector_name, "shallow", pretrained=hybrid, hybrid=hybrid, description=description, **flags)
+def _deep(detector_name, description, hyper_parameters, **flags):
+    return MethodSpec(detector_name, "encoder", deep=True, pretrained=True, description=description,
+                      hyper_parameters=hyper_parameters, **flags)
+
+
+def _shallow(detector_name, description, hyper_parameters, hybrid=False, **flags):
+    return MethodSpec(detector_name, "shallow", pretrained=hybrid, hybrid=hybrid, description=description,
+                      hyper_parameters=hyper_parameters, **flags)
 
 
 METHODS: dict[str, MethodSpec] = {
-    "deep_svdd_oneclass": _deep("DeepSVDD", "One-class Deep SVDD (Ruff et al. 2018)",
-                                fixed={"objective": "one-class"}),
+    # The one-class objective has no radius: nu and the radius' warm-up do not apply.
+    "deep_svdd_oneclass": _deep("DeepSVDD", "One-class Deep SVDD (Ruff et al. 2018)", DEEP_SVDD_ONECLASS,
+                                fixed={"objective": "one-class"}, ignores=("nu", "warm_up_epochs")),
     "deep_svdd_softboundary": _deep("DeepSVDD", "Soft-boundary Deep SVDD (Ruff et al. 2018)",
-                                    fixed={"objective": "soft-boundary"}),
-    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)"),
-    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)"),
-    "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster"),
+                                    DEEP_SVDD_SOFTBOUNDARY, fixed={"objective": "soft-boundary"}),
+    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)", DEEP_SAD),
+    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", OCNN),
+    "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster",
+                                    MULTI_RADIUS),
+    # The multi-radius fork's own code: one sphere per normal class, from the true labels.
+    "multi_radius_deep_svdd_labels": _deep(
+        "MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per normal class (true labels)",
+        {**TRAINING, **_NU, **_WARM_UP}, fixed={"clusters": "labels"},
+        ignores=("clusters", "n_clusters", "max_clusters", "min_cluster_size", "finch_metric", "finch_max_samples")),
+    # CAE only scores with the pretrained autoencoder: training.autoencoder configures it.
     "cae": MethodSpec("AutoencoderDetector", "load", deep=True, pretrained=True, fits=False,
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)"),
-    "rcae": _deep("RCAE", "Robust convolutional autoencoder, RCAE (Chalapathy et al. 2017)", training="autoencoder"),
+    "rcae": _deep("RCAE", "Robust convolutional autoencoder, RCAE (Chalapathy et al. 2017)", RCAE,
+                  training="autoencoder"),
     "ss_dgm": MethodSpec("SSDGM", "scratch", deep=True, needs_labels=True, training=None,
-                         description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)"),
-    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)"),
-    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)"),
-    "kde": _shallow("KDE", "Gaussian kernel density estimate"),
-    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, SSAD (Görnitz et al. 2013)"),
-    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", hybrid=True),
+                         description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)",
+                         hyper_parameters=SS_DGM),
+    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)", OCSVM),
+    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)", ISOLATION_FOREST),
+    "kde": _shallow("KDE", "Gaussian kernel density estimate", KDE),
+    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, SSAD (Görnitz et al. 2013)", SSAD),
+    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", OCSVM, hybrid=True),
     "isoforest_hybrid": _shallow("IsolationForest", "Isolation Forest on the pretrained autoencoder's codes",
-                                 hybrid=True),
-    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", hybrid=True),
-    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", hybrid=True),
+                                 ISOLATION_FOREST, hybrid=True),
+    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", KDE, hybrid=True),
+    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", SSAD, hybrid=True),
 }
 
 

@@ -1,32 +1,51 @@
-"""Networks by name: plain ``nn.Module`` encoders and autoencoders, no training code here."""
-from dataclasses import dataclass
-from functools import partial
-from typing import Callable
+"""Networks by name: plain ``nn.Module`` encoders and autoencoders, no training code here.
 
-import torch.nn as nn
+The registry (``NETS``: each net's module, classes and input shape) is plain data, so the
+config checks read it without importing torch; the network classes are imported when a
+net is built. ``Autoencoder`` is imported on first use too (``from ocbench.nets import
+Autoencoder`` keeps working).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
 
 from ..errors import check_choice
-from .lenet import (Cifar10LeNet, Cifar10LeNetDecoder, FmnistLeNet, FmnistLeNetDecoder,
-                    MnistLeNet, MnistLeNetDecoder)
-from .mlp import MLP, MLPDecoder
 
 
 @dataclass(frozen=True)
 class NetSpec:
-    encoder: Callable[[], nn.Module]
-    decoder: Callable[[], nn.Module]
+    """One net: ``encoder_class`` and ``decoder_class`` of ``ocbench.nets.<module>``, built with ``args``."""
+
+    module: str
+    encoder_class: str
+    decoder_class: str
     input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    args: tuple = ()
+
+    def _build(self, class_name: str):
+        module = importlib.import_module(f"{__name__}.{self.module}")
+        return getattr(module, class_name)(*self.args)
+
+    def encoder(self):
+        return self._build(self.encoder_class)
+
+    def decoder(self):
+        return self._build(self.decoder_class)
+
+
+def _lenet(prefix: str, input_shape: tuple[int, ...]) -> NetSpec:
+    return NetSpec("lenet", f"{prefix}LeNet", f"{prefix}LeNetDecoder", input_shape)
 
 
 def _mlp(x_dim: int, hidden: tuple[int, ...], rep_dim: int) -> NetSpec:
-    return NetSpec(partial(MLP, x_dim, hidden, rep_dim), partial(MLPDecoder, x_dim, hidden, rep_dim),
-                   (x_dim,))
+    return NetSpec("mlp", "MLP", "MLPDecoder", (x_dim,), (x_dim, hidden, rep_dim))
 
 
 NETS: dict[str, NetSpec] = {
-    "mnist_lenet": NetSpec(MnistLeNet, MnistLeNetDecoder, (1, 28, 28)),
-    "fmnist_lenet": NetSpec(FmnistLeNet, FmnistLeNetDecoder, (1, 28, 28)),
-    "cifar10_lenet": NetSpec(Cifar10LeNet, Cifar10LeNetDecoder, (3, 32, 32)),
+    "mnist_lenet": _lenet("Mnist", (1, 28, 28)),
+    "fmnist_lenet": _lenet("Fmnist", (1, 28, 28)),
+    "cifar10_lenet": _lenet("Cifar10", (3, 32, 32)),
     # ODDS sizes from the Deep SAD reference.
     "arrhythmia_mlp": _mlp(274, (128, 64), 32),
     "cardio_mlp": _mlp(21, (32, 16), 8),
@@ -40,27 +59,23 @@ NETS: dict[str, NetSpec] = {
 }
 
 
-class Autoencoder(nn.Module):
-    """An encoder (the very class a deep detector uses) followed by its mirror decoder.
-
-    Because ``encoder`` is an instance of the detector's network class, handing the
-    pretrained weights over is a plain ``load_state_dict`` with every key matching.
-    """
-
-    def __init__(self, encoder: nn.Module, decoder: nn.Module):
-        super().__init__()
-        self.encoder, self.decoder = encoder, decoder
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+def __getattr__(name: str):
+    if name == "Autoencoder":
+        from .autoencoder import Autoencoder
+        return Autoencoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def build_network(name: str) -> nn.Module:
+def build_network(name: str):
+    """The encoder of net ``name`` (an ``nn.Module`` with ``rep_dim``)."""
     check_choice("net", name, NETS)
     return NETS[name].encoder()
 
 
-def build_autoencoder(name: str) -> Autoencoder:
+def build_autoencoder(name: str):
+    """Net ``name``'s encoder and mirror decoder as one ``Autoencoder``."""
+    from .autoencoder import Autoencoder
+
     check_choice("net", name, NETS)
     spec = NETS[name]
     return Autoencoder(spec.encoder(), spec.decoder())
