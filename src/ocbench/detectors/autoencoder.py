@@ -4,21 +4,39 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import OcbenchError
+from ..errors import OcbenchError, check_choice
 from ..nets import Autoencoder, build_autoencoder
+from ..nets.reference_init import apply_init
 from ..training import as_tensor, map_batches, resolve_device, seed_everything, train_network
 from .deep import DeepDetector
 
+#: how the training loss reduces a sample's squared errors: ``sum`` over its entries (the
+#: Deep SVDD reference) or their ``mean`` (the Deep SAD reference); docs/deviations.md
+AUTOENCODER_LOSSES = ("sum", "mean")
 
-def reconstruction_error(autoencoder: Autoencoder, x: torch.Tensor) -> torch.Tensor:
-    """Per-sample mean squared error between x and its reconstruction."""
-    err = (autoencoder(x) - x) ** 2
-    return err.flatten(1).mean(dim=1)
+
+def reconstruction_error(autoencoder: Autoencoder, x: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Per-sample squared error between x and its reconstruction, averaged (``mean``) or
+    summed (``sum``) over the sample's entries; the two differ by the factor D = entries
+    per sample, so they rank samples alike."""
+    err = ((autoencoder(x) - x) ** 2).flatten(1)
+    return err.sum(dim=1) if reduction == "sum" else err.mean(dim=1)
+
+
+def autoencoder_loss(autoencoder: Autoencoder, x: torch.Tensor, loss: str) -> torch.Tensor:
+    """The training loss of one batch: the per-sample error reduced by ``loss``, averaged over the batch.
+
+    With Adam the two losses train alike except through the weight decay, which Adam
+    adds to the gradient: ``mean`` with weight decay w takes the steps of ``sum`` with
+    weight decay w * D (up to Adam's epsilon).
+    """
+    return reconstruction_error(autoencoder, x, loss).mean()
 
 
 class ReconstructionScorer(DeepDetector):
     """Scores of a detector whose fitted ``autoencoder_`` is the model (CAE, RCAE):
-    the per-sample reconstruction error; its encoder is the ``network_``."""
+    the per-sample mean squared reconstruction error, whatever the training loss (the
+    per-sample sum is D times it, the same ranking); its encoder is the ``network_``."""
 
     @property
     def network_(self):
@@ -35,14 +53,19 @@ class ReconstructionScorer(DeepDetector):
 
 
 class AutoencoderDetector(ReconstructionScorer):
-    """Trains ``build_autoencoder(net)`` on mean squared error; score = reconstruction error.
+    """Trains ``build_autoencoder(net)`` on the squared reconstruction error; score = its per-sample mean.
+
+    ``loss``: ``sum`` of the squared errors over a sample's entries (the Deep SVDD
+    reference) or their ``mean`` (Deep SAD), then averaged over the batch.
+    ``init``: ``default`` or the reference whose initial weights to draw for the seed
+    (``ocbench.nets.reference_init``).
 
     A fitted instance is what pretraining saves: its ``autoencoder_.encoder`` carries
     the weights that Deep SVDD, Deep SAD and the hybrid baselines start from.
     """
 
     def __init__(self, net="mnist_lenet", lr=1e-4, epochs=150, milestones=(50,), batch_size=200,
-                 weight_decay=0.5e-3, amsgrad=False, device="cpu", seed=0):
+                 weight_decay=0.5e-3, amsgrad=False, loss="mean", init="default", device="cpu", seed=0):
         self.net = net
         self.lr = lr
         self.epochs = epochs
@@ -50,18 +73,23 @@ class AutoencoderDetector(ReconstructionScorer):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.loss = loss
+        self.init = init
         self.device = device
         self.seed = seed
 
     def fit(self, X, y=None):
+        check_choice("autoencoder loss", self.loss, AUTOENCODER_LOSSES)
         config = self._train_config()
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
-        self.autoencoder_ = build_autoencoder(self.net).to(self.device_)
+        autoencoder = build_autoencoder(self.net)
+        apply_init(autoencoder, self.net, self.init, self.seed, "autoencoder")
+        self.autoencoder_ = autoencoder.to(self.device_)
         x = as_tensor(X, self.device_)
 
         def batch_loss(autoencoder, xb):
-            return reconstruction_error(autoencoder, xb).mean()
+            return autoencoder_loss(autoencoder, xb, self.loss)
 
         self.train_losses_ = train_network(self.autoencoder_, batch_loss, [x], config, seed=self.seed,
                                            name="autoencoder")
@@ -70,7 +98,9 @@ class AutoencoderDetector(ReconstructionScorer):
 
     def save(self, path) -> None:
         self._check_fitted()
-        torch.save({"params": self.get_params(), "state_dict": self.autoencoder_.state_dict(),
+        from ..io import save_torch  # the same bytes for the same autoencoder
+
+        save_torch({"params": self.get_params(), "state_dict": self.autoencoder_.state_dict(),
                     "threshold": self.threshold_, "train_losses": self.train_losses_}, path)
 
     @classmethod

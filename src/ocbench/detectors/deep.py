@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from ..errors import OcbenchError
 from ..nets import Autoencoder, build_network
+from ..nets.reference_init import apply_init
 from ..training import TrainConfig, as_tensor, map_batches, resolve_device, seed_everything
 from .base import Detector
 
@@ -42,9 +43,9 @@ class DeepDetector(Detector):
     """Base of the detectors that train a network with ``train_network``.
 
     Subclasses call ``_setup(X)`` at the start of ``fit``: it seeds, picks the device,
-    builds the network (a registry name or a module, deep-copied so the parameter is
-    never mutated), loads the pretrained encoder when one is given and moves X to
-    the device once.
+    builds the network (a registry name, initialised as ``init`` says where the
+    detector has one, or a module, deep-copied so the parameter is never mutated),
+    loads the pretrained encoder when one is given and moves X to the device once.
     """
 
     def _train_config(self) -> TrainConfig:
@@ -59,6 +60,8 @@ class DeepDetector(Detector):
             network = copy.deepcopy(self.net)
         else:
             network = build_network(self.net)
+            # the reference's draws for this seed, where ``init`` names one (nets.reference_init)
+            apply_init(network, self.net, getattr(self, "init", "default"), self.seed, "network")
         if self.autoencoder is not None:
             autoencoder, ae_net = load_autoencoder(self.autoencoder)
             if ae_net is not None and not isinstance(self.net, nn.Module) and ae_net != self.net:

@@ -1,0 +1,143 @@
+"""Same classes, same seeds, same recipe: AUROC of the Deep SVDD reference beside ocbench's.
+
+Runs the reference implementation (a checkout of github.com/lukasruff/Deep-SVDD-PyTorch)
+on one-class Fashion-MNIST for each normal class and seed, with the recipe of
+``workflow/experiments/fidelity_fmnist.yaml``, and takes ocbench's AUROC of the same
+cell either from that experiment's results (``--results``, the workflow's run
+directories) or by running ocbench here, in-process, through the same detectors the
+workflow uses. Writes one row per (class, seed, method) and, in ``<out>_by_class.csv``,
+the mean ± std over seeds per (class, method) on both sides and their difference.
+
+    python benchmarks/fidelity/compare_reference.py --reference /tmp/Deep-SVDD-PyTorch \
+        --classes 5,8 --seeds 1 --out results/fidelity_fmnist/reference.csv
+
+``--ae-epochs`` / ``--epochs`` shorten both sides' recipe alike (milestones scaled), for a
+cheap check; ``--train-subset`` / ``--test-subset`` take the first images only (a smoke
+test; say so when reporting). Methods: ``cae`` (the autoencoder's reconstruction error;
+the reference's is its pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``,
+``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import OBJECTIVES, load_fmnist, load_recipe, run_ocbench, run_reference, shorten  # noqa: E402
+
+METHODS = ("cae", *OBJECTIVES)
+
+
+def int_list(text: str) -> list[int]:
+    """``"5,8"`` or ``"0-9"`` or ``"1-3,7"``."""
+    out = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out.extend(range(int(low), int(high or low) + 1))
+    return out
+
+
+def ocbench_from_results(results: Path, normal_class: int, seed: int, methods) -> dict[str, float]:
+    """AUROC (%) of the workflow's run directories runs/fmnist/one_class/{class}/seed{seed}/{method}/{device}/."""
+    found = {}
+    for method in methods:
+        files = sorted((results / "runs" / "fmnist" / "one_class" / str(normal_class) / f"seed{seed}" / method)
+                       .glob("*/metrics.json"))
+        if not files:
+            raise SystemExit(f"no run of {method}, class {normal_class}, seed {seed} under {results}/runs")
+        found[method] = 100 * json.loads(files[0].read_text())["auroc"]
+    return found
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", type=Path, required=True, help="checkout of Deep-SVDD-PyTorch")
+    parser.add_argument("--mirror", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
+    parser.add_argument("--seeds", type=int_list, default=int_list("1-5"))
+    parser.add_argument("--methods", default="cae,deep_svdd_oneclass,deep_svdd_softboundary")
+    parser.add_argument("--results", type=Path, help="the fidelity experiment's outdir; else ocbench runs here")
+    parser.add_argument("--ae-epochs", type=int, help="shorten the autoencoder's recipe (both sides)")
+    parser.add_argument("--epochs", type=int, help="shorten the Deep SVDD recipe (both sides)")
+    parser.add_argument("--train-subset", type=int, help="first N training images of the class only")
+    parser.add_argument("--test-subset", type=int, help="first N test images only")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True, help="CSV of the cells; <out>_by_class.csv beside it")
+    args = parser.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown method {unknown[0]!r}; allowed: {', '.join(METHODS)}")
+    if not args.mirror.is_dir():
+        raise SystemExit(f"the Fashion-MNIST mirror {args.mirror} does not exist "
+                         "(apt-get install dataset-fashion-mnist)")
+    if args.results and (args.ae_epochs or args.epochs or args.train_subset or args.test_subset):
+        raise SystemExit("--results reads the full recipe's runs: leave out the shortening options")
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.WARNING)
+    recipe = shorten(load_recipe(), args.ae_epochs, args.epochs)
+    print(f"recipe: autoencoder {recipe['autoencoder']}, network {recipe['network']}, init {recipe['init']}")
+    objectives = [m for m in methods if m in OBJECTIVES]
+    rows = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for normal_class in args.classes:
+        data = load_fmnist(args.mirror, normal_class, args.train_subset, args.test_subset)
+        for seed in args.seeds:
+            start = time.perf_counter()
+            theirs = run_reference(args.reference, data, seed, recipe, objectives)
+            middle = time.perf_counter()
+            ours = ocbench_from_results(args.results, normal_class, seed, methods) if args.results \
+                else run_ocbench(data, seed, recipe, objectives)
+            end = time.perf_counter()
+            for method in methods:
+                rows.append({"class": normal_class, "seed": seed, "method": method,
+                             "reference_auroc": round(theirs[method], 2), "ocbench_auroc": round(ours[method], 2),
+                             "difference": round(ours[method] - theirs[method], 2)})
+                print(f"class {normal_class} seed {seed} {method:24s} reference {theirs[method]:6.2f} "
+                      f"ocbench {ours[method]:6.2f} difference {ours[method] - theirs[method]:+6.2f}")
+            print(f"  (reference {middle - start:.0f} s, ocbench {end - middle:.0f} s)", flush=True)
+            write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
+    summary = by_class(rows)
+    write_csv(args.out.with_name(args.out.stem + "_by_class.csv"), summary)
+    print(f"wrote {args.out} and {args.out.stem}_by_class.csv")
+    return 0
+
+
+def by_class(rows: list[dict]) -> list[dict]:
+    out = []
+    keys = sorted({(r["class"], r["method"]) for r in rows})
+    for normal_class, method in keys:
+        cells = [r for r in rows if r["class"] == normal_class and r["method"] == method]
+        ref_mean, ref_std = mean_std([r["reference_auroc"] for r in cells])
+        our_mean, our_std = mean_std([r["ocbench_auroc"] for r in cells])
+        out.append({"class": normal_class, "method": method, "seeds": len(cells),
+                    "reference_mean": round(ref_mean, 2), "reference_std": round(ref_std, 2),
+                    "ocbench_mean": round(our_mean, 2), "ocbench_std": round(our_std, 2),
+                    "difference": round(our_mean - ref_mean, 2)})
+    return out
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""One-class Fashion-MNIST runs of ocbench and of the Deep SVDD reference, on the same data and recipe.
+
+Shared by ``compare_components.py`` and ``compare_reference.py``. The reference code is
+imported from a checkout of github.com/lukasruff/Deep-SVDD-PyTorch (its ``src`` on
+``sys.path``; nothing of it is copied here). Its own pipeline has no Fashion-MNIST, so
+the reference side gets the images through its own transforms (``ToTensor``, its
+``global_contrast_normalization`` with the L1 scale, ``Normalize`` with the min and max
+of the GCN'd normal-class training images, computed here as ocbench does: F-MNIST's own
+constants) and a dataset object with the reference's ``loaders`` contract (shuffled
+training loader, test loader in order, batches of ``(inputs, labels, index)``). Its
+trainers, networks, centre, radius and scores are its own code, run as its ``main.py``
+runs them: seed ``random``, NumPy and torch; build the network; pretrain (a new
+autoencoder); hand the encoder weights over; train; test.
+"""
+from __future__ import annotations
+
+import copy
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from sklearn.metrics import roc_auc_score
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist.yaml"
+
+
+def import_reference(checkout: Path, module: str):
+    """``module`` of the reference checkout (``networks.main``, ``deepSVDD``, ...), imported from its src/."""
+    import importlib
+
+    src = str(Path(checkout) / "src")
+    if not Path(src).is_dir():
+        raise SystemExit(f"{checkout} is not a checkout of the reference (no src/ folder)")
+    for name in [m for m in sys.modules if m.split(".")[0] in ("networks", "base", "optim", "datasets", "utils",
+                                                                  "deepSVDD", "DeepSAD")]:
+        del sys.modules[name]  # the two references share these package names
+    sys.path.insert(0, src)
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(src)
+
+
+# --------------------------------------------------------------------------- data
+
+@dataclass
+class OneClassData:
+    """8-bit images of one normal class: its training images, and the whole test split."""
+    normal_class: int
+    x_train: np.ndarray  # N x 1 x 28 x 28 uint8, the normal class only
+    x_test: np.ndarray
+    y_test: np.ndarray   # 0 normal, 1 anomaly
+
+
+def load_fmnist(mirror: Path, normal_class: int, train_subset: int | None = None,
+                test_subset: int | None = None, cache: Path | None = None) -> OneClassData:
+    """Fashion-MNIST from the local mirror through ocbench's own fetch and prepare; subsets are the first rows."""
+    from ocbench.data.prepared import load_prepared, prepare_dataset
+
+    cache = Path(cache or Path(tempfile.gettempdir()) / "ocbench_fidelity")
+    prepared = cache / "fmnist.npz"
+    if not prepared.exists():
+        prepare_dataset("fmnist", cache / "raw", mirror, prepared)
+    arrays = load_prepared(prepared)
+    x_train = arrays["x_train"][arrays["y_train"] == normal_class][:train_subset]
+    x_test, y_test = arrays["x_test"][:test_subset], arrays["y_test"][:test_subset]
+    return OneClassData(normal_class, x_train, x_test, (y_test != normal_class).astype(np.int64))
+
+
+def ocbench_preprocess(data: OneClassData) -> tuple[np.ndarray, np.ndarray]:
+    from ocbench.data.preprocess import preprocess
+
+    return preprocess("gcn_minmax", data.x_train, data.x_test, np.ones(len(data.x_train), dtype=bool))
+
+
+def reference_preprocess(checkout: Path, data: OneClassData) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reference's transforms, per image, with the min-max bounds of its GCN'd normal-class images."""
+    import torchvision.transforms as T
+
+    gcn = import_reference(checkout, "datasets.preprocessing").global_contrast_normalization
+
+    def to_gcn(images):
+        return torch.stack([gcn(T.ToTensor()(img[0]), scale="l1") for img in images])
+
+    train, test = to_gcn(data.x_train), to_gcn(data.x_test)
+    low, high = train.min().item(), train.max().item()
+    normalize = T.Normalize([low], [high - low])
+    return torch.stack([normalize(x) for x in train]), torch.stack([normalize(x) for x in test])
+
+
+class ReferenceDataset:
+    """The reference's dataset contract over in-memory tensors: ``loaders`` as its TorchvisionDataset."""
+
+    def __init__(self, x_train, x_test, y_test):
+        from torch.utils.data import TensorDataset
+
+        self.train_set = TensorDataset(x_train, torch.zeros(len(x_train), dtype=torch.int64),
+                                       torch.arange(len(x_train)))
+        self.test_set = TensorDataset(x_test, torch.as_tensor(y_test), torch.arange(len(x_test)))
+
+    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
+        from torch.utils.data import DataLoader
+
+        return (DataLoader(self.train_set, batch_size=batch_size, shuffle=shuffle_train, num_workers=num_workers),
+                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+
+# --------------------------------------------------------------------------- recipe
+
+def load_recipe(path: Path = EXPERIMENT) -> dict:
+    """The training blocks and Deep SVDD settings of the fidelity experiment."""
+    config = yaml.safe_load(Path(path).read_text())
+    soft = config.get("method_params", {}).get("deep_svdd_softboundary", {})
+    return {"autoencoder": dict(config["training"]["autoencoder"]), "network": dict(config["training"]["network"]),
+            "init": config["training"].get("init", "default"), "nu": soft.get("nu", 0.1),
+            "warm_up_epochs": soft.get("warm_up_epochs", 10)}
+
+
+def shorten(recipe: dict, ae_epochs: int | None, epochs: int | None) -> dict:
+    """The recipe with fewer epochs; each milestone keeps its share of the epochs."""
+    recipe = copy.deepcopy(recipe)
+    for block, new in (("autoencoder", ae_epochs), ("network", epochs)):
+        if new:
+            old = recipe[block]["epochs"]
+            recipe[block]["milestones"] = [max(1, round(m * new / old)) for m in recipe[block]["milestones"]]
+            recipe[block]["epochs"] = new
+    return recipe
+
+
+# --------------------------------------------------------------------------- the two runs
+
+OBJECTIVES = {"deep_svdd_oneclass": "one-class", "deep_svdd_softboundary": "soft-boundary"}
+
+
+def run_ocbench(data: OneClassData, seed: int, recipe: dict, methods=tuple(OBJECTIVES)) -> dict[str, float]:
+    """AUROC (%) of ``cae`` and the Deep SVDD methods, as the workflow runs them on one split."""
+    from ocbench.detectors import AutoencoderDetector, DeepSVDD
+
+    x_train, x_test = ocbench_preprocess(data)
+    ae = AutoencoderDetector(net="mnist_lenet", seed=seed, init=recipe["init"], **recipe["autoencoder"]).fit(x_train)
+    result = {"cae": 100 * roc_auc_score(data.y_test, ae.decision_function(x_test))}
+    for method in methods:
+        extra = {"nu": recipe["nu"], "warm_up_epochs": recipe["warm_up_epochs"]} \
+            if OBJECTIVES[method] == "soft-boundary" else {}
+        detector = DeepSVDD(net="mnist_lenet", objective=OBJECTIVES[method], seed=seed, init=recipe["init"],
+                            autoencoder=ae.autoencoder_, **recipe["network"], **extra).fit(x_train)
+        result[method] = 100 * roc_auc_score(data.y_test, detector.decision_function(x_test))
+    return result
+
+
+def seed_like_reference(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def reference_pretrained(checkout: Path, dataset: ReferenceDataset, seed: int, recipe: dict):
+    """The reference's DeepSVDD object after ``set_network`` and ``pretrain``, as its main.py for ``seed``."""
+    DeepSVDD = import_reference(checkout, "deepSVDD").DeepSVDD
+    ae = recipe["autoencoder"]
+    if ae.get("loss", "sum") != "sum":
+        raise SystemExit("the Deep SVDD reference's autoencoder loss is the sum; set loss: sum in the recipe")
+    seed_like_reference(seed)
+    model = DeepSVDD("one-class", recipe["nu"])
+    model.set_network("mnist_LeNet")
+    model.pretrain(dataset, optimizer_name="amsgrad" if ae.get("amsgrad") else "adam", lr=ae["lr"],
+                   n_epochs=ae["epochs"], lr_milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
+                   weight_decay=ae["weight_decay"], device="cpu", n_jobs_dataloader=0)
+    return model
+
+
+def reference_ae_auroc(model, dataset: ReferenceDataset) -> float:
+    """The AUROC its ``AETrainer.test`` logs: per-sample summed squared error on the test set."""
+    model.ae_net.eval()
+    with torch.no_grad():
+        x, y, _ = dataset.test_set.tensors
+        scores = torch.cat([((model.ae_net(b) - b) ** 2).sum(dim=(1, 2, 3)) for b in x.split(1024)])
+    return 100 * roc_auc_score(y.numpy(), scores.numpy())
+
+
+def run_reference(checkout: Path, data: OneClassData, seed: int, recipe: dict,
+                  methods=tuple(OBJECTIVES)) -> dict[str, float]:
+    """AUROC (%) of the reference's autoencoder and Deep SVDD objectives; one main.py run per objective.
+
+    The pretraining of every run with the same seed is the same computation, so it runs
+    once; each objective then starts from a copy of it and from the random state that
+    followed it, exactly as a separate run would.
+    """
+    x_train, x_test = reference_preprocess(checkout, data)
+    dataset = ReferenceDataset(x_train, x_test, data.y_test)
+    pretrained = reference_pretrained(checkout, dataset, seed, recipe)
+    state = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    result = {"cae": reference_ae_auroc(pretrained, dataset)}
+    net = recipe["network"]
+    for method in methods:
+        model = copy.deepcopy(pretrained)
+        model.objective = OBJECTIVES[method]
+        torch.set_rng_state(state[0])
+        np.random.set_state(state[1])
+        random.setstate(state[2])
+        model.train(dataset, optimizer_name="amsgrad" if net.get("amsgrad") else "adam", lr=net["lr"],
+                    n_epochs=net["epochs"], lr_milestones=tuple(net["milestones"]), batch_size=net["batch_size"],
+                    weight_decay=net["weight_decay"], device="cpu", n_jobs_dataloader=0)
+        model.test(dataset, device="cpu", n_jobs_dataloader=0)
+        result[method] = 100 * model.results["test_auc"]
+    return result
