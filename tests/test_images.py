@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import io
 import tarfile
+import zipfile
 from pathlib import Path
 from urllib.error import URLError
 
@@ -206,3 +207,191 @@ def test_failed_write_leaves_the_old_file(tmp_path):
         save_npz({"first": np.arange(1000), "second": Exploding()}, path)
     assert path.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["data.npz"]
+
+
+# --------------------------------------------------------------------------- KMNIST, EMNIST letters, SVHN, CIFAR-100
+# No network and no real files here: each test writes tiny files in the original format and
+# points the checksums at them, so that the code path of a real mirror runs end to end; then
+# it changes one byte and sees the file refused by name.
+
+from ocbench.data import images as images_module  # noqa: E402
+from ocbench.data.images import TEST_SET_SIZES  # noqa: E402
+
+
+def gz_md5(content: bytes) -> str:
+    return hashlib.md5(content).hexdigest()
+
+
+def tiny_idx_mirror(folder: Path, prefix: str, files: dict) -> dict[str, bytes]:
+    """Write ``{prefix}{file}.gz`` for each (file -> array); return file -> the .gz bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for file, array in files.items():
+        content = gzip.compress(idx_bytes(array), mtime=0)
+        (folder / f"{prefix}{file}.gz").write_bytes(content)
+        written[file] = content
+    return written
+
+
+def letter_image(row, column):
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[row, column] = 255
+    return image
+
+
+def test_kmnist_from_a_mirror_of_original_gz_files(tmp_path, monkeypatch):
+    from torchvision.datasets import KMNIST
+
+    train_x = np.stack([letter_image(0, i) for i in range(3)])
+    arrays = {"train-images-idx3-ubyte": train_x, "train-labels-idx1-ubyte": np.array([0, 9, 4]),
+              "t10k-images-idx3-ubyte": train_x[:2], "t10k-labels-idx1-ubyte": np.array([1, 2])}
+    written = tiny_idx_mirror(tmp_path / "mirror", "", arrays)
+    monkeypatch.setitem(images_module.IDX_CONTENT, "kmnist",
+                        {file: (array.shape, None) for file, array in arrays.items()})
+    monkeypatch.setattr(KMNIST, "resources", [(f"{file}.gz", gz_md5(content)) for file, content in written.items()])
+    source = IMAGE_SOURCES["kmnist"]
+    source.fetch(tmp_path / "raw", tmp_path / "mirror")
+    prepared = source.prepare(tmp_path / "raw")
+    assert prepared["x_train"].shape == (3, 1, 28, 28) and prepared["x_train"][1, 0, 0, 1] == 255
+    np.testing.assert_array_equal(prepared["y_train"], [0, 9, 4])
+    # A second fetch finds the verified files (their sums were recorded) and needs no mirror.
+    source.fetch(tmp_path / "raw", None)
+    # A recompressed or altered file is refused: no content sum is pinned for KMNIST.
+    bad = tmp_path / "mirror" / "t10k-labels-idx1-ubyte.gz"
+    bad.write_bytes(gzip.compress(idx_bytes(np.array([1, 3])), mtime=0))
+    with pytest.raises(OcbenchError, match=f"{bad} is not the publisher's t10k-labels-idx1-ubyte.gz .* only the "
+                                           "original .gz files are accepted"):
+        source.fetch(tmp_path / "again", tmp_path / "mirror")
+
+
+def emnist_archive(path: Path, arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for file, array in arrays.items():
+            bundle.writestr(f"gzip/{file}.gz", gzip.compress(idx_bytes(array), mtime=0))
+        bundle.writestr("gzip/emnist-digits-test-labels-idx1-ubyte.gz", b"another split, never read")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def test_emnist_letters_from_the_archive_transposed_and_from_zero(tmp_path, monkeypatch):
+    from torchvision.datasets import EMNIST
+
+    # EMNIST stores each image transposed against MNIST: a pixel at (row 2, column 5) in the
+    # file is at (row 5, column 2) once the letter is upright.
+    images = np.stack([letter_image(2, 5), letter_image(0, 27)])
+    arrays = {"emnist-letters-train-images-idx3-ubyte": images, "emnist-letters-train-labels-idx1-ubyte":
+              np.array([1, 26]), "emnist-letters-test-images-idx3-ubyte": images[:1],
+              "emnist-letters-test-labels-idx1-ubyte": np.array([3])}
+    content = emnist_archive(tmp_path / "mirror" / "gzip.zip", arrays)
+    monkeypatch.setitem(images_module.IDX_CONTENT, "emnist_letters",
+                        {file: (array.shape, None) for file, array in arrays.items()})
+    monkeypatch.setattr(EMNIST, "md5", gz_md5(content))
+    source = IMAGE_SOURCES["emnist_letters"]
+    source.fetch(tmp_path / "raw", tmp_path / "mirror")
+    prepared = source.prepare(tmp_path / "raw")
+    assert prepared["x_train"][0, 0, 5, 2] == 255 and prepared["x_train"][0, 0, 2, 5] == 0
+    assert prepared["x_train"][1, 0, 27, 0] == 255
+    np.testing.assert_array_equal(prepared["y_train"], [0, 25])  # letters 1-26 as classes 0-25: a and z
+    np.testing.assert_array_equal(prepared["y_test"], [2])
+    assert source.classes[0] == "a" and source.classes[25] == "z" and len(source.classes) == 26
+    monkeypatch.setattr(EMNIST, "md5", "0" * 32)
+    with pytest.raises(OcbenchError, match="gzip.zip is not torchvision's EMNIST archive"):
+        source.fetch(tmp_path / "again", tmp_path / "mirror")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OcbenchError, match="has no gzip.zip .* torchvision's EMNIST archive"):
+        source.fetch(tmp_path / "again", tmp_path / "empty")
+
+
+def svhn_mat(path: Path, images_nchw: np.ndarray, labels) -> str:
+    from scipy.io import savemat
+
+    savemat(path, {"X": images_nchw.transpose(2, 3, 1, 0), "y": np.asarray(labels).reshape(-1, 1)})
+    return gz_md5(path.read_bytes())
+
+
+def test_svhn_from_a_mirror_with_digit_zero_as_class_zero(tmp_path, monkeypatch):
+    from torchvision.datasets import SVHN
+
+    rng = np.random.default_rng(0)
+    train, test = (rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8) for n in (3, 2))
+    (tmp_path / "mirror").mkdir()
+    md5s = {"train": svhn_mat(tmp_path / "mirror" / "train_32x32.mat", train, [10, 1, 9]),
+            "test": svhn_mat(tmp_path / "mirror" / "test_32x32.mat", test, [2, 10])}
+    split_list = {part: [url, file, md5s.get(part, md5)] for part, (url, file, md5) in SVHN.split_list.items()}
+    monkeypatch.setattr(SVHN, "split_list", split_list)
+    source = IMAGE_SOURCES["svhn"]
+    source.fetch(tmp_path / "raw", tmp_path / "mirror")
+    prepared = source.prepare(tmp_path / "raw")
+    np.testing.assert_array_equal(prepared["x_train"], train)  # N×C×H×W, pixel for pixel
+    np.testing.assert_array_equal(prepared["y_train"], [0, 1, 9])
+    np.testing.assert_array_equal(prepared["y_test"], [2, 0])
+    (tmp_path / "mirror" / "test_32x32.mat").write_bytes(b"not a mat file")
+    with pytest.raises(OcbenchError, match="test_32x32.mat is not the original SVHN test_32x32.mat"):
+        source.fetch(tmp_path / "again", tmp_path / "mirror")
+
+
+def cifar100_archive(path: Path, train, test, train_labels, test_labels) -> dict[str, str]:
+    import pickle
+
+    def batch(images, labels):
+        return pickle.dumps({"data": images.reshape(len(images), -1), "fine_labels": list(labels),
+                             "coarse_labels": [0] * len(labels)})
+
+    members = {"train": batch(train, train_labels), "test": batch(test, test_labels),
+               "meta": pickle.dumps({"fine_label_names": list(images_module.CIFAR100_CLASSES)})}
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return {name: gz_md5(payload) for name, payload in members.items()}
+
+
+def test_cifar100_from_a_mirror_archive(tmp_path, monkeypatch):
+    from torchvision.datasets import CIFAR100
+
+    rng = np.random.default_rng(1)
+    train, test = (rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8) for n in (4, 2))
+    (tmp_path / "mirror").mkdir()
+    md5 = cifar100_archive(tmp_path / "mirror" / "cifar-100-python.tar.gz", train, test, [0, 99, 5, 5], [42, 7])
+    monkeypatch.setattr(CIFAR100, "train_list", [["train", md5["train"]]])
+    monkeypatch.setattr(CIFAR100, "test_list", [["test", md5["test"]]])
+    monkeypatch.setattr(CIFAR100, "meta", {**CIFAR100.meta, "md5": md5["meta"]})
+    source = IMAGE_SOURCES["cifar100"]
+    source.fetch(tmp_path / "raw", tmp_path / "mirror")
+    prepared = source.prepare(tmp_path / "raw")
+    np.testing.assert_array_equal(prepared["x_train"], train)
+    np.testing.assert_array_equal(prepared["y_test"], [42, 7])
+    assert source.classes[99] == "worm" and len(source.classes) == 100
+    monkeypatch.setattr(CIFAR100, "test_list", [["test", "0" * 32]])
+    with pytest.raises(OcbenchError, match=r"member cifar-100-python/test\) is not the original test of 'cifar100'"):
+        source.fetch(tmp_path / "again", tmp_path / "mirror")
+
+
+@pytest.mark.parametrize("name", ["kmnist", "emnist_letters", "svhn", "cifar100"])
+def test_new_sources_offline_say_how_to_mirror(tmp_path, monkeypatch, name):
+    import torchvision.datasets.svhn
+    import torchvision.datasets.utils
+
+    def no_network(url, *args, **kwargs):
+        raise URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", no_network)
+    monkeypatch.setattr(torchvision.datasets.svhn, "download_url", no_network)
+    with pytest.raises(OcbenchError) as error:
+        IMAGE_SOURCES[name].fetch(tmp_path, None)
+    message = str(error.value)
+    assert "\n" not in message and f"dataset {name!r}: download failed" in message
+    assert f"set config datasets.{name}.mirror" in message
+
+
+def test_new_sources_declare_shapes_and_test_sizes():
+    from ocbench.data.sources import DATASETS
+
+    shapes = {"kmnist": (1, 28, 28), "emnist_letters": (1, 28, 28), "svhn": (3, 32, 32), "cifar100": (3, 32, 32)}
+    for name, shape in shapes.items():
+        assert DATASETS[name].sample_shape == shape, name
+    assert sum(DATASETS["svhn"].class_sizes) == 73257 and sum(DATASETS["emnist_letters"].class_sizes) == 124800
+    assert set(TEST_SET_SIZES) == set(IMAGE_SOURCES)

@@ -45,9 +45,25 @@ def run_metrics(y_true, scores, threshold: float) -> dict:
         "precision": float(precision_score(y_true, predicted, zero_division=0)),
         "recall": float(recall_score(y_true, predicted, zero_division=0)),
         "accuracy": float(accuracy_score(y_true, predicted)),
+        **outlier_accuracies(y_true, predicted),
         "n_test": int(len(y_true)),
         "n_anomalies": int(y_true.sum()),
     }
+
+
+def outlier_accuracies(y_true: np.ndarray, predicted: np.ndarray) -> dict:
+    """The accuracy on the outliers and on the inliers at the threshold, as the multi-class Deep SVDD fork reports.
+
+    ``outlier_accuracy``: the share of the anomalies predicted anomalous (the recall of
+    the anomaly class); ``inlier_accuracy``: the share of the normal samples predicted
+    normal (the true-negative rate), its counterpart, without which a threshold that
+    flags everything would look perfect. NaN where the test set has no sample of that kind.
+    """
+    def share(kind: int) -> float:
+        members = y_true == kind
+        return float(np.mean(predicted[members] == kind)) if members.any() else float("nan")
+
+    return {"outlier_accuracy": share(1), "inlier_accuracy": share(0)}
 
 
 def peak_memory_mb() -> float:

