@@ -4,9 +4,9 @@ from sklearn.ensemble import IsolationForest as SklearnIsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import OneClassSVM
 
+from ocbench.data.splits import holdout_validation
 from ocbench.detectors import METHODS
-from ocbench.detectors.shallow import (DEFAULT_BANDWIDTHS, DEFAULT_GAMMAS, KDE, OCSVM, IsolationForest,
-                                       holdout_validation, scale_gamma)
+from ocbench.detectors.shallow import DEFAULT_BANDWIDTHS, DEFAULT_GAMMAS, KDE, OCSVM, IsolationForest, scale_gamma
 from ocbench.detectors.ssad import SSAD
 from ocbench.errors import OcbenchError
 
@@ -125,6 +125,8 @@ def test_ocsvm_selection_follows_the_validation_set():
     assert narrow.validation_aucs_[1] > narrow.validation_aucs_[0]
     # both widths rank the far points perfectly: a tie goes to the first grid value
     assert wide.validation_aucs_ == (1.0, 1.0) and wide.gamma_ == 2.0 ** -7
+    # and the record says the choice was a tie
+    assert (wide.validation_ties_, narrow.validation_ties_) == (2, 1)
 
 
 def test_ocsvm_without_validation_falls_back_to_scale(blobs):

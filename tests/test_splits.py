@@ -202,6 +202,55 @@ def test_save_and_load_split(tmp_path):
         load_split(path)
 
 
+# --------------------------------------------------------------------------- the validation share
+
+def test_validation_share_is_drawn_once_in_the_split():
+    # 50 test images, 10 per class; class 0 normal: 10 normal, 40 anomalies.
+    split = make_split(image_prepared(), "image", [0], seed=3, validation_fraction=0.1)
+    val, evaluation = split["test_validation"], split["test_evaluation"]
+    # floor(0.1 · 10) = 1 normal and floor(0.1 · 40) = 4 anomalies held out, the other 45 evaluated
+    assert len(val) == 5 and len(evaluation) == 45
+    assert np.bincount(split["test_label"][val]).tolist() == [1, 4]
+    assert sorted(np.r_[val, evaluation].tolist()) == list(range(50))  # disjoint, every test image once
+    info = json.loads(split["info"])
+    assert (info["validation_fraction"], info["n_validation"], info["n_evaluation"]) == (0.1, 5, 45)
+    # the draw has its own generator: the training samples do not depend on it
+    none = make_split(image_prepared(), "image", [0], seed=3, validation_fraction=0.0)
+    np.testing.assert_array_equal(none["train_idx"], split["train_idx"])
+    assert len(none["test_validation"]) == 0 and none["test_evaluation"].tolist() == list(range(50))
+    again = make_split(image_prepared(), "image", [0], seed=3, validation_fraction=0.1)
+    np.testing.assert_array_equal(again["test_validation"], val)
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1, "0.1", True])
+def test_validation_fraction_must_lie_in_zero_to_one(fraction):
+    with pytest.raises(OcbenchError, match=r"validation_fraction must lie in \[0, 1\)"):
+        make_split(image_prepared(), "image", [0], seed=1, validation_fraction=fraction)
+
+
+def test_every_method_of_a_split_is_scored_on_the_same_test_samples(tmp_path):
+    """OC-SVM selects its kernel width on the validation share, Isolation Forest selects nothing:
+    both are scored on the split's evaluation indices, and on nothing else."""
+    from ocbench import runs
+
+    save_npz(tabular_prepared(n=200, n_outliers=40), tmp_path / "prepared.npz")
+    runs.split("wbc", tmp_path / "prepared.npz", [0], 1, {"validation_fraction": 0.25}, tmp_path / "split.npz")
+    split = load_split(tmp_path / "split.npz")
+    expected = split["test_idx"][split["test_evaluation"]].tolist()
+    scored, metrics = {}, {}
+    for method in ("ocsvm", "isoforest"):
+        outdir = tmp_path / "runs" / method
+        metrics[method] = runs.run_method(method, tmp_path / "prepared.npz", tmp_path / "split.npz",
+                                          "standard_minmax", None, "cpu", 1, {}, None, outdir)
+        with open(outdir / "scores.csv") as handle:
+            scored[method] = [int(line.split(",")[0]) for line in handle.readlines()[1:]]
+    assert scored["ocsvm"] == scored["isoforest"] == expected
+    # 80 test rows (40%), 16 anomalies: 16 normal and 4 anomalous held out, 60 evaluated
+    assert len(expected) == 60 and metrics["ocsvm"]["n_test"] == metrics["isoforest"]["n_test"] == 60
+    assert metrics["ocsvm"]["n_validation"] == 20 and metrics["isoforest"]["n_validation"] == 0
+    assert not set(expected) & set(split["test_idx"][split["test_validation"]].tolist())
+
+
 # --------------------------------------------------------------------------- load_run_data
 
 def test_load_run_data_images(tmp_path):

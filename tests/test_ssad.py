@@ -3,7 +3,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics.pairwise import rbf_kernel
 
-from ocbench.detectors.shallow import DEFAULT_GAMMAS, holdout_validation
+from ocbench.data.splits import holdout_validation
+from ocbench.detectors.shallow import DEFAULT_GAMMAS
 from ocbench.detectors.ssad import (SSAD, check_feasible, max_labelled_weight, offset_is_free, sample_signs,
                                     solve_ssad_dual, training_subset)
 from ocbench.errors import OcbenchError

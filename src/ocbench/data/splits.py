@@ -17,6 +17,12 @@ outliers (0), known outliers (−1). Known outliers come from the known outlier 
 unlabeled outliers from all outlier classes, disjoint from the known ones (the
 reference drew them independently, so a sample could be both). With every ratio 0
 the training set is all training samples of the normal classes: the one-class setting.
+
+Last, the test split is divided once into a validation share and the evaluation set
+(``test_validation``, ``test_evaluation``: positions into the test arrays). Methods that
+choose a hyper-parameter on labelled data (OC-SVM's and SSAD's γ) fit on the validation
+share, and every method of the split is scored on the same evaluation positions, so a
+table never sets numbers from different test samples side by side.
 """
 from __future__ import annotations
 
@@ -24,11 +30,14 @@ import json
 
 import numpy as np
 
-from ..errors import OcbenchError
+from ..errors import OcbenchError, check_open_unit
 from .prepared import load_npz, save_npz
 
-SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label", "test_class", "info")
+SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label", "test_class", "test_validation",
+              "test_evaluation", "info")
 TABULAR_TRAIN_SHARE = 0.6
+#: share of the test split held out for the methods that select on labelled data (the config's default)
+DEFAULT_VALIDATION_FRACTION = 0.1
 
 
 def _int_list(what: str, values) -> list[int]:
@@ -151,9 +160,45 @@ def _draw(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return pool[rng.permutation(len(pool))[:n]]
 
 
+def holdout_validation(n_test: int, y_test, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split test indices 0..n_test-1 into (validation, evaluation), stratified by label, by seed.
+
+    Each class gives ``floor(fraction · its size)`` samples, at least one, to the
+    validation set and always keeps at least one for the evaluation (a class of one
+    sample stays whole in the evaluation). Both index arrays are sorted. The draw uses
+    its own generator of ``seed``, so it does not move the training draws.
+    """
+    check_open_unit("validation_fraction", fraction)
+    y_test = np.asarray(y_test).ravel()
+    if len(y_test) != n_test:
+        raise OcbenchError(f"y_test has {len(y_test)} labels but n_test is {n_test}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in (0, 1):  # fixed order: the draw depends on the seed only
+        members = np.flatnonzero(y_test == label)
+        if len(members) < 2:
+            continue
+        n_val = min(len(members) - 1, max(1, int(fraction * len(members))))
+        chosen.append(rng.permutation(members)[:n_val])
+    val_idx = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    eval_idx = np.setdiff1d(np.arange(n_test), val_idx)
+    return val_idx.astype(np.int64), eval_idx.astype(np.int64)
+
+
+def validation_share(test_label, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(validation, evaluation) positions into a split's test arrays; ``fraction`` 0 holds nothing out."""
+    n_test = len(test_label)
+    if not isinstance(fraction, bool) and isinstance(fraction, (int, float)) and fraction == 0:
+        return np.zeros(0, dtype=np.int64), np.arange(n_test, dtype=np.int64)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+        raise OcbenchError(f"validation_fraction must lie in [0, 1) (0: no validation share), got {fraction!r}")
+    return holdout_validation(n_test, test_label, float(fraction), seed)
+
+
 def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
                ratio_known_normal: float = 0.0, ratio_known_outlier: float = 0.0, ratio_pollution: float = 0.0,
-               known_outlier_class: int | None = None, n_known_outlier_classes: int = 0) -> dict:
+               known_outlier_class: int | None = None, n_known_outlier_classes: int = 0,
+               validation_fraction: float = DEFAULT_VALIDATION_FRACTION) -> dict:
     """Draw one split (docs/architecture.md, split contract); a pure function of its arguments."""
     if kind not in ("image", "tabular"):
         raise OcbenchError(f"split kind must be 'image' or 'tabular', got {kind!r}")
@@ -192,6 +237,7 @@ def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
     order = np.argsort(positions, kind="stable")  # canonical order: by index into the training set
     positions, semi = positions[order], semi[order]
     test_label = (~np.isin(test_class, normal)).astype(np.int64)
+    test_validation, test_evaluation = validation_share(test_label, validation_fraction, int(seed))
 
     info = {"kind": kind, "normal_classes": normal, "outlier_classes": outlier_classes, "seed": int(seed),
             **{k: float(v) for k, v in ratios.items()},
@@ -199,21 +245,33 @@ def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
             "n_known_outlier_classes": int(n_known_outlier_classes), "known_outlier_classes": known_classes,
             "n_train_candidates": int(len(train_cand)), **{f"n_{k}": v for k, v in counts.items()},
             "n_train": int(len(positions)), "n_test": int(len(test_idx)),
-            "n_test_normal": int((test_label == 0).sum()), "n_test_anomaly": int((test_label == 1).sum())}
+            "n_test_normal": int((test_label == 0).sum()), "n_test_anomaly": int((test_label == 1).sum()),
+            "validation_fraction": float(validation_fraction), "n_validation": int(len(test_validation)),
+            "n_evaluation": int(len(test_evaluation))}
     return {"train_idx": train_cand[positions].astype(np.int64), "train_semi": semi,
             "train_class": np.asarray(train_cand_class[positions], dtype=np.int64),
             "test_idx": test_idx.astype(np.int64), "test_label": test_label,
-            "test_class": np.asarray(test_class, dtype=np.int64), "info": json.dumps(info, sort_keys=True)}
+            "test_class": np.asarray(test_class, dtype=np.int64), "test_validation": test_validation,
+            "test_evaluation": test_evaluation, "info": json.dumps(info, sort_keys=True)}
 
 
 def save_split(split: dict, path) -> None:
     """Write a split to ``path`` (``.npz``) atomically."""
-    arrays = {key: np.asarray(split[key]) for key in SPLIT_KEYS}
+    arrays = {key: np.asarray(split[key]) for key in SPLIT_KEYS + OPTIONAL_SPLIT_KEYS if key in split}
+    missing = [key for key in SPLIT_KEYS if key not in split]
+    if missing:
+        raise OcbenchError(f"a split lacks the arrays {', '.join(missing)}")
     save_npz(arrays, path)
 
 
 def load_split(path) -> dict:
-    """Read a split file; ``info`` comes back as its JSON string."""
+    """Read a split file; ``info`` comes back as its JSON string, ``test_source`` 0s where it is absent."""
     arrays = load_npz(path, SPLIT_KEYS, "split")
     arrays["info"] = str(arrays["info"].item())
+    arrays.setdefault("test_source", np.zeros(len(arrays["test_idx"]), dtype=np.int64))
     return arrays
+
+
+#: arrays only some splits hold: ``test_source``, the dataset each test sample comes from
+#: (0: the split's own dataset; i: the i-th name of info["test_sources"], ``ood.py``)
+OPTIONAL_SPLIT_KEYS = ("test_source",)

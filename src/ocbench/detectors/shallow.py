@@ -5,9 +5,10 @@ the hybrid variants) and flattens it to N×D. Scores are higher for more anomalo
 samples.
 
 Kernel widths of the methods that need labelled data to choose them (OC-SVM here,
-SSAD in ``ssad.py``) are picked by AUC on a validation set that the caller holds out
-of the evaluation (``holdout_validation``). The Deep SAD reference took that set from
-the test split and then evaluated on the whole test split, validation set included.
+SSAD in ``ssad.py``) are picked by AUC on a validation set that the split holds out of
+the evaluation (``data.splits.holdout_validation``). The Deep SAD reference took that
+set from the test split and then evaluated on the whole test split, validation set
+included.
 """
 from __future__ import annotations
 
@@ -78,30 +79,6 @@ def scale_gamma(X: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- validation
 
-def holdout_validation(n_test: int, y_test, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split test indices 0..n_test-1 into (validation, evaluation), stratified by label, by seed.
-
-    Each class gives ``floor(fraction · its size)`` samples, at least one, to the
-    validation set and always keeps at least one for the evaluation (a class of one
-    sample stays whole in the evaluation). Both index arrays are sorted.
-    """
-    check_open_unit("validation_fraction", fraction)
-    y_test = np.asarray(y_test).ravel()
-    if len(y_test) != n_test:
-        raise OcbenchError(f"y_test has {len(y_test)} labels but n_test is {n_test}")
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in (0, 1):  # fixed order: the draw depends on the seed only
-        members = np.flatnonzero(y_test == label)
-        if len(members) < 2:
-            continue
-        n_val = min(len(members) - 1, max(1, int(fraction * len(members))))
-        chosen.append(rng.permutation(members)[:n_val])
-    val_idx = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    eval_idx = np.setdiff1d(np.arange(n_test), val_idx)
-    return val_idx.astype(np.int64), eval_idx.astype(np.int64)
-
-
 def select_gamma(detector, gammas, fit_one, score, X_train, validation):
     """Fit one model per gamma and keep the one of highest validation AUC.
 
@@ -134,6 +111,10 @@ def select_gamma(detector, gammas, fit_one, score, X_train, validation):
     detector.gamma_selection_ = "validation AUC"
     detector.validation_auc_ = best_auc
     detector.validation_aucs_ = tuple(aucs)
+    # How many grid values reached the best AUC: a validation share with one anomaly
+    # ties most of the grid, and the first (smallest) gamma then wins by position, not
+    # by merit (docs/method_notes.md). Recorded in params.json under "fitted".
+    detector.validation_ties_ = sum(auc == best_auc for auc in aucs)
     return best_model
 
 

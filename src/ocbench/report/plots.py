@@ -45,9 +45,13 @@ def _save(figure, out) -> None:
 # --------------------------------------------------------------------------- AUROC per class
 
 def plot_auroc(runs: pd.DataFrame, out) -> None:
-    """Test AUROC (%) per normal class and method, one point per seed; one panel per (dataset, setting)."""
+    """Test AUROC (%) per normal class and method, one point per run; one panel per (dataset, setting).
+
+    A setting with one split per known outlier class (``<setting>.k<class>``) is one
+    panel, its known classes' runs side by side (``base_setting``)."""
+    setting = runs["base_setting"] if "base_setting" in runs else runs["setting"]
     data = runs.assign(method_label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float),
-                       panel=runs["dataset"] + " / " + runs["setting"])
+                       panel=runs["dataset"] + " / " + setting)
     data = data[np.isfinite(data["auroc_percent"])]
     if data.empty:
         raise OcbenchError("no run has an AUROC to plot (all failed or had single-class test sets)")
@@ -74,7 +78,7 @@ def plot_auroc(runs: pd.DataFrame, out) -> None:
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m) for m in methods]
     figure.legend(handles=handles, title="method", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     figure.tight_layout()
-    figure.suptitle("Test AUROC per normal class (one point per seed)", y=1.0 + 0.25 / figure.get_figheight())
+    figure.suptitle("Test AUROC per normal class (one point per run)", y=1.0 + 0.25 / figure.get_figheight())
     _save(figure, out)
 
 
@@ -191,8 +195,11 @@ def plot_extremes(prepared_path, scores_path, out, n: int = 32) -> None:
         raise OcbenchError(f"prepared dataset {prepared_path}: x_test must be N×C×H×W with 1 or 3 channels, "
                            f"got {images.shape}")
     scores = read_scores(scores_path)
-    if scores["index"].min() < 0 or scores["index"].max() >= len(images):
-        raise OcbenchError(f"scores file {scores_path} indexes up to {scores['index'].max()} but {prepared_path} "
+    # Only the normal samples are drawn, and only they index this dataset's test images
+    # (the anomalies of the multi-class setting index another dataset's).
+    normal_index = scores.loc[scores["label"] == 0, "index"]
+    if len(normal_index) and (normal_index.min() < 0 or normal_index.max() >= len(images)):
+        raise OcbenchError(f"scores file {scores_path} indexes up to {normal_index.max()} but {prepared_path} "
                            f"holds {len(images)} test images; they belong to different datasets")
     lowest, highest = extreme_indices(scores, n)
     if len(lowest) == 0:

@@ -1,21 +1,41 @@
 """The AUROC numbers published for the methods ocbench runs, shipped as package data.
 
 The tables live in ``ocbench/published/*.csv`` (one file per paper or repository, its
-sources described in ``SOURCES.md``); every row names its source. The files are kept
-as gathered; ``load_published`` joins them into one table.
+sources described in ``SOURCES.md``); every row names its source. ``load_published``
+joins them into one table and checks every name against ocbench's registries
+(``check_published``): a dataset, method, class or key column that ocbench does not
+know stops the report with one line, before a number is compared.
+
+Columns of a table: ``dataset``, ``method`` (registry names), ``auc_mean`` and
+``auc_std`` (AUROC in percent; a blank std: the source gives none), ``n_seeds`` (how
+many runs the mean and std are over, blank when the source does not say), ``source``
+(``same`` repeats the row above, ``same (note)`` adds a note), and the keys of its
+cells: ``normal_class``, ``ratio_known_outlier`` (γ_l of the Deep SAD paper) or
+``n_normal_classes`` (the size of the normal group).
 """
 from __future__ import annotations
 
 import io
+import math
 from importlib.resources import files
 
 import pandas as pd
 
-PUBLISHED_COLUMNS = ["dataset", "normal", "method", "auc_mean", "auc_std", "source", "table"]
-#: keys that only some tables have: the Deep SAD labelled-ratio grid and the multi-radius groups
-EXTRA_KEYS = ["ratio_known_outlier", "n_normal_groups"]
-#: tables of one-class results per normal class (comparable run by run)
-ONE_CLASS_TABLES = ("deep_svdd_icml2018_oneclass", "deep_svdd_pytorch_mnist")
+from ..errors import OcbenchError
+
+PUBLISHED_COLUMNS = ["dataset", "normal", "method", "auc_mean", "auc_std", "n_seeds", "source", "table"]
+#: keys that only some tables have: the Deep SAD labelled-ratio grid and the size of the normal group
+EXTRA_KEYS = ["ratio_known_outlier", "n_normal_classes"]
+#: columns a published CSV may have (``normal_class`` becomes ``normal``)
+FILE_COLUMNS = ["dataset", "normal_class", "method", "auc_mean", "auc_std", "n_seeds", "source", *EXTRA_KEYS]
+REQUIRED_COLUMNS = ["dataset", "method", "auc_mean", "source"]
+#: names a published table may use although ocbench does not run them, and why; a name
+#: that joins the registry leaves this list by itself
+PUBLISHED_ONLY = {
+    "dataset": {"gtsrb": "GTSRB stop signs against adversarial examples (Deep SVDD and OC-NN papers), "
+                         "not yet an ocbench dataset"},
+    "method": {"supervised": "the Deep SAD paper's supervised classifier baseline, not an ocbench method"},
+}
 _SAME = "same"
 
 
@@ -41,21 +61,76 @@ def read_published_table(name: str, text: str) -> pd.DataFrame:
     """One published CSV as rows of ``PUBLISHED_COLUMNS`` plus whichever ``EXTRA_KEYS`` it has."""
     table = pd.read_csv(io.StringIO(text), dtype={"dataset": str, "normal_class": str, "method": str,
                                                   "source": str})
+    unknown = [column for column in table.columns if column not in FILE_COLUMNS]
+    if unknown:
+        raise OcbenchError(f"published table {name}: unknown column {unknown[0]!r}; allowed: {', '.join(FILE_COLUMNS)}")
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        raise OcbenchError(f"published table {name} lacks the column {missing[0]!r}; "
+                           f"it needs {', '.join(REQUIRED_COLUMNS)}")
     table = table.rename(columns={"normal_class": "normal"})
     if "normal" not in table.columns:
         table["normal"] = ""
-    if "auc_std" not in table.columns:
-        table["auc_std"] = float("nan")
+    for column in ("auc_std", "n_seeds"):
+        if column not in table.columns:
+            table[column] = float("nan")
     table["normal"] = table["normal"].fillna("")
     table["source"] = _resolve_same(table["source"])
     table["table"] = name
     return table
 
 
+def _registry_names(kind: str) -> set[str]:
+    if kind == "dataset":
+        from ..data.sources import DATASETS
+        return set(DATASETS)
+    from ..detectors import METHODS
+    return set(METHODS)
+
+
+def check_published(published: pd.DataFrame) -> pd.DataFrame:
+    """Raise, in one line naming the table, row and value, unless every name is one ocbench knows.
+
+    Datasets and methods must be in the registries (or ``PUBLISHED_ONLY``); a normal
+    class must be a class of its dataset; γ_l must lie in [0, 1); a group size must
+    leave an anomaly class; AUROCs must lie in [0, 100].
+    """
+    from ..data.sources import DATASETS
+
+    for kind in ("dataset", "method"):
+        known = _registry_names(kind)
+        allowed = known | set(PUBLISHED_ONLY[kind])
+        for row in published.itertuples():
+            value = getattr(row, kind)
+            if value not in allowed:
+                raise OcbenchError(f"published table {row.table}: unknown {kind} {value!r}; allowed: "
+                                   f"{', '.join(sorted(known))} (and, though ocbench does not run them: "
+                                   f"{', '.join(sorted(PUBLISHED_ONLY[kind]))})")
+    for row in published.itertuples():
+        where = f"published table {row.table} ({row.dataset}, {row.method})"
+        n_classes = len(DATASETS[row.dataset].classes) if row.dataset in DATASETS else None
+        if row.normal != "" and n_classes is not None:
+            if not row.normal.isdigit() or int(row.normal) >= n_classes:
+                raise OcbenchError(f"{where}: normal class {row.normal!r} is not a class of dataset "
+                                   f"{row.dataset!r}; allowed: 0-{n_classes - 1}")
+        ratio = getattr(row, "ratio_known_outlier", math.nan)
+        if not (math.isnan(ratio) or 0 <= ratio < 1):
+            raise OcbenchError(f"{where}: ratio_known_outlier {ratio} must lie in [0, 1)")
+        size = getattr(row, "n_normal_classes", math.nan)
+        if not math.isnan(size) and n_classes is not None and not (size == int(size) and 1 <= size < n_classes):
+            raise OcbenchError(f"{where}: n_normal_classes {size:g} must be a whole number in 1-{n_classes - 1}")
+        for column, value in (("auc_mean", row.auc_mean), ("auc_std", row.auc_std)):
+            blank = column == "auc_std" and math.isnan(value)
+            if not blank and not 0 <= value <= 100:
+                raise OcbenchError(f"{where}: {column} {value} is not an AUROC in percent (0-100)")
+    return published
+
+
 def load_published() -> pd.DataFrame:
-    """Every published number in one table: ``PUBLISHED_COLUMNS`` then ``EXTRA_KEYS``
-    (NaN where a table has no such key). ``normal`` is the class id as text, empty when
-    the source gives a result over several classes or another protocol. AUROC in percent.
+    """Every published number in one table, checked (``check_published``): ``PUBLISHED_COLUMNS``
+    then ``EXTRA_KEYS`` (NaN where a table has no such key). ``normal`` is the class id as
+    text, empty when the source gives a result over several classes or another protocol.
+    AUROC in percent.
     """
     tables = [read_published_table(entry.name.removesuffix(".csv"), entry.read_text(encoding="utf-8"))
               for entry in published_files()]
@@ -63,10 +138,4 @@ def load_published() -> pd.DataFrame:
     for key in EXTRA_KEYS:
         if key not in published.columns:
             published[key] = float("nan")
-    return published[PUBLISHED_COLUMNS + EXTRA_KEYS]
-
-
-def one_class_results(published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The published one-class results per normal class (``ONE_CLASS_TABLES``)."""
-    published = load_published() if published is None else published
-    return published[published["table"].isin(ONE_CLASS_TABLES) & (published["normal"] != "")]
+    return check_published(published[PUBLISHED_COLUMNS + EXTRA_KEYS])

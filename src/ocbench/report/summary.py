@@ -1,4 +1,4 @@
-"""A Markdown summary of the runs, with a comparison to the published one-class numbers."""
+"""A Markdown summary of the runs, with each preset's comparison to its paper (``comparison.py``)."""
 from __future__ import annotations
 
 import math
@@ -6,25 +6,13 @@ import math
 import pandas as pd
 
 from .collect import RUN_KEYS, method_labels
-from .published import one_class_results
-from .tables import summarize
-
-#: datasets compared with another dataset's published numbers, and why (shown in the summary)
-STAND_INS = {"mnist5k": ("mnist", "mnist5k is a 5,000-digit subset of MNIST (fewer training and test "
-                                   "digits than the papers used), so its comparison with the MNIST numbers "
-                                   "is an indication only")}
+from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, write_comparisons
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def _number(value: float) -> str:
-    """A published number as printed there: one or two decimals."""
-    text = f"{value:.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
 
 
 def _duration(seconds: float) -> str:
@@ -60,16 +48,24 @@ def _failed(runs: pd.DataFrame) -> list[str]:
     failed = runs[~_is_ok(runs)]
     if failed.empty:
         return []
-    rows = [[*(row[k] for k in RUN_KEYS), row["status"]] for _, row in failed.iterrows()]
-    return ["## Failed runs", "", markdown_table(RUN_KEYS + ["status"], rows), ""]
+    # The reason is one line by construction (runs.run_batch); a '|' would split its cell.
+    reasons = failed["reason"] if "reason" in failed else pd.Series("", index=failed.index)
+    rows = [[*(row[k] for k in RUN_KEYS), row["status"], str(reason).replace("|", "/")]
+            for (_, row), reason in zip(failed.iterrows(), reasons.fillna(""))]
+    return ["## Failed runs", "",
+            "These runs have no AUROC (a dash in the tables); a previous good result of the same run, if any, "
+            "is still in its run directory beside the `failed.json` record.", "",
+            markdown_table(RUN_KEYS + ["status", "reason"], rows), ""]
 
 
 def _per_dataset(runs: pd.DataFrame) -> list[str]:
     lines = ["## Mean test AUROC (%)", "",
-             "Per dataset and setting, each method's AUROC averaged over the normal classes and seeds; "
+             "Per dataset and setting, each method's AUROC averaged over the normal classes, the known "
+             "anomaly classes (a setting with one split per known class, `<setting>.k<class>`) and the seeds; "
              "*runs* counts the runs with an AUROC, *train time* is their sum.", ""]
     runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float))
-    for (dataset, setting), group in runs.groupby(["dataset", "setting"], sort=False):
+    setting_of = runs["base_setting"] if "base_setting" in runs else runs["setting"]
+    for (dataset, setting), group in runs.groupby([runs["dataset"], setting_of], sort=False):
         rows = []
         for label, of_method in group.groupby("label", sort=False):
             mean = of_method["auroc_percent"].mean()
@@ -80,73 +76,68 @@ def _per_dataset(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _one_class_settings(settings: dict | None) -> set[str] | None:
-    """The settings whose training data are clean and unlabelled, as in the published one-class
-    tables; None when the settings are not known (every setting is then compared)."""
-    if settings is None:
-        return None
-    return {name for name, split in settings.items()
-            if not split.get("ratio_known_normal", 0) and not split.get("ratio_known_outlier", 0)
-            and not split.get("ratio_pollution", 0)}
-
-
-def comparison_rows(runs: pd.DataFrame, settings: dict | None = None,
-                    published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """ocbench's mean ± std over seeds beside each published one-class number of the same
-    dataset (or its stand-in), normal class and method."""
-    summary = summarize(runs)
-    summary = summary[summary["n_seeds"] > 0]
-    comparable = _one_class_settings(settings)
-    if comparable is not None:
-        summary = summary[summary["setting"].isin(comparable)]
-    summary = summary.assign(published_dataset=summary["dataset"].map(
-        lambda d: STAND_INS[d][0] if d in STAND_INS else d))
-    reference = one_class_results(published).rename(columns={"dataset": "published_dataset"})
-    merged = summary.merge(reference, on=["published_dataset", "normal", "method"], how="inner")
-    return merged.reset_index(drop=True)
-
-
-def _comparison(runs: pd.DataFrame, settings: dict | None, published: pd.DataFrame | None) -> list[str]:
-    lines = ["## Comparison with published numbers", ""]
-    merged = comparison_rows(runs, settings, published)
-    if merged.empty:
-        return lines + ["No run matches a published one-class result (same dataset, normal class and method).",
-                        ""]
-    lines += ["Test AUROC (%) per normal class: ocbench's mean ± std over its seeds beside the published "
-              "mean ± std (a blank std: the source gives none). *difference* is ocbench minus published."]
-    if settings is None:
-        lines += ["The published numbers come from clean, unlabelled one-class training; the *setting* column "
-                  "says under which split ocbench's number was made."]
-    for dataset in pd.unique(merged["dataset"]):
+def _comparison_section(comparison, rows: pd.DataFrame) -> list[str]:
+    flagged = int(rows["flagged"].sum())
+    lines = [f"### {comparison.title}", "",
+             f"{comparison.note}. {len(rows)} cells, {flagged} flagged: the difference exceeds what seed noise "
+             "explains (2·sqrt(σ₁²/n₁ + σ₂²/n₂) with both stds and counts known, else twice the published std, "
+             "else 2 AUROC; the *threshold* column).", ""]
+    for dataset in pd.unique(rows["dataset"]):
         if dataset in STAND_INS:
-            lines += [f"**{dataset} vs {STAND_INS[dataset][0]}**: {STAND_INS[dataset][1]}."]
+            lines += [f"**{dataset} vs {STAND_INS[dataset][0]}**: {STAND_INS[dataset][1]}.", ""]
+    keys = [k for k in ("normal", "ratio_known_outlier", "n_normal_classes") if k in rows.columns]
+    table = []
+    for row in rows.itertuples():
+        name = row.dataset if row.dataset == row.published_dataset else \
+            f"{row.dataset} (vs {row.published_dataset}, indication only)"
+        key_cells = [f"{getattr(row, k):.2f}" if k == "ratio_known_outlier" else
+                     str(int(getattr(row, k))) if k == "n_normal_classes" else str(getattr(row, k)) for k in keys]
+        table.append([name, row.setting, *key_cells, row.label,
+                      f"{_mean_std(row.ours_mean, row.ours_std)} (n={row.ours_n})",
+                      published_text(row.published_mean, row.published_std), f"{row.difference:+.1f}",
+                      f"{row.threshold:.1f} ({row.flag_rule})", "**yes**" if row.flagged else "no", row.source])
+    headers = ["dataset", "setting", *keys, "method", "ocbench", "published", "difference", "threshold",
+               "flagged", "source"]
+    return lines + [markdown_table(headers, table), ""]
+
+
+def _comparison(results: dict[str, pd.DataFrame], settings: dict | None) -> list[str]:
+    lines = ["## Comparison with published numbers", ""]
+    if not results:
+        return lines + ["No run matches a published result (same dataset, split protocol, class and method).", ""]
+    lines += ["Test AUROC (%): ocbench's mean ± std beside the published mean ± std (a blank std: the source "
+              "gives none); *difference* is ocbench minus published. Each comparison is also written as CSV, "
+              "booktabs LaTeX and a figure (ocbench against published, one point per cell)."]
+    if settings is None:
+        lines += ["The split settings were not given, so every setting is compared and the comparisons keyed by "
+                  "a split parameter (Deep SAD's γ_l) are left out."]
     lines.append("")
-    rows = []
-    for row in merged.itertuples():
-        name = row.dataset
-        if row.dataset != row.published_dataset:
-            name = f"{row.dataset} (vs {row.published_dataset}, indication only)"
-        published_cell = _number(row.auc_mean) + ("" if math.isnan(row.auc_std) else f" ± {_number(row.auc_std)}")
-        rows.append([name, row.setting, row.normal, row.label, f"{_mean_std(row.auroc_mean, row.auroc_std)} "
-                     f"({row.n_seeds} seeds)", published_cell, f"{row.auroc_mean - row.auc_mean:+.1f}",
-                     row.source])
-    headers = ["dataset", "setting", "normal class", "method", "ocbench", "published", "difference", "source"]
-    return lines + [markdown_table(headers, rows), ""]
+    for comparison in COMPARISONS:
+        if comparison.name in results:
+            lines += _comparison_section(comparison, results[comparison.name])
+    return lines
 
 
 def summary_markdown(runs: pd.DataFrame, settings: dict | None = None,
-                     published: pd.DataFrame | None = None) -> str:
+                     published: pd.DataFrame | None = None, results: dict | None = None) -> str:
     """The summary as Markdown text. ``settings``: the config's split settings by name; when
-    given, only the clean one-class settings are compared with the published numbers."""
+    given, each comparison keeps to the runs of its paper's split protocol. ``results``: the
+    comparisons (``comparison.compare_all``), computed here when not given."""
+    if results is None:
+        results = compare_all(runs, settings, published)
     lines = ["# ocbench results", "", *_overview(runs), "", *_failed(runs), *_per_dataset(runs),
-             *_comparison(runs, settings, published)]
+             *_comparison(results, settings)]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_summary(runs: pd.DataFrame, out, settings: dict | None = None) -> None:
-    """Write ``summary_markdown`` to ``out`` (a failed write leaves no half file)."""
-    from ..runs import atomic_path
+def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, comparison_dir=None) -> None:
+    """Write ``summary_markdown`` to ``out`` (a failed write leaves no half file), and each comparison's
+    CSV, LaTeX table and figure to ``comparison_dir`` when given."""
+    from ..io import atomic_path
 
-    text = summary_markdown(runs, settings)
+    results = compare_all(runs, settings)
+    if comparison_dir is not None:
+        write_comparisons(results, comparison_dir)
+    text = summary_markdown(runs, settings, results=results)
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -13,7 +13,14 @@ from ..config import parse_normal
 from .collect import method_labels
 
 SUMMARY_KEYS = ["dataset", "setting", "normal", "method", "device"]
-SUMMARY_COLUMNS = SUMMARY_KEYS + ["label", "auroc_mean", "auroc_std", "n_seeds"]
+SUMMARY_COLUMNS = SUMMARY_KEYS + ["label", "auroc_mean", "auroc_std", "n_seeds", "n_failed"]
+#: the threshold accuracies of the multi-class setting (``metrics.outlier_accuracies``), in percent
+ACCURACY_COLUMNS = ["outlier_accuracy_mean", "outlier_accuracy_std", "inlier_accuracy_mean", "inlier_accuracy_std",
+                    "anomaly_datasets"]
+#: how a LaTeX cell with a failed run reads, and the note under the table that explains it
+FAILED_CELL = r"--$^\dagger$"
+FAILED_NOTE = (r"$^\dagger$ at least one run of this cell failed (no AUROC); the reasons are listed under "
+               r"``Failed runs'' in summary.md.")
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -23,14 +30,36 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of the AUROC in percent, per (dataset, setting, normal, method, device).
 
     ``n_seeds`` counts the runs that have an AUROC (failed runs and single-class test
-    sets have none). ``label`` is the method's column name in tables and figures
-    (``collect.method_labels``). Rows keep the order of ``runs`` (methods in the order
-    they were collected).
+    sets have none); ``n_failed`` the runs whose status is not ``ok``. ``label`` is the
+    method's column name in tables and figures (``collect.method_labels``). Rows keep
+    the order of ``runs`` (methods in the order they were collected).
     """
-    runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float))
-    grouped = runs.groupby(SUMMARY_KEYS + ["label"], sort=False)["auroc_percent"]
-    summary = grouped.agg(auroc_mean="mean", auroc_std=lambda values: values.std(ddof=1), n_seeds="count")
-    return summary.reset_index()[SUMMARY_COLUMNS]
+    runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float),
+                       failed=(runs["status"].astype(str) != "ok").astype(int))
+    grouped = runs.groupby(SUMMARY_KEYS + ["label"], sort=False)
+    summary = grouped["auroc_percent"].agg(auroc_mean="mean", auroc_std=lambda values: values.std(ddof=1),
+                                           n_seeds="count")
+    summary["n_failed"] = grouped["failed"].sum()
+    summary = summary.join(accuracy_summary(runs, SUMMARY_KEYS + ["label"]))
+    return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS]
+
+
+def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean and std over seeds of the outlier and inlier accuracies (percent), and the anomaly datasets.
+
+    Runs written before these metrics existed have none: their cells are NaN.
+    """
+    columns = {}
+    for name in ("outlier_accuracy", "inlier_accuracy"):
+        values = runs[name] if name in runs else pd.Series(math.nan, index=runs.index)
+        columns[name] = 100.0 * pd.to_numeric(values, errors="coerce")
+    sources = runs["anomaly_datasets"] if "anomaly_datasets" in runs else pd.Series("", index=runs.index)
+    frame = runs[keys].assign(**columns, anomaly_datasets=sources.fillna("").astype(str))
+    grouped = frame.groupby(keys, sort=False)
+    out = pd.DataFrame({f"{name}_{stat}": grouped[name].agg(stat if stat == "mean" else lambda v: v.std(ddof=1))
+                        for name in columns for stat in ("mean", "std")})
+    out["anomaly_datasets"] = grouped["anomaly_datasets"].first()
+    return out
 
 
 def latex_escape(text: str) -> str:
@@ -38,18 +67,23 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(char, char) for char in str(text))
 
 
-def _cell(mean: float, std: float, bold: bool) -> str:
+def _cell(mean: float, std: float, bold: bool, failed: bool = False) -> str:
+    if failed:
+        return FAILED_CELL
     if math.isnan(mean):
         return "--"
     text = f"{mean:.1f}" if math.isnan(std) else f"{mean:.1f}$\\pm${std:.1f}"
     return f"\\textbf{{{text}}}" if bold else text
 
 
-def _row(name: str, means: list[float], stds: list[float]) -> str:
+def _row(name: str, means: list[float], stds: list[float], failed: list[bool] | None = None) -> str:
+    # A cell with a failed run shows a dash, never the mean of the runs that did not fail.
+    failed = failed or [False] * len(means)
+    means = [math.nan if f else m for m, f in zip(means, failed)]
     # The best is judged on the printed (rounded) means, so equal-looking cells are all bold.
     shown = [round(m, 1) for m in means if not math.isnan(m)]
     best = max(shown) if shown else None
-    cells = [_cell(m, s, not math.isnan(m) and round(m, 1) == best) for m, s in zip(means, stds)]
+    cells = [_cell(m, s, not math.isnan(m) and round(m, 1) == best, f) for m, s, f in zip(means, stds, failed)]
     return " & ".join([latex_escape(name), *cells]) + r" \\"
 
 
@@ -71,6 +105,10 @@ def latex_table(summary: pd.DataFrame) -> str:
                                                                                        columns=labels)
     stds = summary.pivot(index="normal", columns="label", values="auroc_std").reindex(index=normals,
                                                                                      columns=labels)
+    if "n_failed" not in summary:  # a summary made by hand, without failures
+        summary = summary.assign(n_failed=0)
+    failed = summary.pivot(index="normal", columns="label", values="n_failed").reindex(
+        index=normals, columns=labels).fillna(0) > 0
     lines = [
         "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs}",
         r"\begin{table}[t]",
@@ -84,18 +122,65 @@ def latex_table(summary: pd.DataFrame) -> str:
         r"\midrule",
     ]
     for normal in normals:
-        lines.append(_row(normal, [float(v) for v in means.loc[normal]], [float(v) for v in stds.loc[normal]]))
+        lines.append(_row(normal, [float(v) for v in means.loc[normal]], [float(v) for v in stds.loc[normal]],
+                          [bool(v) for v in failed.loc[normal]]))
     lines.append(r"\midrule")
     class_means = [float(means[label].mean()) for label in labels]  # NaN only if a method has no AUROC at all
-    lines.append(_row("mean", class_means, [math.nan] * len(labels)))
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines.append(_row("mean", class_means, [math.nan] * len(labels), [bool(failed[label].any()) for label in labels]))
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if failed.values.any():
+        lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
+    lines += [r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
 def latex_tables(summary: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """One LaTeX table per (dataset, setting) present in ``summary``."""
-    return {(dataset, setting): latex_table(rows)
+    """One LaTeX table per (dataset, setting) present in ``summary``; the multi-class layout
+    (``multiclass_latex_table``) where the setting's anomalies came from other datasets."""
+    def table(rows):
+        multiclass = "anomaly_datasets" in rows and (rows["anomaly_datasets"].fillna("") != "").any()
+        return multiclass_latex_table(rows) if multiclass else latex_table(rows)
+
+    return {(dataset, setting): table(rows)
             for (dataset, setting), rows in summary.groupby(["dataset", "setting"], sort=False)}
+
+
+def multiclass_latex_table(summary: pd.DataFrame) -> str:
+    """A booktabs table of one (dataset, setting) of the multi-class setting: one row per
+    (normal classes, method), with the AUROC and the accuracies on the outliers and on the
+    inliers at the method's threshold (percent, mean ± std over seeds), as the multi-class
+    Deep SVDD fork reports them. A cell with a failed run reads as in ``latex_table``.
+    """
+    pairs = summary[["dataset", "setting"]].drop_duplicates()
+    if len(pairs) != 1:
+        raise ValueError(f"multiclass_latex_table takes the rows of one (dataset, setting), got {len(pairs)}")
+    dataset, setting = pairs.iloc[0]
+    sources = " and ".join(sorted({s for s in summary["anomaly_datasets"].fillna("") if s}))
+    lines = [
+        "% AUROC and threshold accuracies (%) written by `ocbench tables`; needs \\usepackage{booktabs}",
+        r"\begin{table}[t]",
+        r"\centering",
+        f"\\caption{{{latex_escape(dataset)} ({latex_escape(setting)}) against the test images of "
+        f"{latex_escape(sources.replace('+', ', '))}: test AUROC and the accuracy on the outliers and on the "
+        r"inliers at each method's threshold (\%), mean $\pm$ std over seeds.}",
+        f"\\label{{tab:auroc-{dataset}-{setting}}}",
+        r"\begin{tabular}{llccc}",
+        r"\toprule",
+        r"Normal classes & Method & AUROC & Outlier acc. & Inlier acc. \\",
+        r"\midrule",
+    ]
+    failed = summary["n_failed"] > 0 if "n_failed" in summary else pd.Series(False, index=summary.index)
+    for normal in sorted(pd.unique(summary["normal"]), key=parse_normal):
+        rows = summary[summary["normal"] == normal]
+        for index, row in rows.iterrows():
+            cells = [_cell(float(row[f"{name}_mean"]), float(row[f"{name}_std"]), False, bool(failed[index]))
+                     for name in ("auroc", "outlier_accuracy", "inlier_accuracy")]
+            lines.append(" & ".join([latex_escape(normal), latex_escape(row["label"]), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if failed.any():
+        lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
+    lines += [r"\end{table}"]
+    return "\n".join(lines) + "\n"
 
 
 def latex_file_name(dataset: str, setting: str) -> str:

@@ -1,0 +1,297 @@
+"""Each preset's paper beside ocbench's runs: one comparison per paper, as CSV, booktabs LaTeX and a figure.
+
+A ``Comparison`` names the published tables it reads (``report/published.py``), the
+keys of their cells besides dataset and method, the split protocol of the paper, and
+how ocbench's runs are averaged into a cell:
+
+- per cell over seeds (the Deep SVDD tables: one cell per normal class);
+- over the normal classes, the known outlier classes and the seeds, as the Deep SAD
+  paper averages its γ_l table (and the multi-radius and OC-NN tables, one cell per
+  dataset and group size or dataset).
+
+Every cell carries both means and stds, the difference (ocbench − published) and a flag
+where the difference is larger than seed noise explains (``flag_threshold``).
+"""
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import parse_normal
+from .collect import method_labels
+from .published import load_published
+from .tables import latex_escape
+
+#: datasets compared with another dataset's published numbers, and why (shown in the summary)
+STAND_INS = {"mnist5k": ("mnist", "mnist5k is a 5,000-digit subset of MNIST (fewer training and test "
+                                   "digits than the papers used), so its comparison with the MNIST numbers "
+                                   "is an indication only")}
+#: the clean one-class protocol: no labels, no pollution
+ONE_CLASS = {"ratio_known_normal": (0,), "ratio_known_outlier": (0,), "ratio_pollution": (0,)}
+#: the flag's floor: a published mean printed with one decimal is only known to ±0.05
+ROUNDING = 0.05
+#: the flag's threshold where the source gives no std
+FALLBACK_THRESHOLD = 2.0
+COLUMNS = ["dataset", "published_dataset", "setting", "method", "label", "published_mean", "published_std",
+           "published_n", "ours_mean", "ours_std", "ours_n", "difference", "threshold", "flag_rule", "flagged",
+           "table", "source"]
+_KEY_HEADERS = {"normal": "Normal class", "ratio_known_outlier": r"$\gamma_l$", "n_normal_classes": "Normal classes"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One paper's table against the runs: which published tables, which cell keys, which protocol."""
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    keys: tuple[str, ...]
+    protocol: dict = field(default_factory=dict)  # split parameter -> the values the paper's protocol allows
+    over_classes: bool = False  # average over normal and known classes (and seeds), else over seeds per cell
+    note: str = ""
+
+
+COMPARISONS = (
+    Comparison("deep_svdd_icml2018", "Deep SVDD (Ruff et al., ICML 2018), one-class, per normal class",
+               ("deep_svdd_icml2018_oneclass", "deep_svdd_pytorch_mnist"), ("normal",), ONE_CLASS,
+               note="ocbench: mean ± std over seeds per normal class, runs of the clean one-class settings"),
+    Comparison("deep_sad_iclr2020", "Deep SAD (Ruff et al., ICLR 2020), scenario (i): ratio of labelled "
+                                    "anomalies γ_l, pollution γ_p = 0.1, one known anomaly class",
+               ("deep_sad_iclr2020_labeled_ratio",), ("ratio_known_outlier",),
+               {"ratio_known_normal": (0,), "ratio_pollution": (0.1,), "n_known_outlier_classes": (0, 1)},
+               over_classes=True,
+               note="ocbench: each (normal class, known anomaly class) averaged over its seeds, then mean ± std "
+                    "over those cells, as the paper averages; the published std is a spread over classes"),
+    Comparison("multi_radius", "Multi-radius Deep SVDD, groups of normal classes", ("multi_radius_mnist",),
+               ("n_normal_classes",), ONE_CLASS, over_classes=True,
+               note="ocbench: each normal group averaged over its seeds, then mean ± std over the groups of "
+                    "that size"),
+    Comparison("ocnn", "OC-NN and RCAE (Chalapathy et al.), authors' notebooks", ("ocnn_authors_notebooks",), (),
+               ONE_CLASS, over_classes=True,
+               note="ocbench: mean ± std over the normal classes' seed means"),
+)
+
+
+def comparison_named(name: str) -> Comparison:
+    from ..errors import check_choice
+
+    check_choice("comparison", name, [c.name for c in COMPARISONS])
+    return next(c for c in COMPARISONS if c.name == name)
+
+
+# --------------------------------------------------------------------------- the flag
+
+def flag_threshold(published_std: float, published_n: float, ours_std: float, ours_n: float) -> tuple[float, str]:
+    """How far ocbench's mean may lie from the published one before the cell is flagged, and the rule used.
+
+    - both stds and both counts known: 2·sqrt(σ₁²/n₁ + σ₂²/n₂), twice the standard error
+      of the difference of two means (``seed noise``);
+    - else the published std known: 2·σ₁ (``published std``);
+    - else 2 AUROC (``2 AUROC``).
+
+    Never below ``ROUNDING`` (the published numbers are rounded).
+    """
+    def known(value) -> bool:
+        return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+    if known(published_std) and known(ours_std) and known(published_n) and known(ours_n) \
+            and published_n >= 1 and ours_n >= 2:
+        threshold = 2.0 * math.sqrt(published_std ** 2 / published_n + ours_std ** 2 / ours_n)
+        rule = "seed noise"
+    elif known(published_std):
+        threshold, rule = 2.0 * published_std, "published std"
+    else:
+        threshold, rule = FALLBACK_THRESHOLD, "2 AUROC"
+    return max(threshold, ROUNDING), rule
+
+
+# --------------------------------------------------------------------------- ours against published
+
+def _follows(split: dict, protocol: dict) -> bool:
+    """Whether a setting is the paper's split: its values allowed, and no other dataset's anomalies."""
+    if split.get("anomaly_datasets"):  # the multi-class setting against other datasets: no paper here
+        return False
+    return all(any(math.isclose(float(split.get(key, 0) or 0), float(v)) for v in allowed)
+               for key, allowed in protocol.items())
+
+
+def our_cells(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = None) -> pd.DataFrame:
+    """ocbench's mean, std and count of each cell of ``comparison``.
+
+    ``settings``: the config's split settings by name. When given, only runs whose
+    (base) setting follows the paper's protocol are kept, and the Deep SAD key γ_l is
+    read from them; without them every setting is compared, and a comparison keyed by a
+    split parameter has no cells.
+    """
+    ok = runs[(runs["status"].astype(str) == "ok") & runs["auroc"].notna()]
+    ok = ok.assign(label=method_labels(ok) if len(ok) else pd.Series(dtype=str),
+                   auroc_percent=100.0 * ok["auroc"].astype(float),
+                   setting=ok["base_setting"] if "base_setting" in ok else ok["setting"],
+                   published_dataset=ok["dataset"].map(lambda d: STAND_INS[d][0] if d in STAND_INS else d))
+    if "known" not in ok:
+        ok = ok.assign(known="")
+    if settings is not None:
+        splits = ok["setting"].map(settings.get)
+        ok = ok[splits.map(lambda split: split is not None and _follows(split, comparison.protocol))]
+        if "ratio_known_outlier" in comparison.keys:
+            ok = ok.assign(ratio_known_outlier=ok["setting"].map(
+                lambda s: round(float(settings[s].get("ratio_known_outlier", 0)), 6)))
+    elif "ratio_known_outlier" in comparison.keys:
+        ok = ok.iloc[0:0].assign(ratio_known_outlier=pd.Series(dtype=float))
+    if "n_normal_classes" in comparison.keys:
+        ok = ok.assign(n_normal_classes=ok["normal"].map(lambda n: float(len(parse_normal(n)))))
+    group = ["dataset", "published_dataset", "setting", *comparison.keys, "method", "label"]
+    if comparison.over_classes:
+        inner = [k for k in ("normal", "known") if k not in group]
+        values = ok.groupby(group + inner, sort=False)["auroc_percent"].mean().reset_index()
+    else:
+        values = ok
+    cells = values.groupby(group, sort=False)["auroc_percent"].agg(
+        ours_mean="mean", ours_std=lambda v: v.std(ddof=1), ours_n="count")
+    return cells.reset_index()
+
+
+def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = None,
+            published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The cells of ``comparison`` that both ocbench and the published tables have: ``COLUMNS`` plus its keys."""
+    published = load_published() if published is None else published
+    reference = published[published["table"].isin(comparison.tables)].rename(columns={
+        "dataset": "published_dataset", "auc_mean": "published_mean", "auc_std": "published_std",
+        "n_seeds": "published_n"})
+    if "ratio_known_outlier" in comparison.keys:
+        reference = reference.assign(ratio_known_outlier=reference["ratio_known_outlier"].round(6))
+    ours = our_cells(runs, comparison, settings)
+    merged = ours.merge(reference, on=["published_dataset", *comparison.keys, "method"], how="inner")
+    if merged.empty:
+        return pd.DataFrame(columns=_columns(comparison))
+    thresholds = [flag_threshold(r.published_std, r.published_n, r.ours_std, r.ours_n) for r in merged.itertuples()]
+    merged = merged.assign(difference=merged["ours_mean"] - merged["published_mean"],
+                           threshold=[t for t, _ in thresholds], flag_rule=[rule for _, rule in thresholds])
+    merged["flagged"] = merged["difference"].abs() > merged["threshold"]
+    return merged[_columns(comparison)].reset_index(drop=True)
+
+
+def _columns(comparison: Comparison) -> list[str]:
+    at = COLUMNS.index("method")
+    return COLUMNS[:at] + list(comparison.keys) + COLUMNS[at:]
+
+
+def compare_all(runs: pd.DataFrame, settings: dict | None = None,
+                published: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every comparison that has at least one cell, by name."""
+    published = load_published() if published is None else published
+    results = {c.name: compare(runs, c, settings, published) for c in COMPARISONS}
+    return {name: rows for name, rows in results.items() if not rows.empty}
+
+
+# --------------------------------------------------------------------------- LaTeX
+
+def _mean_std(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return "--"
+    return f"{mean:.1f}" if math.isnan(std) else f"{mean:.1f}$\\pm${std:.1f}"
+
+
+def _key_text(key: str, value) -> str:
+    if key == "ratio_known_outlier":
+        return f"{value:.2f}"
+    if key == "n_normal_classes":
+        return str(int(value))
+    return str(value)
+
+
+def _printed(value: float) -> str:
+    """A published number as its source prints it: one or two decimals."""
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def published_text(mean: float, std: float, plus_minus: str = " ± ") -> str:
+    """A published mean ± std as its source prints them (the std left out where it gives none)."""
+    return _printed(mean) if math.isnan(std) else f"{_printed(mean)}{plus_minus}{_printed(std)}"
+
+
+def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
+    """A booktabs table: published mean ± std, ocbench's mean ± std, the difference; a flagged difference
+    is bold with a star. Needs ``\\usepackage{booktabs}``."""
+    several = rows["table"].nunique() > 1
+    headers = ["Dataset", *(_KEY_HEADERS.get(k, k) for k in comparison.keys), "Method"]
+    headers += ["Published", "ocbench", r"$\Delta$"] + (["Source"] if several else [])
+    lines = [
+        "% published against ocbench, written by `ocbench summary`; needs \\usepackage{booktabs}",
+        r"\begin{table}[t]",
+        r"\centering",
+        f"\\caption{{{latex_escape(comparison.title)}: test AUROC (\\%), published mean $\\pm$ std against "
+        r"ocbench's mean $\pm$ std; $\Delta$ is ocbench minus published, in bold with a star where it exceeds "
+        r"what seed noise explains.}",
+        f"\\label{{tab:published-{comparison.name}}}",
+        f"\\begin{{tabular}}{{{'l' * (2 + len(comparison.keys))}ccc{'l' if several else ''}}}",
+        r"\toprule",
+        " & ".join(headers) + r" \\",
+        r"\midrule",
+    ]
+    for row in rows.itertuples():
+        dataset = row.dataset if row.dataset == row.published_dataset else f"{row.dataset} (vs {row.published_dataset})"
+        delta = f"{row.difference:+.1f}"
+        cells = [latex_escape(dataset), *(latex_escape(_key_text(k, getattr(row, k))) for k in comparison.keys),
+                 latex_escape(row.label), published_text(row.published_mean, row.published_std, r"$\pm$"),
+                 _mean_std(row.ours_mean, row.ours_std),
+                 f"\\textbf{{{delta}}}$^{{*}}$" if row.flagged else delta]
+        if several:
+            cells.append(latex_escape(row.table))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- figure
+
+def plot_comparison(comparison: Comparison, rows: pd.DataFrame, out) -> None:
+    """ocbench's mean against the published mean, one point per cell with both error bars (std),
+    the identity line, flagged cells ringed in red."""
+    from .plots import check_figure_path, plt
+
+    out = check_figure_path(out)
+    figure, axis = plt.subplots(figsize=(5.5, 5.0))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, of_method) in enumerate(rows.groupby("label", sort=False)):
+        axis.errorbar(of_method["published_mean"], of_method["ours_mean"],
+                      xerr=of_method["published_std"].fillna(0), yerr=of_method["ours_std"].fillna(0),
+                      fmt="o", color=colours[i % len(colours)], label=label, capsize=2, markersize=5)
+    flagged = rows[rows["flagged"]]
+    if len(flagged):
+        axis.scatter(flagged["published_mean"], flagged["ours_mean"], s=160, facecolors="none",
+                     edgecolors="red", linewidths=1.5, label="beyond seed noise", zorder=3)
+    values = pd.concat([rows["published_mean"], rows["ours_mean"]])
+    low, high = float(values.min()) - 3, float(values.max()) + 3
+    axis.plot([low, high], [low, high], color="grey", linestyle="--", linewidth=1, label="identity")
+    axis.set(xlim=(low, high), ylim=(low, high), xlabel="published AUROC (%)", ylabel="ocbench AUROC (%)")
+    axis.set_title("\n".join(textwrap.wrap(comparison.title, 60)), fontsize=9)
+    axis.set_aspect("equal")
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    figure.savefig(out, dpi=120, bbox_inches="tight", format=out.suffix.lower().lstrip("."))
+    plt.close(figure)
+
+
+# --------------------------------------------------------------------------- files
+
+def write_comparisons(results: dict[str, pd.DataFrame], outdir) -> list[Path]:
+    """``{name}.csv``, ``{name}.tex`` and ``{name}.png`` of each comparison in ``outdir``; the paths written."""
+    from ..io import atomic_path
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in results.items():
+        comparison = comparison_named(name)
+        with atomic_path(outdir / f"{name}.csv") as tmp:
+            rows.to_csv(tmp, index=False)
+        with atomic_path(outdir / f"{name}.tex") as tmp:
+            tmp.write_text(latex_comparison(comparison, rows), encoding="utf-8")
+        with atomic_path(outdir / f"{name}.png") as tmp:
+            plot_comparison(comparison, rows, tmp)
+        written += [outdir / f"{name}.{suffix}" for suffix in ("csv", "tex", "png")]
+    return written

@@ -1,0 +1,160 @@
+"""Each preset against its paper: the flag's threshold worked by hand, the Deep SAD averaging over normal
+and known classes, a planted disagreement flagged, the output files, and the command."""
+import math
+
+import pandas as pd
+import pytest
+
+from ocbench.cli import main
+from ocbench.report.collect import collect_runs
+from ocbench.report.comparison import (COMPARISONS, compare, compare_all, comparison_named, flag_threshold,
+                                       latex_comparison, write_comparisons)
+from ocbench.report.published import check_published, read_published_table
+
+from test_report import PNG_MAGIC, write_run
+
+DEEP_SAD_SETTINGS = {"gamma_l_0.05": {"ratio_known_normal": 0, "ratio_known_outlier": 0.05, "ratio_pollution": 0.1,
+                                      "known_outlier_class": "all", "n_known_outlier_classes": 1},
+                     "one_class": {"ratio_known_normal": 0, "ratio_known_outlier": 0, "ratio_pollution": 0,
+                                   "known_outlier_class": None, "n_known_outlier_classes": 0}}
+# (normal class, known class) -> deep_sad's AUROC of seeds 1 and 2, and ssad_hybrid's (planted far too low)
+DEEP_SAD_CELLS = {(0, 1): (0.96, 0.98), (0, 2): (0.95, 0.97), (1, 0): (0.97, 0.97), (1, 2): (0.96, 0.98)}
+
+
+def published(text, name="deep_svdd_icml2018_oneclass"):
+    return check_published(read_published_table(name, text).assign(ratio_known_outlier=math.nan,
+                                                                     n_normal_classes=math.nan))
+
+
+# --------------------------------------------------------------------------- the flag
+
+def test_flag_threshold_worked_by_hand():
+    # both stds and counts: 2·sqrt(1.0²/10 + 2.0²/4) = 2·sqrt(1.1) = 2.0976
+    assert flag_threshold(1.0, 10, 2.0, 4) == (pytest.approx(2.0 * math.sqrt(1.1)), "seed noise")
+    # published std without its count: twice the std
+    assert flag_threshold(3.0, math.nan, 2.0, 4) == (6.0, "published std")
+    # one seed of ours (no std): twice the published std
+    assert flag_threshold(3.0, 10, math.nan, 1) == (6.0, "published std")
+    # nothing known: 2 AUROC
+    assert flag_threshold(math.nan, math.nan, 2.0, 4) == (2.0, "2 AUROC")
+    # a published std of 0 (a deterministic method) never flags a rounding difference
+    assert flag_threshold(0.0, math.nan, 0.0, 3)[0] == 0.05
+
+
+def test_a_planted_disagreement_is_flagged_and_an_agreement_is_not(tmp_path):
+    table = ("dataset,normal_class,method,auc_mean,auc_std,n_seeds,source\n"
+             "mnist,0,deep_svdd_oneclass,90.0,1.0,10,test\n"
+             "mnist,0,kde,90.0,1.0,10,test\n")
+    paths = []
+    for seed, (svdd, kde) in enumerate([(0.88, 0.80), (0.92, 0.81)], start=1):
+        paths.append(write_run(tmp_path, "mnist", "one_class", [0], seed, "deep_svdd_oneclass", svdd) / "metrics.json")
+        paths.append(write_run(tmp_path, "mnist", "one_class", [0], seed, "kde", kde) / "metrics.json")
+    rows = compare(collect_runs(paths), comparison_named("deep_svdd_icml2018"), DEEP_SAD_SETTINGS,
+                   published(table)).set_index("method")
+    # Deep SVDD: 90.0 ± 2.83 over 2 seeds; threshold 2·sqrt(1/10 + 8/2) = 4.05 > |0.0|
+    svdd = rows.loc["deep_svdd_oneclass"]
+    assert svdd["ours_mean"] == pytest.approx(90.0) and svdd["threshold"] == pytest.approx(2 * math.sqrt(4.1))
+    assert svdd["flag_rule"] == "seed noise" and not svdd["flagged"]
+    # KDE planted at 80.5 ± 0.71: threshold 2·sqrt(1/10 + 0.5/2) = 1.18 < |−9.5|
+    kde = rows.loc["kde"]
+    assert kde["difference"] == pytest.approx(-9.5) and kde["threshold"] == pytest.approx(2 * math.sqrt(0.35))
+    assert kde["flagged"]
+
+
+# --------------------------------------------------------------------------- Deep SAD
+
+@pytest.fixture
+def deep_sad_runs(tmp_path):
+    paths = []
+    for (normal, known), values in DEEP_SAD_CELLS.items():
+        for seed, auroc in zip((1, 2), values):
+            for method, value in (("deep_sad", auroc), ("ssad_hybrid", auroc - 0.20)):
+                run_dir = write_run(tmp_path, "mnist", f"gamma_l_0.05.k{known}", [normal], seed, method, value)
+                paths.append(run_dir / "metrics.json")
+    return collect_runs(paths)
+
+
+def test_runs_csv_carries_the_base_setting_and_the_known_class(deep_sad_runs):
+    row = deep_sad_runs[(deep_sad_runs["normal"] == "1") & (deep_sad_runs["setting"] == "gamma_l_0.05.k0")].iloc[0]
+    assert (row["base_setting"], row["known"]) == ("gamma_l_0.05", "0")
+
+
+def test_deep_sad_averages_over_normal_and_known_classes_and_flags_the_planted_method(deep_sad_runs):
+    rows = compare(deep_sad_runs, comparison_named("deep_sad_iclr2020"), DEEP_SAD_SETTINGS).set_index("method")
+    assert set(rows.index) == {"deep_sad", "ssad_hybrid"} and (rows["ratio_known_outlier"] == 0.05).all()
+    # four (normal, known) cells, each the mean of its two seeds: 97, 96, 97, 97 -> 96.75 ± 0.5
+    deep_sad = rows.loc["deep_sad"]
+    assert deep_sad["ours_n"] == 4 and deep_sad["ours_mean"] == pytest.approx(96.75)
+    assert deep_sad["ours_std"] == pytest.approx(0.5)
+    # the paper: MNIST, γ_l = 0.05, 96.7 ± 2.3 (no count): threshold 2·2.3 = 4.6
+    assert deep_sad["published_mean"] == 96.7 and deep_sad["threshold"] == pytest.approx(4.6)
+    assert not deep_sad["flagged"]
+    # SSAD hybrid planted 20 points lower, 76.75, against 97.4 ± 2.0: flagged
+    assert rows.loc["ssad_hybrid", "difference"] == pytest.approx(76.75 - 97.4)
+    assert rows.loc["ssad_hybrid", "flagged"]
+
+
+def test_deep_sad_needs_the_settings_to_know_gamma(deep_sad_runs):
+    assert compare(deep_sad_runs, comparison_named("deep_sad_iclr2020")).empty
+    # a setting outside the paper's protocol (no pollution) is not compared
+    clean = {"gamma_l_0.05": dict(DEEP_SAD_SETTINGS["gamma_l_0.05"], ratio_pollution=0.0)}
+    assert compare(deep_sad_runs, comparison_named("deep_sad_iclr2020"), clean).empty
+
+
+def test_multi_radius_cells_are_the_size_of_the_normal_group(tmp_path):
+    paths = [write_run(tmp_path, "mnist", "one_class", group, seed, "multi_radius_deep_svdd", auroc) / "metrics.json"
+             for group, seed, auroc in [([0, 1], 1, 0.95), ([0, 1], 2, 0.97), ([2, 3], 1, 0.93), ([2, 3], 2, 0.95)]]
+    rows = compare(collect_runs(paths), comparison_named("multi_radius"), DEEP_SAD_SETTINGS)
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    # groups 0-1 (96.0) and 2-3 (94.0): 95.0 ± 1.41 over 2 groups, against the 96.32 of 2 normal classes
+    assert row["n_normal_classes"] == 2 and row["ours_n"] == 2 and row["ours_mean"] == pytest.approx(95.0)
+    assert row["published_mean"] == 96.32 and row["flag_rule"] == "2 AUROC" and not row["flagged"]
+
+
+# --------------------------------------------------------------------------- files and command
+
+def test_files_of_each_comparison(deep_sad_runs, tmp_path):
+    results = compare_all(deep_sad_runs, DEEP_SAD_SETTINGS)
+    assert list(results) == ["deep_sad_iclr2020"]
+    written = write_comparisons(results, tmp_path / "published")
+    assert sorted(p.name for p in written) == ["deep_sad_iclr2020.csv", "deep_sad_iclr2020.png",
+                                                "deep_sad_iclr2020.tex"]
+    table = pd.read_csv(tmp_path / "published" / "deep_sad_iclr2020.csv")
+    assert {"published_mean", "published_std", "ours_mean", "ours_std", "difference", "flagged"} <= set(table)
+    latex = (tmp_path / "published" / "deep_sad_iclr2020.tex").read_text()
+    assert r"\toprule" in latex and r"\bottomrule" in latex
+    assert r"mnist & 0.05 & ssad\_hybrid & 97.4$\pm$2.0 & 76.8$\pm$0.5 & \textbf{-20.7}$^{*}$ \\" in latex
+    assert r"mnist & 0.05 & deep\_sad & 96.7$\pm$2.3 & 96.8$\pm$0.5 & +0.0 \\" in latex
+    assert (tmp_path / "published" / "deep_sad_iclr2020.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_latex_names_the_source_table_when_a_comparison_reads_two(tmp_path):
+    paths = [write_run(tmp_path, "mnist", "one_class", [3], seed, "deep_svdd_oneclass", 0.9) / "metrics.json"
+             for seed in (1, 2)]
+    rows = compare(collect_runs(paths), comparison_named("deep_svdd_icml2018"))
+    assert sorted(rows["table"]) == ["deep_svdd_icml2018_oneclass", "deep_svdd_pytorch_mnist"]
+    assert "Source" in latex_comparison(comparison_named("deep_svdd_icml2018"), rows)
+
+
+def test_summary_command_writes_the_comparisons(deep_sad_runs, tmp_path):
+    import json
+
+    runs_csv = tmp_path / "runs.csv"
+    deep_sad_runs.to_csv(runs_csv, index=False)
+    out = tmp_path / "out"
+    assert main(["summary", "--runs", str(runs_csv), "--out", str(out / "summary.md"),
+                 "--settings", json.dumps(DEEP_SAD_SETTINGS), "--comparison-dir", str(out / "published")]) == 0
+    text = (out / "summary.md").read_text()
+    assert "### Deep SAD (Ruff et al., ICLR 2020)" in text and "2 cells, 1 flagged" in text
+    assert "### mnist / gamma_l_0.05" in text  # the mean table averages over the known classes
+    assert sorted(p.name for p in (out / "published").iterdir()) == [
+        "deep_sad_iclr2020.csv", "deep_sad_iclr2020.png", "deep_sad_iclr2020.tex"]
+
+
+def test_every_comparison_reads_a_shipped_table():
+    from ocbench.report.published import load_published
+
+    tables = set(load_published()["table"])
+    for comparison in COMPARISONS:
+        assert set(comparison.tables) <= tables, comparison.name
