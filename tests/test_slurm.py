@@ -1,0 +1,205 @@
+"""The SLURM profile (workflow/profiles/slurm): what each job asks for, read from a dry run
+(no SLURM needed), and the tiny config run on a real one-node SLURM cluster
+(tests/slurm/start_cluster.sh; skipped, with the reason, where SLURM is not installed)."""
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_workflow import ROOT, TINY, snakemake, snakemake_command
+
+PROFILE = ("--profile", str(ROOT / "workflow" / "profiles" / "slurm"))
+START = ROOT / "tests" / "slurm" / "start_cluster.sh"
+STOP = ROOT / "tests" / "slurm" / "stop_cluster.sh"
+# The test machine's node may be small: every job asks for little (the defaults are sized
+# for real data), which also proves that --config replaces single cluster values.
+SMALL_JOBS = 'cluster={small: {mem_mb: 300, runtime: 10}, train: {mem_mb: 600, runtime: 30}}'
+
+
+def with_devices(config: dict, devices: list[str]) -> dict:
+    changed = yaml.safe_load(yaml.safe_dump(config))
+    changed["devices"] = devices
+    return changed
+
+
+def planned_resources(output: str) -> list[tuple[str, dict, dict]]:
+    """(rule, wildcards, resources) of every job a dry run prints."""
+    jobs = []
+    for block in re.split(r"\n(?=\s*(?:local)?rule \w+:)", output):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        resources = re.search(r"^\s*resources: (.*)$", block, re.M)
+        if not rule or not resources:
+            continue
+        wildcards = re.search(r"^\s*wildcards: (.*)$", block, re.M)
+        jobs.append((rule.group(1), _pairs(wildcards.group(1) if wildcards else ""), _pairs(resources.group(1))))
+    return jobs
+
+
+def _pairs(text: str) -> dict:
+    return dict(item.split("=", 1) for item in text.split(", ") if "=" in item)
+
+
+def test_profile_dry_run_sends_cuda_jobs_to_the_gpu_partition(tmp_path):
+    config = with_devices(TINY, ["cpu", "cuda"])
+    result = snakemake(tmp_path, config, *PROFILE, "--dry-run", "--config", "cluster={cpu_partition: short}")
+    jobs = [(rule, w, r) for rule, w, r in planned_resources(result.stdout + result.stderr) if "slurm_partition" in r]
+    training = [(w, r) for _, w, r in jobs if "gpu" in r]  # the rules that declare gpu=gpus train
+    # One training job per (dataset, setting, seed, device): its 2 classes on cpu, and on cuda.
+    assert sorted(w["device"] for w, _ in training) == ["cpu", "cuda"]
+    for wildcards, resources in training:
+        cuda = wildcards["device"] == "cuda"
+        assert resources["gpu"] == ("1" if cuda else "0"), (wildcards, resources)
+        assert resources["slurm_partition"] == ("gpu" if cuda else "short"), (wildcards, resources)
+        assert (resources["mem_mb"], resources["runtime"]) == ("8000", "240")
+    small = [(rule, r) for rule, _, r in jobs if "gpu" not in r]
+    assert {"prepare", "split", "collect", "tables", "plot_extremes", "summary"} <= {rule for rule, _ in small}
+    for rule, resources in small:  # the small jobs of a CUDA run too: CPU partition, no GPU
+        assert resources["slurm_partition"] == "short", (rule, resources)
+        assert (resources["mem_mb"], resources["runtime"]) == ("4000", "10"), (rule, resources)
+
+
+def test_profile_refuses_a_gpu_on_a_cpu_only_run(tmp_path):
+    result = snakemake(tmp_path, TINY, *PROFILE, "--dry-run", "--set-resources", "run_batch:gpu=1", check=False)
+    assert result.returncode != 0
+    assert "set-resources run_batch:gpu=1 asks for a GPU, but devices is ['cpu']" in result.stdout + result.stderr
+
+
+def test_cluster_memory_grows_on_a_retried_attempt(tmp_path):
+    """mem_mb × memory_growth^(attempt − 1), read from the printed resources of a dry run."""
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["cluster"] = {"memory_growth": 1.5, "train": {"mem_mb": 1000, "runtime": 5}}
+    result = snakemake(tmp_path, config, *PROFILE, "--dry-run")
+    jobs = planned_resources(result.stdout + result.stderr)
+    assert {r["mem_mb"] for _, _, r in jobs if "gpu" in r} == {"1000"}
+    assert {r["mem_mb"] for rule, _, r in jobs if rule == "split"} == {"4000"}  # the other kind keeps its default
+    # The attempt is Snakemake's: the same function with attempt 3 gives 1000 × 1.5².
+    namespace = {"config": {"cluster": {"memory_growth": 1.5, "train": {"mem_mb": 1000}}}}
+    common = (ROOT / "rules" / "common.smk").read_text()
+    exec(common[common.index("def cluster_mem_mb"):common.index("def cluster_runtime")], namespace)
+    assert namespace["cluster_mem_mb"]("train")(None, attempt=3) == 2250
+
+
+def test_cluster_block_fills_each_missing_value_and_names_a_bad_one():
+    from ocbench.config import load_and_validate
+    from ocbench.errors import OcbenchError
+
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["cluster"] = {"train": {"mem_mb": "16000"}}  # as `--config 'cluster={train: {mem_mb: 16000}}'` gives it
+    load_and_validate(config)
+    assert config["cluster"] == {"cpu_partition": None, "gpu_partition": "gpu", "memory_growth": 2,
+                                 "small": {"mem_mb": 4000, "runtime": 10},
+                                 "train": {"mem_mb": "16000", "runtime": 240}}
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    config["cluster"] = {"train": {"mem_mb": "16G"}}
+    with pytest.raises(OcbenchError, match=r"^config cluster\.train\.mem_mb: '16G' does not match"):
+        load_and_validate(config)
+
+
+# --------------------------------------------------------------------------- a real cluster
+
+def _slurm_missing() -> str | None:
+    missing = [tool for tool in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
+               if shutil.which(tool) is None]
+    if missing:
+        return f"SLURM is not installed ({', '.join(missing)} missing): apt-get install slurmctld slurmd slurm-client munge"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    reason = _slurm_missing()
+    if reason:
+        pytest.skip(reason)
+    started = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=120)
+    if started.returncode == 2:
+        pytest.skip(started.stderr.strip())
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield
+    if "already running" not in started.stdout:
+        subprocess.run(["bash", str(STOP)], capture_output=True, text=True, timeout=60)
+
+
+def scores(results: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(results)): path.read_bytes() for path in sorted(results.glob("runs/**/scores.csv"))}
+
+
+@pytest.mark.workflow
+def test_slurm_profile_runs_the_tiny_config_like_a_local_run(slurm_cluster, tmp_path):
+    local, cluster = tmp_path / "local", tmp_path / "cluster"
+    local.mkdir(), cluster.mkdir()
+    # The local reference runs meanwhile: the SLURM run spends much of its time waiting.
+    command, env = snakemake_command(local, TINY, "--cores", "1")
+    reference = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    start = time.monotonic()
+    # Status checks start 2 s after a submission instead of 20: the test waits less.
+    snakemake(cluster, TINY, *PROFILE, "--config", SMALL_JOBS, "--slurm-init-seconds-before-status-checks", "2")
+    print(f"\nSLURM run of the tiny config: {time.monotonic() - start:.0f} s")
+    output, _ = reference.communicate(timeout=600)
+    assert reference.returncode == 0, output[-5000:]
+
+    expected = scores(local / "results")
+    assert len(expected) == 2 * len(TINY["methods"])
+    assert scores(cluster / "results") == expected
+    assert (cluster / "results" / "summary.md").exists()
+    assert planned_jobs_left(cluster) == 0
+
+
+def planned_jobs_left(workdir: Path) -> int:
+    result = snakemake(workdir, TINY, "--dry-run", "--quiet", "rules")
+    return sum(int(n) for n in re.findall(r"^total\s+(\d+)\s*$", result.stdout + result.stderr, re.M))
+
+
+def test_slurm_profile_stops_at_once_on_a_missing_partition(slurm_cluster, tmp_path):
+    result = snakemake(tmp_path, TINY, *PROFILE, "--config", "cluster={cpu_partition: nosuch}", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "cluster.cpu_partition: partition 'nosuch' does not exist on this cluster (`sinfo -s` lists cpu, gpu)" in output
+    assert "submitted with SLURM jobid" not in output
+
+
+def test_slurm_profile_refuses_sacct_without_accounting(slurm_cluster, tmp_path):
+    result = snakemake(tmp_path, TINY, *PROFILE, "--slurm-status-command", "sacct", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "this cluster has no accounting" in output and "use --slurm-status-command squeue" in output
+    assert "submitted with SLURM jobid" not in output
+
+    # squeue sees a finished job for MinJobAge = 900 s (start_cluster.sh): first checks
+    # 400 s after a submission would find none of them.
+    result = snakemake(tmp_path, TINY, *PROFILE, "--slurm-init-seconds-before-status-checks", "400", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "keeps finished jobs for MinJobAge=900 s, less than the 1200 s" in output, output[-3000:]
+    assert "submitted with SLURM jobid" not in output
+
+
+# --------------------------------------------------------------------------- local GPUs
+
+ONE_GPU = ROOT / "workflow" / "scripts" / "one_gpu.sh"
+
+
+def test_one_gpu_gives_concurrent_cuda_jobs_different_gpus(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "CUDA_VISIBLE_DEVICES": "3,5", "OCBENCH_GPU_LOCKS": str(tmp_path / "locks")}
+    # Each job writes the GPU it sees, then holds it until the file `go` appears.
+    hold = 'echo "$CUDA_VISIBLE_DEVICES" > {name}; while [ ! -e go ]; do sleep 0.05; done'
+    jobs = []
+    for name in ("a", "b"):
+        jobs.append(subprocess.Popen([str(ONE_GPU), "1", "sh", "-c", hold.format(name=name)], cwd=tmp_path, env=env))
+        while not (tmp_path / name).exists() and jobs[-1].poll() is None:
+            time.sleep(0.05)
+    (tmp_path / "go").touch()
+    assert [job.wait(timeout=60) for job in jobs] == [0, 0]
+    assert sorted((tmp_path / name).read_text().strip() for name in ("a", "b")) == ["3", "5"]
+
+    def seen(gpus: str, visible: str) -> str:
+        command = [str(ONE_GPU), gpus, "sh", "-c", 'echo "$CUDA_VISIBLE_DEVICES"']
+        return subprocess.run(command, env=dict(env, CUDA_VISIBLE_DEVICES=visible), capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    assert seen("0", "3,5") == "3,5"  # a CPU job is left alone
+    assert seen("1", "7") == "7"      # one GPU (as SLURM gives a job): nothing to choose
