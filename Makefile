@@ -5,7 +5,7 @@ BIN := $(abspath $(VENV))/bin
 CORES ?= 2
 SNAKEMAKE := PATH="$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
 
-.PHONY: venv run report test bench dry-run-papers clean
+.PHONY: venv run report test bench bench-overhead bench-dag unlock dry-run-papers clean
 
 $(VENV)/.installed: requirements.txt requirements/*.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,10 +26,26 @@ test: venv
 bench: venv
 	$(PY) benchmarks/speed.py --section all
 
+# The embedded default from empty data/ and results/ (in a temporary folder; yours are left
+# alone): wall time, CPU time of the whole process tree, and the share in fit + scoring.
+bench-overhead: venv
+	$(PY) benchmarks/overhead.py --cores $(CORES)
+
+# What every Snakemake call costs: config parse, workflow parse, dry runs of the presets,
+# a no-op rerun of a finished tiny run.
+bench-dag: venv
+	$(PY) benchmarks/dag.py
+
+# After a run was killed: remove the lock it left, then `make run` finishes the rest.
+unlock: venv
+	$(SNAKEMAKE) --unlock
+
 # Offline dry runs of the paper presets: every job is listed, nothing is downloaded.
 dry-run-papers: venv
 	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/deep_svdd_icml2018.yaml
 	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/deep_sad_iclr2020.yaml
+	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multiclass_ood.yaml
+	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multi_radius.yaml
 
 clean:
 	rm -rf results .snakemake

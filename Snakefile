@@ -29,18 +29,17 @@ if not workflow.overwrite_configfiles:
 
 
 # Schema (types, ranges, unknown keys, defaults) and registry checks, before any job.
-load_and_validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+load_and_validate(config)  # the schema ships with the package (workflow/schemas/ links to it)
 
 
 report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/cluster.smk"
 include: "rules/data.smk"
 include: "rules/splits.smk"
-include: "rules/pretrain.smk"
-include: "rules/train.smk"
-include: "rules/baselines.smk"
+include: "rules/batches.smk"
 include: "rules/report.smk"
 
 

@@ -1,25 +1,24 @@
 # Grid expansion and helpers. The config is validated (defaults filled) by the Snakefile
 # before this file is read; the logic itself lives in ocbench.config and is tested there.
 import json
-import re
+import os
 from pathlib import Path
 
-from ocbench.config import (
-    autoencoder_params,
-    dataset_settings,
-    method_params,
-    needs_autoencoder,
-    pretrain_for,
-    runs,
-    split_params,
-    uses_validation,
-)
+from ocbench.config import (Batch, anomaly_datasets_of, batch_plans, dataset_mirror, dataset_settings, group_runs, runs,
+                            split_params)
 from ocbench.data.sources import DATASETS
-from ocbench.detectors import METHODS
+from ocbench.report.published import load_published
+
+# A published table naming a dataset, method or class that ocbench does not know stops the
+# workflow here, in one line, before any job (the summary compares the runs with them).
+load_published()
 
 DATADIR = config["datadir"]
 OUTDIR = config["outdir"]
 RUNS = runs(config)
+# The runs of each batch job: every split of one (dataset, setting, seed) on one device
+# (ocbench.config.batch_of).
+BATCHES = group_runs(RUNS)
 
 # Path patterns (docs/architecture.md). {normal} is the normal classes joined by '-'.
 RAW_DONE = f"{DATADIR}/raw/{{dataset}}/.fetched"
@@ -30,21 +29,14 @@ PRETRAIN_KEY = f"{SPLIT_KEY}/{{net}}/{{device}}"
 AUTOENCODER = f"{OUTDIR}/pretrain/{PRETRAIN_KEY}/autoencoder.pt"
 RUN_KEY = f"{SPLIT_KEY}/{{method}}/{{device}}"
 RUN_DIR = f"{OUTDIR}/runs/{RUN_KEY}"
+BATCH_KEY = "{dataset}/{setting}/seed{seed}/{device}"
+# Each batch job's declared output: its runs, each with its status. The run directories
+# and the autoencoder are not outputs, so Snakemake never deletes a finished result.
+MANIFEST = f"{OUTDIR}/batches/{BATCH_KEY}.json"
 TABLES = f"{OUTDIR}/tables"
 FIGURES = f"{OUTDIR}/figures"
 LOGS = f"{OUTDIR}/logs"
-BENCHMARKS = f"{OUTDIR}/benchmarks"
 ENV = "../envs/ocbench.yaml"
-
-
-def _alternatives(names):
-    # Longest first, so that 'ocsvm_hybrid' is never read as 'ocsvm'.
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-
-
-# train.smk and baselines.smk write the same run-directory pattern; the method decides.
-DEEP_METHODS = _alternatives(m for m, spec in METHODS.items() if spec.deep)
-SHALLOW_METHODS = _alternatives(m for m, spec in METHODS.items() if not spec.deep)
 
 
 wildcard_constraints:
@@ -52,7 +44,6 @@ wildcard_constraints:
     setting="[^/]+",
     normal=r"\d+(-\d+)*",
     seed=r"\d+",
-    net="[^/]+",
     device="cpu|cuda|auto",
 
 
@@ -66,8 +57,13 @@ def dataset_option(dataset, key):
 
 
 def mirror_option(wildcards):
-    mirror = dataset_option(wildcards.dataset, "mirror")
+    mirror = dataset_mirror(config, wildcards.dataset)
     return f"--mirror {mirror}" if mirror else ""
+
+
+def anomaly_prepared(wildcards):
+    """The prepared files of the datasets a setting draws its anomalies from (docs/settings.md)."""
+    return [PREPARED.format(dataset=name) for name in anomaly_datasets_of(config, wildcards.setting)]
 
 
 def gpus(wildcards):
@@ -75,56 +71,43 @@ def gpus(wildcards):
     return int(wildcards.device == "cuda")
 
 
-# --------------------------------------------------------------------------- runs
+# --------------------------------------------------------------------------- batches
 
-def run_path(run, name):
-    return f"{RUN_DIR.format(**vars(run))}/{name}"
-
-
-def run_inputs(wildcards):
-    inputs = {"prepared": PREPARED.format(**wildcards), "split": SPLIT.format(**wildcards)}
-    if needs_autoencoder(config, wildcards.method):
-        net = dataset_option(wildcards.dataset, "net")
-        inputs["autoencoder"] = AUTOENCODER.format(net=net, **wildcards)
-    return inputs
+def manifest_of(batch):
+    return MANIFEST.format(**vars(batch))
 
 
-def net_option(wildcards):
-    """The network of the methods that build or read one; the others do not depend on it."""
-    spec = METHODS[wildcards.method]
-    if spec.deep or spec.hybrid:
-        return f"--net {dataset_option(wildcards.dataset, 'net')}"
-    return ""
+def batch_of_wildcards(wildcards):
+    return Batch(wildcards.dataset, wildcards.setting, int(wildcards.seed), wildcards.device)
 
 
-def run_hyper_parameters(wildcards):
-    return as_json(method_params(config, wildcards.dataset, wildcards.method))
+def split_of(run):
+    return SPLIT.format(**vars(run))
 
 
-def autoencoder_option(wildcards, input):
-    autoencoder = input.get("autoencoder")
-    return f"--autoencoder {autoencoder}" if autoencoder else ""
+def batch_splits(wildcards):
+    """The split files of a batch's runs (its inputs besides the prepared file)."""
+    return list(dict.fromkeys(split_of(run) for run in BATCHES[batch_of_wildcards(wildcards)]))
 
 
-def validation_option(wildcards):
-    """Only the methods that select on labelled data depend on the validation share."""
-    if uses_validation(wildcards.method):
-        return f"--validation-fraction {config['validation_fraction']}"
-    return ""
+def batch_plan_json(wildcards):
+    """The batch's plan, every run's resolved parameters split by split, as canonical JSON:
+    the job's params, so a changed value reruns the job, which then refits only the runs it
+    changed.
 
-
-def run_dir(wildcards, output):
-    return str(Path(output.metrics).parent)
+    Built from the wildcards only: Snakemake's params trigger ignores a params function
+    that reads `input`."""
+    plans = batch_plans(config, BATCHES[batch_of_wildcards(wildcards)], prepared=PREPARED.format(**wildcards),
+                        split_of=split_of,
+                        run_dir=lambda run: RUN_DIR.format(**vars(run)),
+                        autoencoder_path=lambda pretrain: AUTOENCODER.format(**vars(pretrain)))
+    return as_json({"splits": plans})
 
 
 # --------------------------------------------------------------------------- report
 
-def all_metrics():
-    return [run_path(run, "metrics.json") for run in RUNS]
-
-
-def scores_of(dataset, setting):
-    return [run_path(run, "scores.csv") for run in RUNS if (run.dataset, run.setting) == (dataset, setting)]
+def all_manifests():
+    return [manifest_of(batch) for batch in BATCHES]
 
 
 def latex_tables():
@@ -135,11 +118,19 @@ def roc_figures():
     return [f"{FIGURES}/roc/{dataset}/{setting}.png" for dataset, setting in dataset_settings(config)]
 
 
-def extremes_figures():
-    """One picture per run of an image dataset (of the seeds in extremes_seeds, default all)."""
+def extremes_seeds_option(wildcards):
     seeds = config["extremes_seeds"]
-    return [f"{FIGURES}/extremes/{RUN_KEY.format(**vars(run))}.png" for run in RUNS
-            if DATASETS[run.dataset].kind == "image" and (seeds is None or run.seed in seeds)]
+    return "" if seeds is None else "--seeds " + " ".join(str(seed) for seed in seeds)
+
+
+def extremes_figures():
+    """One folder per (dataset, setting) of an image dataset with runs of a seed in extremes_seeds
+    (default all): a picture per good run."""
+    seeds = config["extremes_seeds"]
+    families = {(run.dataset, run.setting) for run in RUNS
+                if DATASETS[run.dataset].kind == "image" and (seeds is None or run.seed in seeds)}
+    return [f"{FIGURES}/extremes/{dataset}/{setting}" for dataset, setting in dataset_settings(config)
+            if (dataset, setting) in families]
 
 
 def final_outputs():
@@ -152,3 +143,51 @@ def final_outputs():
         *extremes_figures(),
         f"{OUTDIR}/summary.md",
     ]
+
+
+# --------------------------------------------------------------------------- cluster resources
+# What a job asks of SLURM (workflow/profiles/slurm, docs/cluster.md), from the config's
+# `cluster` block. Local runs read only `gpu` (with `--resources gpu=N`, at most N CUDA jobs
+# at once) and ignore the rest. `kind` is "small" or "train" (a key of config["cluster"]).
+
+
+def _device(wildcards):
+    return wildcards.get("device", "cpu")
+
+
+def slurm_partition(wildcards):
+    """The GPU partition for a CUDA job, else the CPU partition ('' asks for the cluster's default)."""
+    key = "gpu_partition" if _device(wildcards) == "cuda" else "cpu_partition"
+    return config["cluster"][key] or ""
+
+
+def cpu_partition(wildcards):
+    return config["cluster"]["cpu_partition"] or ""
+
+
+def cluster_mem_mb(kind):
+    """Memory of a job of this kind; a retried attempt asks for memory_growth times more."""
+    def mem_mb(wildcards, attempt):
+        growth = float(config["cluster"]["memory_growth"]) ** (attempt - 1)
+        return int(int(config["cluster"][kind]["mem_mb"]) * growth)
+    return mem_mb
+
+
+def cluster_runtime(kind):
+    return int(config["cluster"][kind]["runtime"])
+
+
+def cluster_resources(kind):
+    """The SLURM resources of a rule, as `resources: **cluster_resources(kind)`.
+
+    Only "train" jobs follow their {device} wildcard to the GPU partition (and ask for a
+    GPU through `gpu=gpus`); the small jobs of a CUDA run (its figures) stay on the CPU one.
+    """
+    partition = slurm_partition if kind == "train" else cpu_partition
+    return dict(slurm_partition=partition, mem_mb=cluster_mem_mb(kind), runtime=cluster_runtime(kind))
+
+
+# Local runs on a machine with several GPUs: the training command runs under this script,
+# which gives a CUDA job one GPU of its own (see the script and docs/cluster.md). Handed to
+# the jobs' shells as an environment variable: a path is no parameter of a job's result.
+os.environ.update(OCBENCH_ONE_GPU=str(Path(workflow.basedir) / "workflow" / "scripts" / "one_gpu.sh"))

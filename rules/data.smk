@@ -27,6 +27,8 @@ rule prepare:
         mirror=mirror_option,
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:

@@ -2,35 +2,23 @@
 # `snakemake --report`, with a caption from workflow/report/.
 
 
-# The file lists go through a file (read by ocbench as @list): a command line holding
-# thousands of paths would pass the shell's limit on one argument.
-rule list_metrics:
+# The manifests' list goes through a file (read by ocbench as @list): a command line
+# holding thousands of paths would pass the shell's limit on one argument.
+rule list_batches:
     input:
-        metrics=all_metrics(),
+        manifests=all_manifests(),
     output:
-        listing=f"{TABLES}/lists/metrics.txt",
+        listing=f"{TABLES}/lists/batches.txt",
     log:
-        f"{LOGS}/report/list_metrics.log",
+        f"{LOGS}/report/list_batches.log",
     localrule: True
     run:
-        Path(output.listing).write_text("".join(f"{path}\n" for path in input.metrics))
-
-
-rule list_scores:
-    input:
-        scores=lambda wildcards: scores_of(wildcards.dataset, wildcards.setting),
-    output:
-        listing=f"{TABLES}/lists/scores/{{dataset}}/{{setting}}.txt",
-    log:
-        f"{LOGS}/report/list_scores/{{dataset}}/{{setting}}.log",
-    localrule: True
-    run:
-        Path(output.listing).write_text("".join(f"{path}\n" for path in input.scores))
+        Path(output.listing).write_text("".join(f"{path}\n" for path in input.manifests))
 
 
 rule collect:
     input:
-        listing=f"{TABLES}/lists/metrics.txt",
+        listing=f"{TABLES}/lists/batches.txt",
     output:
         runs=report(
             f"{TABLES}/runs.csv",
@@ -39,10 +27,12 @@ rule collect:
         ),
     log:
         f"{LOGS}/report/collect.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
-        "ocbench collect --out {output.runs} @{input.listing} 2> {log}"
+        "ocbench collect --out {output.runs} --manifests @{input.listing} 2> {log}"
 
 
 rule tables:
@@ -64,6 +54,8 @@ rule tables:
         outdir=lambda wildcards, output: Path(output.summary).parent,
     log:
         f"{LOGS}/report/tables.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
@@ -82,6 +74,8 @@ rule plot_auroc:
         ),
     log:
         f"{LOGS}/report/plot_auroc.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
@@ -90,7 +84,7 @@ rule plot_auroc:
 
 rule plot_roc:
     input:
-        listing=f"{TABLES}/lists/scores/{{dataset}}/{{setting}}.txt",
+        runs=f"{TABLES}/runs.csv",
     output:
         figure=report(
             f"{FIGURES}/roc/{{dataset}}/{{setting}}.png",
@@ -101,19 +95,24 @@ rule plot_roc:
         ),
     log:
         f"{LOGS}/report/plot_roc/{{dataset}}/{{setting}}.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
-        "ocbench plot-roc --out {output.figure} @{input.listing} 2> {log}"
+        "ocbench plot-roc --runs {input.runs} --dataset {wildcards.dataset} --setting {wildcards.setting}"
+        " --out {output.figure} 2> {log}"
 
 
+# One job per (dataset, setting): a picture of every good run (of extremes_seeds).
 rule plot_extremes:
     input:
         prepared=PREPARED,
-        scores=f"{RUN_DIR}/scores.csv",
+        runs=f"{TABLES}/runs.csv",
     output:
-        figure=report(
-            f"{FIGURES}/extremes/{RUN_KEY}.png",
+        figures=report(
+            directory(f"{FIGURES}/extremes/{{dataset}}/{{setting}}"),
+            patterns=["{normal}/seed{seed}/{method}/{device}.png"],
             caption="../workflow/report/extremes.rst",
             category="Most normal and most anomalous",
             subcategory="{dataset} {setting}",
@@ -126,13 +125,16 @@ rule plot_extremes:
         ),
     params:
         n=32,
+        seeds=extremes_seeds_option,
     log:
-        f"{LOGS}/report/plot_extremes/{RUN_KEY}.log",
+        f"{LOGS}/report/plot_extremes/{{dataset}}/{{setting}}.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
-        "ocbench plot-extremes --prepared {input.prepared} --scores {input.scores}"
-        " --out {output.figure} --n {params.n} 2> {log}"
+        "ocbench plot-extremes --prepared {input.prepared} --runs {input.runs} --dataset {wildcards.dataset}"
+        " --setting {wildcards.setting} {params.seeds} --outdir {output.figures} --n {params.n} 2> {log}"
 
 
 rule summary:
@@ -144,11 +146,15 @@ rule summary:
             caption="../workflow/report/summary.rst",
             category="Summary",
         ),
+        comparison=directory(f"{OUTDIR}/published"),
     params:
         settings=as_json(config["settings"]),
     log:
         f"{LOGS}/report/summary.log",
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:
-        "ocbench summary --runs {input.runs} --settings {params.settings:q} --out {output.summary} 2> {log}"
+        "ocbench summary --runs {input.runs} --settings {params.settings:q} --out {output.summary}"
+        " --comparison-dir {output.comparison} 2> {log}"

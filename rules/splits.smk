@@ -4,12 +4,18 @@
 rule split:
     input:
         prepared=PREPARED,
+        # read from beside the prepared file by `ocbench split` and by the runs (ocbench.data.ood)
+        anomalies=anomaly_prepared,
     output:
         split=SPLIT,
     params:
         setting=lambda wildcards: as_json(split_params(config, wildcards.setting)),
     log:
         f"{LOGS}/split/{SPLIT_KEY}.log",
+    group:
+        "splits"
+    resources:
+        **cluster_resources("small"),
     conda:
         ENV
     shell:

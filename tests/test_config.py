@@ -9,6 +9,7 @@ from ocbench.config import (Pretrain, Run, autoencoder_params, load_and_validate
                             needs_autoencoder, normal_name, parse_normal, pretrain_jobs, runs, split_params)
 from ocbench.detectors import METHODS
 from ocbench.errors import OcbenchError
+from config_checks import fails
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,16 +22,6 @@ def base():
         "datasets": {"mnist5k": {"normal_classes": [0, 1], "settings": ["one_class"],
                                  "training": {"network": {"epochs": 3}}}},
     }
-
-
-def fails(config, *fragments):
-    with pytest.raises(OcbenchError) as err:
-        load_and_validate(config)
-    message = str(err.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 @pytest.fixture(autouse=True)
@@ -200,7 +191,7 @@ def test_method_params_precedence():
     config = load_and_validate(config)
     soft = method_params(config, "mnist5k", "deep_svdd_softboundary")
     assert soft == {"lr": 0.01, "epochs": 3, "milestones": [50], "batch_size": 32, "weight_decay": 0.5e-6,
-                    "amsgrad": False, "nu": 0.05}
+                    "amsgrad": False, "init": "default", "nu": 0.05}
     one_class = method_params(config, "mnist5k", "deep_svdd_oneclass")
     assert one_class["batch_size"] == 64 and "nu" not in one_class
     assert method_params(config, "mnist5k", "cae") == {}  # scores with the autoencoder
@@ -226,10 +217,11 @@ def test_autoencoder_and_split_params():
     config["datasets"]["mnist5k"]["training"]["autoencoder"] = {"epochs": 7, "weight_decay": 0.0}
     config = load_and_validate(config)
     assert autoencoder_params(config, "mnist5k") == {"lr": 1e-4, "epochs": 7, "milestones": [50],
-                                                    "batch_size": 200, "weight_decay": 0.0, "amsgrad": False}
+                                                    "batch_size": 200, "weight_decay": 0.0, "amsgrad": False,
+                                                    "loss": "mean", "init": "default"}
     assert split_params(config, "one_class") == {"ratio_known_normal": 0, "ratio_known_outlier": 0,
                                                  "ratio_pollution": 0, "known_outlier_class": None,
-                                                 "n_known_outlier_classes": 0}
+                                                 "n_known_outlier_classes": 0, "validation_fraction": 0.1}
 
 
 # --------------------------------------------------------------------------- grid
@@ -310,3 +302,95 @@ def test_default_config_grid():
     assert set(one_class) | set(semi) == set(METHODS)  # the default shows every method
     assert "ss_dgm" not in one_class and "deep_sad" not in one_class
     assert len(pretrain_jobs(config)) == 10 * 2 + 2 * 2 * 2
+
+
+# --------------------------------------------------------------------------- checks before any job
+
+def default_config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize("edit, fragments", [
+    # a method's parameter the method does not use is refused with the list it takes
+    (lambda c: c["method_params"].update(deep_svdd_oneclass={"nu": 0.1}),
+     ["method_params.deep_svdd_oneclass", "'deep_svdd_oneclass' does not use 'nu'", "allowed: lr, epochs"]),
+    (lambda c: c["datasets"]["mnist5k"]["method_params"].update(deep_svdd_oneclass={"warm_up_epochs": 3}),
+     ["datasets.mnist5k.method_params.deep_svdd_oneclass", "does not use 'warm_up_epochs'"]),
+    (lambda c: c["method_params"].update(ocsvm={"seed": 3}), ["'seed'", "the workflow sets it", "allowed: nu, gammas"]),
+    # ranges the schema does not know
+    (lambda c: c["method_params"]["rcae"].update(lam=-0.5),
+     ["method_params.rcae.lam: -0.5", "allowed: a number >= 0"]),
+    (lambda c: c["method_params"].update(kde={"cv_folds": 1}), ["method_params.kde.cv_folds: 1", "an integer >= 2"]),
+    (lambda c: c["method_params"].update(ocsvm={"gammas": [0.1, 0]}),
+     ["method_params.ocsvm.gammas: [0.1, 0]", "a non-empty list of numbers > 0"]),
+    (lambda c: c["method_params"].update(ssad={"C": 0}), ["method_params.ssad.C: 0", "a number > 0"]),
+    (lambda c: c["method_params"].update(isoforest={"max_samples": 0}),
+     ["method_params.isoforest.max_samples: 0", "an integer >= 1"]),
+    (lambda c: c["method_params"].update(ocnn={"activation": "relu"}),
+     ["method_params.ocnn.activation: 'relu'", "one of sigmoid, linear"]),
+    (lambda c: c["method_params"].update(multi_radius_deep_svdd={"finch_metric": "l2"}),
+     ["finch_metric: 'l2'", "one of euclidean, cosine, cityblock"]),
+    # what does not fit the dataset
+    (lambda c: c["datasets"]["mnist5k"].update(net="cifar10_lenet"),
+     ["datasets.mnist5k.net", "(3, 32, 32)", "(1, 28, 28)", "nets that fit: mnist_lenet, fmnist_lenet"]),
+    (lambda c: c["datasets"]["wine"].update(preprocessing="gcn_minmax"),
+     ["datasets.wine.preprocessing", "'gcn_minmax' is for image data", "tabular", "allowed: standard_minmax"]),
+    # wine: 119 normal rows, 71 of them in the 60 % training share (test_registry)
+    (lambda c: c["datasets"]["wine"]["training"]["network"].update(batch_size=72),
+     ["datasets.wine.training.network.batch_size", "batch size 72", "71 training samples", "'one_class'"]),
+    (lambda c: c["method_params"].update(ss_dgm={"batch_size": 4000}),
+     ["method_params.ss_dgm.batch_size", "batch size 4000"]),
+    (lambda c: c["settings"]["semi_supervised"].update(ratio_known_normal=0.5, ratio_known_outlier=0.5),
+     ["settings.semi_supervised", "ratio_known_normal + ratio_known_outlier is 1", "< 1"]),
+    # wbc: 357 benign, 21 malignant rows; 40 % pollution needs more than the 13 training outliers
+    (lambda c: c["settings"]["semi_supervised"].update(ratio_pollution=0.4),
+     ["datasets.wbc (setting 'semi_supervised', normal classes 0)", "ratio_pollution=0.4 needs"]),
+])
+def test_bad_values_stop_before_any_job_with_one_line(edit, fragments):
+    config = default_config()
+    edit(config)
+    fails(config, *fragments)
+
+
+def test_the_default_config_passes_every_check():
+    load_and_validate(default_config())
+
+
+def test_batch_size_equal_to_the_training_set_is_allowed():
+    config = default_config()
+    config["datasets"]["wine"]["training"]["network"]["batch_size"] = 71
+    load_and_validate(config)
+
+
+def test_cuda_without_a_driver_is_refused_without_importing_torch(monkeypatch):
+    import shutil
+    import sys
+
+    from ocbench import config as config_module
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(config_module.Path, "exists", lambda self: False)
+    config = load_and_validate(default_config())
+    config_module.check_local_devices(config)  # cpu only: nothing to check
+    config["devices"] = ["cpu", "cuda"]
+    monkeypatch.setitem(sys.modules, "torch", None)  # an `import torch` now raises ImportError
+    with pytest.raises(OcbenchError, match=r"^config devices: 'cuda' is listed but this machine has no NVIDIA driver"):
+        config_module.check_local_devices(config)
+    config["devices"] = ["auto"]
+    config_module.check_local_devices(config)
+
+
+def test_check_config_command_catches_the_same_errors(tmp_path, capsys):
+    from ocbench.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text((ROOT / "config.yaml").read_text())
+    assert main(["check-config", str(path), "--snakefile", ""]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: valid; {len(runs(load_and_validate(default_config())))} runs in" in out
+    config = default_config()
+    config["datasets"]["wine"]["preprocessing"] = "gcn_minmax"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["check-config", str(path), "--snakefile", ""]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ocbench: error: config datasets.wine.preprocessing:") and "\n" not in err

@@ -2,8 +2,10 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,7 +61,7 @@ def autoencoder(tiny):
 def run(tiny, method, params, autoencoder, outdir, **kwargs):
     _, prepared, split = tiny
     return runs.run_method(method, prepared, split, "gcn_minmax", "mnist_lenet", "cpu", 1, params, autoencoder,
-                           0.1, outdir, dataset="mnist5k", setting="one_class", normal_classes=[0], **kwargs)
+                           outdir, dataset="mnist5k", setting="one_class", normal_classes=[0], **kwargs)
 
 
 def read_scores(path):
@@ -94,7 +96,9 @@ def test_deep_method_writes_a_complete_run(tiny, autoencoder, tmp_path):
     params = dict(TINY_TRAINING)
     metrics = run(tiny, method, params, autoencoder, outdir)
     check_run_directory(outdir, tiny, method)
-    assert metrics["n_test"] == 40 and metrics["n_train"] == 20
+    # scored on the split's evaluation share: 40 test images less the validation share of
+    # 10% per label (1 of the 10 normal, 3 of the 30 anomalous)
+    assert metrics["n_test"] == 36 and metrics["n_train"] == 20
     import torch
 
     model = torch.load(outdir / "model.pt", weights_only=False)
@@ -180,3 +184,165 @@ def test_cli_prints_one_line_and_exits_2(tiny, tmp_path):
         capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("ocbench: error: unknown method 'no_such_method'")
+
+
+# --------------------------------------------------------------------------- batches
+
+def batch_plan(tiny, root, network=None, isoforest=None):
+    """The plan of one split on the CPU: Deep SVDD and CAE (both read the autoencoder) and isoforest."""
+    _, prepared, split = tiny
+    entry = {"net": "mnist_lenet", "uses_autoencoder": True}
+    return {
+        "dataset": "mnist5k", "setting": "one_class", "normal_classes": [0], "seed": 1, "device": "cpu",
+        "prepared": str(prepared), "split": str(split), "split_params": ONE_CLASS, "preprocessing": "gcn_minmax",
+        "autoencoder": {"path": str(root / "pretrain" / "autoencoder.pt"), "net": "mnist_lenet",
+                        "params": TINY_TRAINING},
+        "runs": [
+            dict(entry, method="deep_svdd_oneclass", run_dir=str(root / "runs" / "deep_svdd_oneclass" / "cpu"),
+                 hyper_parameters=network or dict(TINY_TRAINING)),
+            dict(entry, method="cae", run_dir=str(root / "runs" / "cae" / "cpu"), hyper_parameters={}),
+            dict(method="isoforest", run_dir=str(root / "runs" / "isoforest" / "cpu"), net=None,
+                 uses_autoencoder=False, hyper_parameters=isoforest or {}),
+        ],
+    }
+
+
+def snapshot(root):
+    """Every file under root: its bytes and its modification time."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_batch_fits_every_run_once_and_a_rerun_touches_nothing(tiny, tmp_path):
+    plan = batch_plan(tiny, tmp_path)
+    manifest = runs.run_batch(plan, tmp_path / "manifest.json")
+    assert [(r["method"], r["status"]) for r in manifest["runs"]] == [
+        ("deep_svdd_oneclass", "ok"), ("cae", "ok"), ("isoforest", "ok")]
+    assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+    for entry in plan["runs"]:
+        check_run_directory(Path(entry["run_dir"]), tiny, entry["method"])
+    # CAE trains nothing itself; the autoencoder's training time is recorded beside its own
+    deep = json.loads((tmp_path / "runs/deep_svdd_oneclass/cpu/metrics.json").read_text())
+    cae = json.loads((tmp_path / "runs/cae/cpu/metrics.json").read_text())
+    forest = json.loads((tmp_path / "runs/isoforest/cpu/metrics.json").read_text())
+    recorded = json.loads((tmp_path / "pretrain/autoencoder.json").read_text())
+    assert deep["pretrain_time_s"] == cae["pretrain_time_s"] == recorded["train_time_s"] > 0
+    assert deep["pretrain_cpu_s"] == cae["pretrain_cpu_s"] == recorded["train_cpu_s"] > 0
+    assert forest["pretrain_time_s"] is None and forest["pretrain_cpu_s"] is None
+    assert deep["train_cpu_s"] > 0 and deep["test_cpu_s"] > 0
+    params = json.loads((tmp_path / "runs/deep_svdd_oneclass/cpu/params.json").read_text())
+    assert params["request"]["split_params"] == ONE_CLASS and params["request"]["autoencoder"]["params"]
+    assert params["detector_parameters"]["objective"] == "one-class"  # defaults and fixed values included
+
+    before = snapshot(tmp_path / "runs") | snapshot(tmp_path / "pretrain")
+    runs.run_batch(plan, tmp_path / "manifest.json")
+    assert snapshot(tmp_path / "runs") | snapshot(tmp_path / "pretrain") == before
+
+
+def test_a_changed_hyper_parameter_refits_only_its_run(tiny, tmp_path):
+    runs.run_batch(batch_plan(tiny, tmp_path))
+    before = snapshot(tmp_path)
+    runs.run_batch(batch_plan(tiny, tmp_path, isoforest={"n_estimators": 7}))
+    after = snapshot(tmp_path)
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == ["runs/isoforest/cpu/metrics.json", "runs/isoforest/cpu/params.json",
+                       "runs/isoforest/cpu/scores.csv"]
+    params = json.loads((tmp_path / "runs/isoforest/cpu/params.json").read_text())
+    assert params["hyper_parameters"] == {"n_estimators": 7}
+
+
+def test_a_changed_autoencoder_refits_the_runs_that_read_it(tiny, tmp_path):
+    runs.run_batch(batch_plan(tiny, tmp_path))
+    before = snapshot(tmp_path)
+    plan = batch_plan(tiny, tmp_path)
+    plan["autoencoder"]["params"] = dict(TINY_TRAINING, lr=2e-3)
+    runs.run_batch(plan)
+    after = snapshot(tmp_path)
+    changed = {name.split("/")[1] for name in after if after[name] != before.get(name)}
+    assert changed == {"autoencoder.pt", "autoencoder.json", "deep_svdd_oneclass", "cae"}
+
+
+def test_a_diverging_run_is_recorded_as_failed_and_keeps_the_good_files(tiny, tmp_path):
+    runs.run_batch(batch_plan(tiny, tmp_path))
+    before = snapshot(tmp_path / "runs")
+    diverging = batch_plan(tiny, tmp_path, network=dict(TINY_TRAINING, lr=1e3))
+    manifest = runs.run_batch(diverging)
+    assert [r["status"] for r in manifest["runs"]] == ["failed", "ok", "ok"]
+    reason = manifest["runs"][0]["reason"]
+    assert "loss diverged" in reason and "\n" not in reason
+    record = json.loads((tmp_path / "runs/deep_svdd_oneclass/cpu" / runs.FAILED_RECORD).read_text())
+    assert record["status"] == "failed" and record["reason"] == reason and record["method"] == "deep_svdd_oneclass"
+    after = snapshot(tmp_path / "runs")
+    assert {name: value for name, value in after.items() if not name.endswith(runs.FAILED_RECORD)} == before
+
+    # the same failing request is tried again; the working parameters again: nothing to fit
+    assert runs.run_batch(diverging)["runs"][0]["status"] == "failed"
+    manifest = runs.run_batch(batch_plan(tiny, tmp_path))
+    assert [r["status"] for r in manifest["runs"]] == ["ok", "ok", "ok"]
+    assert snapshot(tmp_path / "runs") == before  # the stale failure record is gone, the rest untouched
+
+
+def test_a_failed_autoencoder_fails_only_the_runs_that_read_it(tiny, tmp_path, monkeypatch):
+    from ocbench.detectors.autoencoder import AutoencoderDetector
+
+    def out_of_memory(self, *args, **kwargs):
+        raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(AutoencoderDetector, "fit", out_of_memory)
+    manifest = runs.run_batch(batch_plan(tiny, tmp_path))
+    assert [r["status"] for r in manifest["runs"]] == ["failed", "failed", "ok"]
+    assert manifest["runs"][0]["reason"] == ("pretraining the shared autoencoder failed: RuntimeError: "
+                                             "CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert sorted(p.name for p in (tmp_path / "runs/cae/cpu").iterdir()) == [runs.FAILED_RECORD]
+
+
+def test_an_unreadable_split_fails_every_run_and_keeps_their_files(tiny, tmp_path):
+    runs.run_batch(batch_plan(tiny, tmp_path))
+    before = snapshot(tmp_path / "runs")
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    plan = dict(batch_plan(tiny, tmp_path), split=str(broken))
+    manifest = runs.run_batch(plan)
+    assert {r["status"] for r in manifest["runs"]} == {"failed"}
+    assert all(r["reason"].startswith("loading the split failed:") for r in manifest["runs"])
+    after = snapshot(tmp_path / "runs")
+    assert {name: value for name, value in after.items() if not name.endswith(runs.FAILED_RECORD)} == before
+
+
+def test_a_plan_without_a_key_is_refused_with_its_name(tiny, tmp_path):
+    plan = batch_plan(tiny, tmp_path)
+    del plan["split_params"]
+    with pytest.raises(OcbenchError, match="batch plan lacks split_params"):
+        runs.run_batch(plan)
+
+
+def test_a_batch_job_runs_each_split_into_one_manifest_and_a_failed_split_stops_no_other(tiny, tmp_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    first = dict(batch_plan(tiny, tmp_path / "a"), split=str(broken), normal_classes=[1])
+    second = batch_plan(tiny, tmp_path / "b")
+    manifest = runs.run_batches({"splits": [first, second]}, tmp_path / "manifest.json")
+    assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
+    assert (manifest["dataset"], manifest["setting"], manifest["seed"], manifest["device"]) == (
+        "mnist5k", "one_class", 1, "cpu")
+    assert [(r["normal_classes"], r["method"], r["status"]) for r in manifest["runs"]] == [
+        ([1], "deep_svdd_oneclass", "failed"), ([1], "cae", "failed"), ([1], "isoforest", "failed"),
+        ([0], "deep_svdd_oneclass", "ok"), ([0], "cae", "ok"), ([0], "isoforest", "ok")]
+    assert [r["run_dir"] for r in manifest["runs"]] == [e["run_dir"] for e in first["runs"] + second["runs"]]
+    for entry in second["runs"]:
+        check_run_directory(Path(entry["run_dir"]), tiny, entry["method"])
+
+    # the same job again: the good split is untouched, the broken one fails again
+    before = snapshot(tmp_path / "b")
+    assert runs.run_batches({"splits": [first, second]}) == manifest
+    assert snapshot(tmp_path / "b") == before
+
+
+def test_a_batch_job_checks_every_split_plan_before_it_fits_any(tiny, tmp_path):
+    bad = batch_plan(tiny, tmp_path / "b")
+    del bad["preprocessing"]
+    with pytest.raises(OcbenchError, match="batch plan lacks preprocessing"):
+        runs.run_batches({"splits": [batch_plan(tiny, tmp_path / "a"), bad]})
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(OcbenchError, match=re.escape('must be a JSON object {"splits"')):
+        runs.run_batches([batch_plan(tiny, tmp_path / "a")])

@@ -1,8 +1,14 @@
-"""The Snakemake workflow on a tiny config: it runs, it reruns only what a change touches, it refuses bad configs."""
+"""The Snakemake workflow on a tiny config: it runs, a rerun touches only what a change touches (file bytes and
+modification times), a failed or killed run loses nothing, and bad configs are refused."""
+import csv
+import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +29,20 @@ TINY = {
 }
 
 
-def snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+PROFILE = ROOT / "workflow" / "profiles" / "default"
+
+
+def snakemake_command(workdir: Path, config: dict, *args: str) -> tuple[list[str], dict]:
     configfile = workdir / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     command = [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(configfile), *args]
+    return command, env
+
+
+def snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command, env = snakemake_command(workdir, config, *args)
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
@@ -54,44 +68,155 @@ def isoforest_parameter():
     return "n_estimators", 7
 
 
+def changed_config(**changes) -> dict:
+    """TINY with changes given as dotted paths: changed_config(**{"training.autoencoder.lr": 2e-4})."""
+    config = yaml.safe_load(yaml.safe_dump(TINY))
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        node = config
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = value
+    return config
+
+
+def snapshot(root: Path, under=("runs", "pretrain")) -> dict[str, tuple[bytes, int]]:
+    """Every file under results/{runs,pretrain}: its bytes and modification time."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for part in under for p in sorted((root / "results" / part).rglob("*")) if p.is_file()}
+
+
+def changed_files(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def run_files(normal: str, method: str) -> list[str]:
+    files = ["metrics.json", "params.json", "scores.csv"] + (["model.pt"] if method != "isoforest" else [])
+    return [f"results/runs/mnist5k/one_class/{normal}/seed1/{method}/cpu/{name}" for name in files]
+
+
+def autoencoder_files(normal: str) -> list[str]:
+    return [f"results/pretrain/mnist5k/one_class/{normal}/seed1/mnist_lenet/cpu/autoencoder.{suffix}"
+            for suffix in ("json", "pt")]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished tiny run (2 classes x 3 methods); each test works on its own copy."""
+    workdir = tmp_path_factory.mktemp("finished")
+    snakemake(workdir, TINY, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture
+def tiny_run(finished, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(finished, workdir, symlinks=True)  # copy2 keeps the modification times
+    return workdir
+
+
 @pytest.mark.workflow
-def test_tiny_workflow_runs_and_reruns_only_what_changed(tmp_path):
-    snakemake(tmp_path, TINY, "--cores", "2")
-    results = tmp_path / "results"
-    assert (results / "tables" / "runs.csv").exists()
-    assert (results / "tables" / "auroc_summary.csv").exists()
-    assert (results / "tables" / "auroc_mnist5k_one_class.tex").exists()
-    assert (results / "summary.md").exists()
+def test_tiny_workflow_writes_every_run_and_report(finished):
+    results = finished / "results"
+    for name in ("tables/runs.csv", "tables/auroc_summary.csv", "tables/auroc_mnist5k_one_class.tex",
+                 "summary.md", "figures/auroc.png", "figures/roc/mnist5k/one_class.png"):
+        assert (results / name).is_file(), name
     runs_csv = (results / "tables" / "runs.csv").read_text().strip().splitlines()
     assert len(runs_csv) == 1 + 2 * 3  # header, 2 classes x 3 methods
     for normal in ("0", "1"):
         for method in TINY["methods"]:
-            assert (results / "runs/mnist5k/one_class" / normal / "seed1" / method / "cpu" / "metrics.json").exists()
-    assert (results / "logs").is_dir() and (results / "benchmarks").is_dir()
-    assert planned_jobs(tmp_path, TINY) == {}  # up to date
+            assert all((finished / path).is_file() for path in run_files(normal, method))
+    # one batch job for the seed: both classes' runs, split by split, in one manifest
+    assert sorted(p.relative_to(results / "batches").as_posix() for p in (results / "batches").rglob("*.json")) == [
+        "mnist5k/one_class/seed1/cpu.json"]
+    manifest = json.loads((results / "batches/mnist5k/one_class/seed1/cpu.json").read_text())
+    assert [(run["normal_classes"], run["method"], run["status"]) for run in manifest["runs"]] == [
+        ([normal], method, "ok") for normal in (0, 1) for method in TINY["methods"]]
+    # one extremes job for the (dataset, setting): a picture per run
+    extremes = results / "figures/extremes/mnist5k/one_class"
+    pictures = sorted(p.relative_to(extremes).as_posix() for p in extremes.rglob("*.png"))
+    assert pictures == sorted(f"{normal}/seed1/{method}/cpu.png" for normal in ("0", "1")
+                              for method in TINY["methods"])
+    assert (results / "logs").is_dir() and not (results / "benchmarks").exists()
+    assert planned_jobs(finished, TINY) == {}  # up to date
 
-    # One hyper-parameter of one method: only its two runs and the report downstream.
+
+@pytest.mark.workflow
+def test_a_changed_hyper_parameter_rewrites_only_its_runs(tiny_run):
+    before = snapshot(tiny_run)
     name, value = isoforest_parameter()
-    changed = yaml.safe_load(yaml.safe_dump(TINY))
-    changed["method_params"]["isoforest"] = {name: value}
-    plan = planned_jobs(tmp_path, changed)
-    assert plan.get("baseline") == 2, plan
-    assert plan.get("plot_extremes") == 2, plan
-    assert not {"fetch", "prepare", "split", "pretrain", "train"} & set(plan), plan
-    assert {"collect", "tables", "summary"} <= set(plan), plan
+    snakemake(tiny_run, changed_config(**{f"method_params.isoforest.{name}": value}), "--cores", "2")
+    assert changed_files(before, snapshot(tiny_run)) == sorted(
+        run_files("0", "isoforest") + run_files("1", "isoforest"))
 
-    # The autoencoder's settings: the pretraining and every method that reads it, not isoforest.
-    changed = yaml.safe_load(yaml.safe_dump(TINY))
-    changed["training"]["autoencoder"]["lr"] = 2e-4
-    plan = planned_jobs(tmp_path, changed)
-    assert plan.get("pretrain") == 2 and plan.get("train") == 4 and "baseline" not in plan, plan
 
-    # A new seed: only the new seed's jobs (and the report).
-    changed = yaml.safe_load(yaml.safe_dump(TINY))
-    changed["seeds"] = [1, 2]
-    plan = planned_jobs(tmp_path, changed)
-    assert plan.get("split") == 2 and plan.get("pretrain") == 2, plan
-    assert plan.get("train") == 4 and plan.get("baseline") == 2 and "prepare" not in plan, plan
+@pytest.mark.workflow
+def test_a_changed_autoencoder_rewrites_it_and_the_runs_that_read_it(tiny_run):
+    before = snapshot(tiny_run)
+    snakemake(tiny_run, changed_config(**{"training.autoencoder.lr": 2e-4}), "--cores", "2")
+    expected = [path for normal in ("0", "1") for path in
+                autoencoder_files(normal) + run_files(normal, "deep_svdd_oneclass") + run_files(normal, "cae")]
+    assert changed_files(before, snapshot(tiny_run)) == sorted(expected)
+
+
+@pytest.mark.workflow
+def test_a_new_seed_adds_only_its_jobs(tiny_run):
+    plan = planned_jobs(tiny_run, changed_config(seeds=[1, 2]))
+    assert plan.get("split") == 2 and plan.get("run_batch") == 1, plan
+    assert not {"fetch", "prepare"} & set(plan), plan
+
+
+@pytest.mark.workflow
+def test_a_diverging_rerun_keeps_the_good_results_and_reports_a_dash(tiny_run):
+    before = snapshot(tiny_run)
+    diverging = changed_config(**{"method_params.deep_svdd_oneclass": {"lr": 1000.0}})
+    snakemake(tiny_run, diverging, "--cores", "2")
+    failed = [f"results/runs/mnist5k/one_class/{normal}/seed1/deep_svdd_oneclass/cpu/failed.json"
+              for normal in ("0", "1")]
+    assert changed_files(before, snapshot(tiny_run)) == failed  # the good files are byte for byte the same
+    record = json.loads((tiny_run / failed[0]).read_text())
+    assert record["status"] == "failed" and "loss diverged" in record["reason"]
+    assert record["request"]["hyper_parameters"]["lr"] == 1000.0
+
+    results = tiny_run / "results"
+    with open(results / "tables" / "runs.csv") as handle:
+        runs_csv = list(csv.DictReader(handle))
+    status = {(row["normal"], row["method"]): row["status"] for row in runs_csv}
+    assert status == {(normal, method): "failed" if method == "deep_svdd_oneclass" else "ok"
+                      for normal in ("0", "1") for method in TINY["methods"]}
+    assert all(row["auroc"] == "" for row in runs_csv if row["status"] == "failed")
+    table = (results / "tables" / "auroc_mnist5k_one_class.tex").read_text()
+    rows = [line for line in table.splitlines() if line.startswith(("0 &", "1 &", "mean &"))]
+    assert len(rows) == 3 and all(line.split(" & ")[1] == r"--$^\dagger$" for line in rows), rows
+    assert r"$^\dagger$ at least one run of this cell failed" in table
+    summary = (results / "summary.md").read_text()
+    assert "## Failed runs" in summary and "loss diverged" in summary
+
+
+@pytest.mark.workflow
+def test_kill_9_then_the_same_command_finishes_only_the_rest(tmp_path):
+    profile = ("--profile", str(PROFILE), "--cores", "1")
+    command, env = snakemake_command(tmp_path, TINY, *profile)
+    workflow = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    runs = tmp_path / "results" / "runs"
+    try:
+        deadline = time.monotonic() + 300
+        while not list(runs.rglob("metrics.json")) and time.monotonic() < deadline and workflow.poll() is None:
+            time.sleep(0.02)
+        os.killpg(workflow.pid, signal.SIGKILL)  # Snakemake and every job it started, as a crash would
+    finally:
+        workflow.wait()
+    finished = [p.parent for p in runs.rglob("metrics.json")]
+    assert 1 <= len(finished) < 6, finished
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for d in finished for p in d.iterdir()}
+
+    snakemake(tmp_path, TINY, "--unlock")  # a killed run leaves its lock (the profile's comment says so)
+    snakemake(tmp_path, TINY, *profile)
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before
+    assert len(list(runs.rglob("metrics.json"))) == 6
+    assert len((tmp_path / "results/tables/runs.csv").read_text().strip().splitlines()) == 1 + 6
+    assert planned_jobs(tmp_path, TINY) == {}
 
 
 @pytest.mark.workflow

@@ -54,14 +54,65 @@ def _pretrain(args):
 def _run(args):
     from .runs import run_method
     run_method(args.method, args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed,
-               args.params, args.autoencoder, args.validation_fraction, args.outdir,
+               args.params, args.autoencoder, args.outdir,
                dataset=args.dataset, setting=args.setting, normal_classes=args.normal)
 
 
+def _run_batch(args):
+    from .runs import run_batches
+    run_batches(args.plan, args.manifest)
+
+
+def _plan(text: str) -> dict:
+    """A batch plan: a JSON object, or the path of a file holding one."""
+    from pathlib import Path
+
+    if not text.lstrip().startswith("{"):
+        try:
+            text = Path(text).read_text()
+        except OSError as err:
+            raise argparse.ArgumentTypeError(f"cannot read plan file {text}: {err.strerror}") from None
+    return json_object(text)
+
+
 def _check_config(args):
-    from .config import load_config_file, pretrain_jobs, runs
+    from pathlib import Path
+
+    from .config import check_local_devices, group_runs, load_config_file, pretrain_jobs, runs
     config = load_config_file(args.config)
-    print(f"{args.config}: valid; {len(runs(config))} runs, {len(pretrain_jobs(config))} pretrained autoencoders")
+    if not args.cluster:
+        check_local_devices(config)
+    grid = runs(config)
+    print(f"{args.config}: valid; {len(grid)} runs in {len(group_runs(grid))} batch jobs, "
+          f"{len(pretrain_jobs(config))} pretrained autoencoders")
+    if args.snakefile is None and Path("Snakefile").is_file():
+        args.snakefile = "Snakefile"  # run from the workflow's folder
+    if args.snakefile:
+        print(f"{args.config}: Snakemake would run {_planned_jobs(args.snakefile, args.config)} jobs now")
+
+
+def _planned_jobs(snakefile: str, configfile: str) -> str:
+    """The 'total' of the workflow's dry run (the jobs still to run, given the files already made)."""
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    executable = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
+    command = [executable, "--snakefile", snakefile, "--configfile", configfile, "--dry-run", "--quiet", "rules"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as err:
+        raise OcbenchError(f"cannot run snakemake to count the jobs ({err.strerror}); leave out --snakefile") \
+            from None
+    output = result.stdout + result.stderr
+    match = re.search(r"^total\s+(\d+)\s*$", output, re.MULTILINE)
+    if match:
+        return match.group(1)
+    if "Nothing to be done" in output:
+        return "0"
+    last = output.strip().splitlines()[-1] if output.strip() else f"exit status {result.returncode}"
+    raise OcbenchError(f"the dry run of {snakefile} did not list its jobs: {last}")
 
 
 # --------------------------------------------------------------------------- parser
@@ -108,15 +159,25 @@ def _add_job_commands(sub) -> None:
     p.add_argument("--method", required=True)
     common(p)
     p.add_argument("--autoencoder", type=_optional_path, default=None, help="pretrained autoencoder file")
-    p.add_argument("--validation-fraction", type=float, default=0.1)
     p.add_argument("--outdir", required=True)
     p.add_argument("--dataset", help="recorded in metrics.json")
     p.add_argument("--setting", help="recorded in metrics.json")
     p.add_argument("--normal", type=_normal, help="recorded in metrics.json")
     p.set_defaults(func=_run)
 
+    p = sub.add_parser("run-batch", help="fit and score the runs of one batch (its splits on one device) in "
+                                         "one process; skip those whose resolved parameters and inputs are unchanged")
+    p.add_argument("--plan", type=_plan, required=True,
+                   help='the batch plan, {"splits": config.batch_plans(...)}, as a JSON object or a file holding one')
+    p.add_argument("--manifest", help="JSON file to write: each run directory and its status")
+    p.set_defaults(func=_run_batch)
+
     p = sub.add_parser("check-config", help="validate a workflow config file and count its jobs")
     p.add_argument("config")
+    p.add_argument("--cluster", action="store_true",
+                   help="the jobs run on other machines: do not check this one for the devices the config lists")
+    p.add_argument("--snakefile", help="also count the jobs a dry run of this workflow plans (Snakemake's total); "
+                                       "default ./Snakefile where there is one, '' for none")
     p.set_defaults(func=_check_config)
 
 

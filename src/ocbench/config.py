@@ -3,8 +3,13 @@
 ``load_and_validate`` runs before any job: first the JSON Schema (types, ranges,
 unknown keys; defaults filled), then the checks a schema cannot express because they
 need the registries (dataset, method, net, preprocessing and hyper-parameter names,
-class ranges, labelled samples for semi-supervised methods). Each failure is one
-``OcbenchError`` line naming the value and what is allowed.
+the hyper-parameters' declared ranges, class ranges, labelled samples for
+semi-supervised methods, a net or preprocessing that does not fit the dataset, a batch
+larger than the training set, ratios that need more outliers than the dataset has).
+Each failure is one ``OcbenchError`` line naming the key, the value and what is allowed.
+The registries are plain data: checking a config imports neither torch nor
+scikit-learn (``check_local_devices``, run only where jobs run locally, asks torch
+about CUDA only when a driver is present and cuda is listed).
 
 The other functions turn a validated config into what one job needs
 (``method_params``, ``autoencoder_params``, ``split_params``) and into the grid of
@@ -13,17 +18,18 @@ jobs (``runs``, ``pretrain_jobs``). This module does not import Snakemake.
 from __future__ import annotations
 
 import copy
-import inspect
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from .code_version import code_version
 from .errors import OcbenchError
 
-#: the schema shipped with the workflow (the package is installed from the repository)
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: the JSON Schema of a workflow config, package data (workflow/schemas/ links to it)
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 
 #: detector arguments the workflow sets for every run; a config may not set them
 WORKFLOW_ARGUMENTS = ("net", "device", "seed", "autoencoder")
@@ -61,8 +67,27 @@ def _load_schema(path: str) -> dict:
         return yaml.safe_load(handle)
 
 
+def _describe(schema: dict) -> str:
+    """One alternative of a ``oneOf`` in words: ``null``, ``an integer >= 0``, ``'all'``, ``a list of ...``."""
+    if "enum" in schema:
+        return ", ".join(repr(value) for value in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    kind = schema.get("type")
+    if kind == "object" and "properties" in schema:
+        return "{" + ", ".join(schema["properties"]) + "}"
+    if kind == "array":
+        return f"a list of ({_describe(schema.get('items', {}))})"
+    text = {"null": "null", "integer": "an integer", "number": "a number", "string": "a string",
+            "boolean": "true or false"}.get(kind, "a value")
+    return text + (f" >= {schema['minimum']}" if "minimum" in schema else "")
+
+
 def _schema_error_line(error) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator in ("oneOf", "anyOf"):  # jsonschema names no alternative: list them
+        return f"config {where}: {error.instance!r} is not allowed; allowed: " + \
+            "; ".join(_describe(alternative) for alternative in error.validator_value)
     return f"config {where}: {error.message}"
 
 
@@ -97,11 +122,8 @@ def _nets():
 
 
 def _preprocessings():
-    from .data import preprocess
-    for name in ("PREPROCESSING", "PREPROCESSINGS", "PREPROCESSORS", "TRANSFORMS"):
-        if hasattr(preprocess, name):
-            return getattr(preprocess, name)
-    raise OcbenchError("ocbench.data.preprocess has no registry of preprocessing names")
+    from .data.preprocess import PREPROCESSINGS
+    return PREPROCESSINGS
 
 
 def _check_name(where: str, what: str, value, allowed) -> None:
@@ -110,19 +132,16 @@ def _check_name(where: str, what: str, value, allowed) -> None:
         raise OcbenchError(f"config {where}: unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}")
 
 
+@lru_cache(maxsize=None)
 def hyper_parameter_names(method: str) -> tuple[str, ...]:
-    """The names a config may set for ``method``: its detector's ``__init__`` arguments.
+    """The names a config may set for ``method``, as its ``MethodSpec`` declares them.
 
     A method that only scores with the pretrained autoencoder (``fits=False``) has none
-    of its own: its autoencoder is configured under ``training.autoencoder``.
+    of its own: its autoencoder is configured under ``training.autoencoder``. The
+    declaration is plain data: reading it imports neither torch nor scikit-learn.
     """
     spec = _methods()[method]
-    if not spec.fits:
-        return ()
-    parameters = inspect.signature(spec.detector.__init__).parameters.values()
-    return tuple(p.name for p in parameters
-                 if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                 and p.name not in WORKFLOW_ARGUMENTS + FIXED_BY_METHOD)
+    return tuple(spec.hyper_parameters) if spec.fits else ()
 
 
 # --------------------------------------------------------------------------- grid names
@@ -171,8 +190,76 @@ def method_devices(config: dict, method: str) -> list[str]:
     return [HOST_DEVICE]
 
 
+# --------------------------------------------------------------------------- known outlier classes
+#
+# ``known_outlier_class: all`` (or ``next``, or a list of classes) makes one split per
+# known outlier class, as the Deep SAD paper does. Each gets its own setting name in the
+# grid, ``{setting}.k{class}`` (``gamma_l_0.01.k3``), so every path pattern keeps its
+# ``{setting}`` part; ``base_setting`` and ``parse_setting_name`` map it back.
+
+#: every class outside the normal group, one split each (the Deep SAD paper's protocol)
+KNOWN_CLASS_ALL = "all"
+#: the next class after the normal group, (c + 1) mod n_classes (the Deep SAD reference's choice)
+KNOWN_CLASS_NEXT = "next"
+_KNOWN_SETTING = re.compile(r"^(?P<base>.+)\.k(?P<known>\d+)$")
+
+
+def known_setting_name(setting: str, known_class: int) -> str:
+    """The grid's name of ``setting`` with one known outlier class: ``gamma_l_0.01.k3``."""
+    return f"{setting}.k{int(known_class)}"
+
+
+def parse_setting_name(name: str) -> tuple[str, int | None]:
+    """``(base setting, known class)`` of a grid setting name; ``(name, None)`` when it has no ``.k<class>``."""
+    match = _KNOWN_SETTING.match(str(name))
+    return (match["base"], int(match["known"])) if match else (str(name), None)
+
+
+def expands_known_class(setting: dict) -> bool:
+    """Whether the setting makes one split per known outlier class (``all``, ``next`` or a list)."""
+    return isinstance(setting.get("known_outlier_class"), (str, list))
+
+
+def known_classes_of(setting: dict, group: list[int], n_classes: int) -> list[int]:
+    """The known outlier classes of an expanding setting for the normal classes ``group``, one split each.
+
+    ``all``: every class outside the group; a list: its classes outside the group;
+    ``next``: the first class after the group's largest, counting on from 0 after the last
+    class (for one normal class c, (c + 1) mod n_classes).
+    """
+    known = setting["known_outlier_class"]
+    if known == KNOWN_CLASS_ALL:
+        return [c for c in range(n_classes) if c not in group]
+    if known == KNOWN_CLASS_NEXT:
+        following = ((max(group) + step) % n_classes for step in range(1, n_classes))
+        return [next(c for c in following if c not in group)]
+    return sorted(int(c) for c in known if c not in group)
+
+
+def grid_settings(config: dict, dataset: str, setting: str, classes) -> list[str]:
+    """The setting names of the grid for one dataset, setting and normal group (one, unless it expands)."""
+    split = config["settings"][setting]
+    if not expands_known_class(split):
+        return [setting]
+    group = [classes] if isinstance(classes, int) else list(classes)
+    n_classes = len(_datasets()[dataset].classes)
+    return [known_setting_name(setting, c) for c in known_classes_of(split, group, n_classes)]
+
+
+def base_setting(config: dict, name: str) -> str:
+    """The config's setting behind a grid setting name (itself, or ``gamma_l_0.01`` for ``gamma_l_0.01.k3``)."""
+    if name in config["settings"]:
+        return name
+    base, known = parse_setting_name(name)
+    if known is None or base not in config["settings"] or not expands_known_class(config["settings"][base]):
+        raise OcbenchError(f"setting {name!r} is not in the config; allowed: {', '.join(config['settings'])} "
+                           "(or <setting>.k<class> of a setting with known_outlier_class all, next or a list)")
+    return base
+
+
 def dataset_methods(config: dict, dataset: str, setting: str) -> list[str]:
     """The global methods, narrowed by the dataset's and the setting's ``methods`` lists."""
+    setting = base_setting(config, setting)
     narrowed = [config["datasets"][dataset].get("methods"), config["settings"][setting].get("methods")]
     return [m for m in config["methods"] if all(n is None or m in n for n in narrowed)]
 
@@ -190,15 +277,27 @@ def _fill_dataset_defaults(name: str, dataset: dict, config: dict) -> None:
 
 
 def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
+    """Each key must be one the method takes, each value in its declared range."""
+    spec = _methods()[method]
     allowed = hyper_parameter_names(method)
-    for key in params:
+    for key, value in params.items():
         if key not in allowed:
             if not allowed:
                 raise OcbenchError(
                     f"config {where}: method {method!r} takes no hyper-parameters ({key!r} given); "
                     "it scores with the pretrained autoencoder, set training.autoencoder instead")
-            raise OcbenchError(f"config {where}: unknown hyper-parameter {key!r} for method {method!r}; "
+            if key in WORKFLOW_ARGUMENTS:
+                unused = f"does not take {key!r} from method_params: the workflow sets it for every run"
+            elif key in spec.ignores:
+                unused = f"does not use {key!r}"
+            else:
+                unused = f"has no hyper-parameter {key!r}"
+            raise OcbenchError(f"config {where}: unknown hyper-parameter {key!r}: method {method!r} {unused}; "
                                f"allowed: {', '.join(allowed)}")
+        declared = spec.hyper_parameters[key]
+        if not declared.accepts(value):
+            raise OcbenchError(f"config {where}.{key}: {value!r} is not allowed for method {method!r}; "
+                               f"allowed: {declared.describe()}")
 
 
 def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_classes: int,
@@ -206,7 +305,9 @@ def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_cla
     where = f"settings.{setting_name}"
     known = setting["known_outlier_class"]
     k = setting["n_known_outlier_classes"]
-    if known is not None:
+    if expands_known_class(setting):
+        _check_known_class_expansion(dataset, where, setting, n_classes, normal_groups)
+    elif known is not None:
         if k != 1:
             raise OcbenchError(f"config {where}: known_outlier_class {known} names one class, "
                                f"so n_known_outlier_classes must be 1, got {k}")
@@ -227,6 +328,171 @@ def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_cla
                                f"with normal classes {normal_name(group)}")
 
 
+def _check_known_class_expansion(dataset: str, where: str, setting: dict, n_classes: int,
+                                 normal_groups: list[list[int]]) -> None:
+    known, k = setting["known_outlier_class"], setting["n_known_outlier_classes"]
+    shown = known if isinstance(known, str) else list(known)
+    if k != 1:
+        raise OcbenchError(f"config {where}: known_outlier_class {shown!r} makes one split per known outlier "
+                           f"class, so n_known_outlier_classes must be 1, got {k}")
+    if setting["ratio_known_outlier"] == 0:
+        raise OcbenchError(f"config {where}: known_outlier_class {shown!r} makes one split per known outlier "
+                           "class, but ratio_known_outlier is 0, so the splits would not differ; "
+                           "set ratio_known_outlier > 0 or known_outlier_class null")
+    if isinstance(known, list):
+        for cls in known:
+            if cls >= n_classes:
+                raise OcbenchError(f"config {where}: known_outlier_class {cls} is out of range for dataset "
+                                   f"{dataset!r}; allowed: 0-{n_classes - 1}")
+        for group in normal_groups:
+            if not known_classes_of(setting, group, n_classes):
+                raise OcbenchError(f"config {where}: known_outlier_class {shown} leaves no class outside the "
+                                   f"normal classes {normal_name(group)} of dataset {dataset!r}; "
+                                   "list a class that is not normal")
+
+
+def _check_setting_ratios(name: str, setting: dict) -> None:
+    labelled = setting["ratio_known_normal"] + setting["ratio_known_outlier"]
+    if labelled >= 1:
+        raise OcbenchError(f"config settings.{name}: ratio_known_normal + ratio_known_outlier is {labelled:g}; "
+                           "both are shares of one training set, so their sum must be < 1")
+
+
+def _check_fits_dataset(where: str, name: str, dataset: dict) -> None:
+    """The net must take the dataset's samples, the preprocessing its kind of data."""
+    from .data.preprocess import DATA_KINDS
+
+    source, nets = _datasets()[name], _nets()
+    shape = source.sample_shape
+    net = dataset["net"]
+    if shape is not None and tuple(nets[net].input_shape) != tuple(shape):
+        fitting = [n for n, spec in nets.items() if tuple(spec.input_shape) == tuple(shape)]
+        raise OcbenchError(f"config {where}.net: net {net!r} takes samples of shape {tuple(nets[net].input_shape)} "
+                           f"but dataset {name!r} has samples of shape {tuple(shape)}; "
+                           f"nets that fit: {', '.join(fitting) or 'none registered'}")
+    kind = DATA_KINDS.get(dataset["preprocessing"])
+    if kind is not None and kind != source.kind:
+        fitting = [p for p, k in DATA_KINDS.items() if k == source.kind]
+        raise OcbenchError(f"config {where}.preprocessing: preprocessing {dataset['preprocessing']!r} is for "
+                           f"{kind} data but dataset {name!r} is {source.kind}; allowed: {', '.join(fitting)}")
+
+
+def training_set_size(dataset: str, group: list[int], setting: dict) -> int | None:
+    """Samples in the training set of one split, from the source's declared sizes (None if undeclared).
+
+    The Deep SAD equations (``splits.semisupervised_counts``) on the normal classes'
+    training candidates; also checks, as ``make_split`` will, that the dataset has the
+    outliers the ratios ask for (the known outliers from the smallest classes they may
+    be drawn from, so that every seed's draw has enough).
+    """
+    from .data.splits import _check_available, semisupervised_counts
+
+    source = _datasets()[dataset]
+    sizes = source.train_class_sizes()
+    if sizes is None:
+        return None
+    outlier_classes = [c for c in range(len(sizes)) if c not in group]
+    counts = semisupervised_counts(sum(sizes[c] for c in group), setting["ratio_known_normal"],
+                                   setting["ratio_known_outlier"], setting["ratio_pollution"])
+    known = setting["known_outlier_class"]
+    if expands_known_class(setting):  # one split per known class: the smallest must suffice
+        known_classes = [min(known_classes_of(setting, group, len(sizes)), key=lambda c: sizes[c])]
+    elif known is not None:
+        known_classes = [known]
+    else:
+        known_classes = sorted(outlier_classes, key=lambda c: sizes[c])[:setting["n_known_outlier_classes"]]
+    _check_available(counts, sum(sizes[c] for c in known_classes), sum(sizes[c] for c in outlier_classes),
+                     known_classes, setting["ratio_known_outlier"], setting["ratio_pollution"])
+    return sum(counts.values())
+
+
+def _key_of(config: dict, dataset: str, method: str, key: str) -> str:
+    """The config key a resolved hyper-parameter of ``method`` came from (``method_params`` precedence)."""
+    spec = _methods()[method]
+    ds = config["datasets"][dataset]
+    if key in ds.get("method_params", {}).get(method, {}):
+        return f"datasets.{dataset}.method_params.{method}.{key}"
+    if key in config["method_params"].get(method, {}):
+        return f"method_params.{method}.{key}"
+    if key in ds.get("training", {}).get(spec.training, {}):
+        return f"datasets.{dataset}.training.{spec.training}.{key}"
+    return f"training.{spec.training}.{key}"
+
+
+def _check_training_sizes(config: dict, name: str, setting_name: str, group: list[int], chosen: list[str]) -> None:
+    """Enough outliers for the setting's ratios, and no batch larger than the training set."""
+    setting = config["settings"][setting_name]
+    where = f"datasets.{name} (setting {setting_name!r}, normal classes {normal_name(group)})"
+    try:
+        n_train = training_set_size(name, group, setting)
+    except OcbenchError as err:
+        raise OcbenchError(f"config {where}: {err}") from None
+    if n_train is None:
+        return
+    batch_sizes = []
+    if any(needs_autoencoder(config, m) for m in chosen):
+        batch_sizes.append((autoencoder_params(config, name)["batch_size"],
+                            f"datasets.{name}.training.autoencoder.batch_size"
+                            if "batch_size" in config["datasets"][name].get("training", {}).get("autoencoder", {})
+                            else "training.autoencoder.batch_size"))
+    for method in chosen:
+        size = method_params(config, name, method).get("batch_size")
+        if size is not None:
+            batch_sizes.append((size, _key_of(config, name, method, "batch_size")))
+    for size, key in batch_sizes:
+        if size > n_train:
+            raise OcbenchError(f"config {key}: batch size {size} is larger than the {n_train} training samples "
+                               f"of {where}; allowed: at most {n_train}")
+
+
+def cuda_missing_reason() -> str | None:
+    """Why this machine cannot run a CUDA job, or None when it can.
+
+    Without an NVIDIA driver (no ``/proc/driver/nvidia``, no ``nvidia-smi``) torch is not
+    imported at all; with one, torch is asked, since a CPU-only build cannot use it.
+    """
+    import shutil
+
+    if not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None:
+        return "this machine has no NVIDIA driver (no /proc/driver/nvidia, no nvidia-smi)"
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} sees no CUDA device"
+    return None
+
+
+def check_local_devices(config: dict) -> None:
+    """Refuse ``devices: [cuda]`` where the jobs run on this machine and it has no CUDA.
+
+    Only for local execution: a cluster's GPU nodes are not the machine that plans the
+    jobs. ``auto`` never fails (it falls back to the CPU).
+    """
+    if "cuda" in config["devices"]:
+        reason = cuda_missing_reason()
+        if reason is not None:
+            raise OcbenchError(f"config devices: 'cuda' is listed but {reason}; use cpu or auto here, "
+                               "or run the workflow on a cluster whose nodes have GPUs")
+
+
+def _check_mirror(where: str, dataset: dict) -> None:
+    """A ``mirror`` must be an existing folder: the fetch job would fail on it much later."""
+    mirror = dataset.get("mirror")
+    if mirror and not Path(mirror).is_dir():
+        raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; install or copy the raw "
+                           "files there (Fashion-MNIST: apt-get install dataset-fashion-mnist) or remove mirror")
+
+
+def _check_init(where: str, config: dict, dataset: str) -> None:
+    """``training.init`` must name a reference that defines the dataset's net (nets.reference_init)."""
+    from .nets.reference_init import reference_of
+
+    try:
+        reference_of(training_init(config, dataset), config["datasets"][dataset]["net"])
+    except OcbenchError as err:
+        raise OcbenchError(f"config {where} training.init: {err}") from None
+
+
 def check_semantics(config: dict) -> dict:
     """The checks that need the registries; fills the per-dataset defaults in place."""
     datasets, methods, nets = _datasets(), _methods(), _nets()
@@ -238,6 +504,10 @@ def check_semantics(config: dict) -> dict:
         _check_name("method_params", "method", name, methods)
         _check_hyper_parameters(f"method_params.{name}", name, params)
     for name, setting in config["settings"].items():
+        if parse_setting_name(name)[1] is not None:
+            raise OcbenchError(f"config settings: setting name {name!r} ends in '.k<class>', the grid's name of a "
+                               "setting with one known outlier class; rename it")
+        _check_setting_ratios(name, setting)
         for method in setting.get("methods", []):
             _check_name(f"settings.{name}.methods", "method", method, config["methods"])
 
@@ -247,6 +517,9 @@ def check_semantics(config: dict) -> dict:
         where = f"datasets.{name}"
         _check_name(f"{where}.net", "net", dataset["net"], nets)
         _check_name(f"{where}.preprocessing", "preprocessing", dataset["preprocessing"], preprocessings)
+        _check_fits_dataset(where, name, dataset)
+        _check_init(where, config, name)
+        _check_mirror(where, dataset)
         for method in dataset.get("methods", []):
             _check_name(f"{where}.methods", "method", method, config["methods"])
         for method, params in dataset["method_params"].items():
@@ -254,25 +527,25 @@ def check_semantics(config: dict) -> dict:
             _check_hyper_parameters(f"{where}.method_params.{method}", method, params)
 
         n_classes = len(datasets[name].classes)
-        groups = []
-        for item in dataset["normal_classes"]:
-            group = [item] if isinstance(item, int) else list(item)
-            for cls in group:
-                if cls >= n_classes:
-                    raise OcbenchError(f"config {where}.normal_classes: class {cls} is out of range for dataset "
-                                       f"{name!r}; allowed: 0-{n_classes - 1}")
-            if len(group) == n_classes:
-                raise OcbenchError(f"config {where}.normal_classes: {normal_name(group)} makes every class normal; "
-                                   "leave at least one anomaly class")
-            groups.append(sorted(group))
-        names = [normal_name(g) for g in groups]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise OcbenchError(f"config {where}.normal_classes: {duplicates[0]} is listed twice")
+        # 'all' and drawn groups become explicit lists here, in place: the grid and the paths name the classes
+        from .data.groups import expand_normal_classes
+        dataset["normal_classes"] = expand_normal_classes(
+            dataset["normal_classes"], n_classes, f"config {where}.normal_classes", f"dataset {name!r}")
+        groups = [[item] if isinstance(item, int) else item for item in dataset["normal_classes"]]
+        for group in groups:
+            own_anomalies = [s for s in dataset["settings"]
+                             if not config["settings"].get(s, {}).get("anomaly_datasets")]
+            if len(group) == n_classes and own_anomalies:
+                raise OcbenchError(f"config {where}.normal_classes: {normal_name(group)} makes every class normal, "
+                                   f"but setting {own_anomalies[0]!r} takes its anomalies from the other classes; "
+                                   "leave at least one anomaly class, or give the setting anomaly_datasets")
 
         for setting_name in dataset["settings"]:
             _check_name(f"{where}.settings", "setting", setting_name, config["settings"])
             setting = config["settings"][setting_name]
+            if setting.get("anomaly_datasets"):
+                from .data.ood import check_anomaly_setting
+                check_anomaly_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)
             _check_setting_classes(name, setting_name, setting, n_classes, groups)
             chosen = dataset_methods(config, name, setting_name)
             if not chosen:
@@ -285,6 +558,8 @@ def check_semantics(config: dict) -> dict:
                             f"config {where}: method {method!r} is semi-supervised but setting {setting_name!r} "
                             "has no labelled samples (ratio_known_normal and ratio_known_outlier are 0); "
                             "narrow the setting's methods or give it labels")
+            for group in groups:
+                _check_training_sizes(config, name, setting_name, group, chosen)
     return config
 
 
@@ -326,23 +601,59 @@ def method_params(config: dict, dataset: str, method: str) -> dict:
     if spec.deep and spec.fits and spec.training is not None:
         params.update(_accepted(method, config["training"][spec.training]))
         params.update(_accepted(method, ds.get("training", {}).get(spec.training, {})))
+        params.update(_accepted(method, {"init": training_init(config, dataset)}))
     params.update(config["method_params"].get(method, {}))
     params.update(ds.get("method_params", {}).get(method, {}))
     return params
 
 
+def training_init(config: dict, dataset: str) -> str:
+    """``training.init`` for ``dataset``: the dataset's override, else the global value."""
+    return config["datasets"][dataset].get("training", {}).get("init", config["training"]["init"])
+
+
 def autoencoder_params(config: dict, dataset: str) -> dict:
-    """Training settings of the dataset's pretrained autoencoder (global, then dataset overrides)."""
+    """Training settings of the dataset's pretrained autoencoder (global, then dataset
+    overrides), with the initialisation ``training_init``."""
     params = dict(config["training"]["autoencoder"])
     params.update(config["datasets"][dataset].get("training", {}).get("autoencoder", {}))
+    params["init"] = training_init(config, dataset)
     return params
 
 
 def split_params(config: dict, setting: str) -> dict:
-    """The split ratios and known-outlier choice of a setting (``make_split`` keywords)."""
+    """The ``make_split`` keywords of a grid setting: ratios, known-outlier choice, validation share.
+
+    ``setting`` may be a grid name ``{setting}.k{class}`` of an expanding setting: its
+    known outlier class is then that class.
+    """
     keys = ("ratio_known_normal", "ratio_known_outlier", "ratio_pollution", "known_outlier_class",
             "n_known_outlier_classes")
-    return {k: config["settings"][setting][k] for k in keys}
+    base = base_setting(config, setting)
+    params = {k: config["settings"][base][k] for k in keys}
+    if expands_known_class(config["settings"][base]):
+        known = parse_setting_name(setting)[1]
+        if known is None:
+            raise OcbenchError(f"setting {setting!r} makes one split per known outlier class; "
+                               f"name one as {known_setting_name(setting, 0).replace('.k0', '.k<class>')}")
+        params["known_outlier_class"] = known
+    params["validation_fraction"] = config["validation_fraction"]
+    if config["settings"][base].get("anomaly_datasets"):  # only then: other settings' params stay as they were
+        chosen = config["settings"][base]
+        params.update(anomaly_datasets=chosen["anomaly_datasets"],
+                      anomalies_per_dataset=chosen.get("anomalies_per_dataset"),
+                      conversions=chosen.get("conversions", []))
+    return params
+
+
+def anomaly_datasets_of(config: dict, setting: str) -> list[str]:
+    """The datasets whose test images are the anomalies of ``setting`` (none for the one-class settings)."""
+    return list(config["settings"][base_setting(config, setting)].get("anomaly_datasets") or [])
+
+
+def dataset_mirror(config: dict, dataset: str):
+    """The mirror folder of ``dataset``, or None; a dataset used only for anomalies may be left out of ``datasets``."""
+    return config["datasets"].get(dataset, {}).get("mirror")
 
 
 # --------------------------------------------------------------------------- the grid
@@ -374,11 +685,13 @@ def runs(config: dict) -> list[Run]:
     grid = []
     for dataset, ds in config["datasets"].items():
         for setting in ds["settings"]:
+            # (method, device) pairs worked out once, not per run: a paper preset has 10^5 runs
+            pairs = [(m, d) for m in dataset_methods(config, dataset, setting) for d in method_devices(config, m)]
             for classes in ds["normal_classes"]:
-                for seed in config["seeds"]:
-                    for method in dataset_methods(config, dataset, setting):
-                        for device in method_devices(config, method):
-                            grid.append(Run(dataset, setting, normal_name(classes), seed, method, device))
+                normal = normal_name(classes)
+                for name in grid_settings(config, dataset, setting, classes):
+                    for seed in config["seeds"]:
+                        grid.extend(Run(dataset, name, normal, seed, method, device) for method, device in pairs)
     return grid
 
 
@@ -395,5 +708,100 @@ def pretrain_jobs(config: dict) -> list[Pretrain]:
 
 
 def dataset_settings(config: dict) -> list[tuple[str, str]]:
-    """The (dataset, setting) pairs of the grid: one LaTeX table and one ROC figure each."""
-    return [(dataset, setting) for dataset, ds in config["datasets"].items() for setting in ds["settings"]]
+    """The (dataset, grid setting) pairs of the grid: one LaTeX table and one ROC figure each.
+
+    An expanding setting gives one pair per known outlier class, in class order.
+    """
+    pairs = []
+    for dataset, ds in config["datasets"].items():
+        for setting in ds["settings"]:
+            names = {name for classes in ds["normal_classes"]
+                     for name in grid_settings(config, dataset, setting, classes)}
+            pairs += [(dataset, name) for name in sorted(names, key=lambda n: parse_setting_name(n)[1] or 0)]
+    return pairs
+
+
+# --------------------------------------------------------------------------- batches
+
+@dataclass(frozen=True, order=True)
+class Batch:
+    """The runs one workflow job fits in one process: every normal-class group of one
+    (dataset, grid setting, seed) on one device.
+
+    The process imports the detectors once, then for each split in turn loads and
+    preprocesses it once, pretrains (or reuses) its shared autoencoder once and fits and
+    scores each method into its own run directory. Methods that do not train on a device
+    run under ``HOST_DEVICE``, so they join that device's batch.
+    """
+    dataset: str
+    setting: str
+    seed: int
+    device: str
+
+
+def batch_of(run: Run) -> Batch:
+    """The batch a run belongs to: the one place that decides which runs share a job
+    (a later grouping, e.g. by method across seeds and classes on CUDA, plugs in here)."""
+    return Batch(run.dataset, run.setting, run.seed, run.device)
+
+
+def group_runs(grid: list[Run]) -> dict[Batch, list[Run]]:
+    """The runs of each batch; batches and their runs keep the order of ``grid``."""
+    groups: dict[Batch, list[Run]] = {}
+    for run in grid:
+        groups.setdefault(batch_of(run), []).append(run)
+    return groups
+
+
+def split_runs(batch_runs: list[Run]) -> list[list[Run]]:
+    """The runs of a batch grouped by split (and device), in the batch's order."""
+    splits: dict[tuple, list[Run]] = {}
+    for run in batch_runs:
+        splits.setdefault((run.dataset, run.setting, run.normal, run.seed, run.device), []).append(run)
+    return list(splits.values())
+
+
+def batch_plans(config: dict, batch_runs: list[Run], *, prepared: str, split_of, run_dir,
+                autoencoder_path) -> list[dict]:
+    """The plan of each split of a batch (``batch_plan``), in order: a batch job's ``params``.
+
+    ``split_of(run)`` gives the path of a run's split file."""
+    return [batch_plan(config, group, prepared=prepared, split=split_of(group[0]), run_dir=run_dir,
+                       autoencoder_path=autoencoder_path)
+            for group in split_runs(batch_runs)]
+
+
+def batch_plan(config: dict, split_group: list[Run], *, prepared: str, split: str,
+               run_dir, autoencoder_path) -> dict:
+    """Everything one split of a batch needs, resolved: the split, the autoencoder and
+    each run's parameters. ``split_group`` holds runs of one split on one device.
+
+    ``run_dir(run)`` and ``autoencoder_path(pretrain)`` give the paths of the workflow's
+    layout. The plans are the batch job's ``params``: any change of a value reruns the
+    job, which then refits only the runs whose own resolved parameters changed
+    (``runs.run_batch``).
+    """
+    methods = _methods()
+    first = split_group[0]
+    ds = config["datasets"][first.dataset]
+    pretrain = next((p for p in map(lambda r: pretrain_for(config, r), split_group) if p is not None), None)
+    entries = []
+    for run in split_group:
+        spec = methods[run.method]
+        entries.append({
+            "method": run.method,
+            "run_dir": str(run_dir(run)),
+            "hyper_parameters": method_params(config, first.dataset, run.method),
+            "net": ds["net"] if spec.deep or spec.hybrid else None,
+            "uses_autoencoder": pretrain_for(config, run) is not None,
+        })
+    return {
+        "dataset": first.dataset, "setting": first.setting, "normal_classes": parse_normal(first.normal),
+        "seed": first.seed, "device": first.device, "prepared": str(prepared), "split": str(split),
+        "split_params": split_params(config, first.setting), "preprocessing": ds["preprocessing"],
+        "autoencoder": None if pretrain is None else {
+            "path": str(autoencoder_path(pretrain)), "net": pretrain.net,
+            "params": autoencoder_params(config, first.dataset)},
+        "runs": entries,
+        "code": code_version(),
+    }

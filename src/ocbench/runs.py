@@ -1,4 +1,4 @@
-"""One workflow job = one function: fetch, prepare, split, pretrain, run a method.
+"""One workflow job = one function: fetch, prepare, split, pretrain, run a method, run a batch.
 
 Each function reads files, writes files, and never leaves a half-written one behind:
 every file is written to a temporary name beside its destination and renamed into
@@ -8,87 +8,27 @@ previous results as they were.
 
 Imports of the heavy libraries (torch, scikit-learn) happen inside the functions, so
 a job pays only for what it uses.
+
+``run_batches`` is the workflow's training job: the runs of one (dataset, setting,
+seed) on one device, split by split (``run_batch``), in one process
+(docs/architecture.md, "Batches"). It refits only the runs whose resolved
+parameters or inputs changed, and a run that fails leaves a ``failed.json`` record
+beside the previous good files instead of replacing them.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .errors import OcbenchError
+from .io import atomic_path, json_default, save_torch, staged_directory, write_json
 
 log = logging.getLogger("ocbench.runs")
-
-
-# --------------------------------------------------------------------------- atomic files
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path`` (same suffix); rename it onto ``path`` on success.
-
-    The suffix is kept because some writers append their own (``np.savez`` adds ``.npz``).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
-    os.close(handle)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are for every reader
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json(path, data) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return repr(value)
-
-
-@contextlib.contextmanager
-def staged_directory(final):
-    """Yield an empty temporary directory that replaces ``final`` once the block succeeds."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
-    try:
-        yield stage
-        os.chmod(stage, 0o755)  # mkdtemp makes 0700
-        _replace_directory(stage, final)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _replace_directory(stage: Path, final: Path) -> None:
-    # rename() onto an existing non-empty directory fails, so the old one steps aside
-    # first and is removed only after the new one is in place.
-    if final.exists():
-        old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
-        os.replace(final, old / final.name)
-        os.replace(stage, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, final)
 
 
 # --------------------------------------------------------------------------- data jobs
@@ -124,7 +64,11 @@ def split(dataset: str, prepared, normal_classes, seed: int, params: dict, out) 
 
     source = dataset_source(dataset)
     data = load_prepared(prepared)
-    drawn = make_split(data, source.kind, list(normal_classes), int(seed), **params)
+    if params.get("anomaly_datasets"):  # the multi-class setting (data/ood.py)
+        from .data.ood import make_anomaly_split_from_files
+        drawn = make_anomaly_split_from_files(prepared, data, dataset, list(normal_classes), int(seed), params)
+    else:
+        drawn = make_split(data, source.kind, list(normal_classes), int(seed), **params)
     with atomic_path(out) as tmp:
         save_split(drawn, tmp)
     log.info("split of %s, normal classes %s, seed %s saved to %s", dataset, normal_classes, seed, out)
@@ -135,15 +79,44 @@ def split(dataset: str, prepared, normal_classes, seed: int, params: dict, out) 
 def pretrain(prepared, split, preprocessing: str, net: str, device: str, seed: int, params: dict, out) -> None:
     """Train the autoencoder shared by the methods of one split and save it to ``out``."""
     from .data import load_run_data
+
+    _train_autoencoder(load_run_data(prepared, split, preprocessing), net, device, seed, params, out)
+
+
+class Clock:
+    """Wall and CPU seconds of the blocks it times (``with clock:``), added up.
+
+    CPU time is this process's, all threads: on a shared machine the wall time also
+    counts the waits for a free core, the CPU time does not.
+    """
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall += time.perf_counter() - self._wall
+        self.cpu += time.process_time() - self._cpu
+
+
+def _train_autoencoder(data, net: str, device: str, seed: int, params: dict, out) -> Clock:
+    """Fit the shared autoencoder on ``data.x_train``, save it to ``out``; return its training ``Clock``."""
     from .detectors.autoencoder import AutoencoderDetector
 
-    data = load_run_data(prepared, split, preprocessing)
+    from .training import set_up_training_process
+
     detector = AutoencoderDetector(net=net, device=device, seed=int(seed), **params)
-    start = time.perf_counter()
-    detector.fit(data.x_train)
-    log.info("autoencoder %s trained on %d samples in %.2fs", net, len(data.x_train), time.perf_counter() - start)
+    set_up_training_process()  # once per process, before the clock
+    with Clock() as clock:
+        detector.fit(data.x_train)
+    log.info("autoencoder %s trained on %d samples in %.2fs (CPU %.2fs)", net, len(data.x_train), clock.wall,
+             clock.cpu)
     with atomic_path(out) as tmp:
         detector.save(tmp)
+    return clock
 
 
 def _encode(autoencoder_path, device: str, *arrays):
@@ -181,6 +154,12 @@ def fitted_values(detector) -> dict:
     return out
 
 
+def _detector_parameters(detector) -> dict:
+    """Every constructor argument of the detector, defaults included (scikit-learn's ``get_params``)."""
+    get_params = getattr(detector, "get_params", None)
+    return dict(get_params(deep=False)) if get_params is not None else {}
+
+
 def _write_scores(path, index, labels, scores) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as handle:
         handle.write("index,label,score\n")
@@ -189,14 +168,21 @@ def _write_scores(path, index, labels, scores) -> None:
 
 
 def run_method(method: str, prepared, split, preprocessing: str, net: str, device: str, seed: int,
-               params: dict, autoencoder, validation_fraction: float, outdir, *,
-               dataset: str | None = None, setting: str | None = None, normal_classes=None) -> dict:
+               params: dict, autoencoder, outdir, *,
+               dataset: str | None = None, setting: str | None = None, normal_classes=None,
+               data=None, request: dict | None = None, pretrain: dict | None = None) -> dict:
     """Fit and score one method on one split; write the run directory ``outdir``; return the metrics.
 
     ``autoencoder`` is the pretrained autoencoder file or None. Hybrid methods fit on
     its codes; methods that select a hyper-parameter on labelled data
-    (``uses_validation``) take a held-out share of the test split, which is then left
-    out of the evaluation.
+    (``uses_validation``) fit on the split's validation share, and every method is
+    scored on the split's evaluation positions (``RunData.evaluation``), so the methods
+    of one split are compared on the same test samples. A batch passes the split's preprocessed ``data`` (loaded
+    once), the run's resolved ``request`` (kept in ``params.json``, compared on the
+    next rerun) and the shared autoencoder's training seconds ``pretrain``
+    (``train_time_s``, ``train_cpu_s``; recorded as ``pretrain_time_s`` and
+    ``pretrain_cpu_s``: CAE itself trains nothing). Times are wall seconds; the
+    ``*_cpu_s`` twins are this process's CPU seconds.
     """
     from .data import load_run_data
     from .detectors import method_spec
@@ -206,7 +192,8 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
     seed = int(seed)
     if (spec.hybrid or not spec.fits) and autoencoder is None:
         raise OcbenchError(f"method {method!r} needs the pretrained autoencoder; pass its file")
-    data = load_run_data(prepared, split, preprocessing)
+    if data is None:
+        data = load_run_data(prepared, split, preprocessing)
     semi = np.asarray(data.semi_train)
     if spec.needs_labels and not np.any(semi != 0):
         raise OcbenchError(f"method {method!r} is semi-supervised but split {split} has no labelled "
@@ -214,56 +201,335 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
 
     x_train, x_test = data.x_train, data.x_test
     y_test, test_index = np.asarray(data.y_test), np.asarray(data.test_index)
-    start = time.perf_counter()
-    if spec.hybrid:
-        x_train, x_test = _encode(autoencoder, device, x_train, x_test)
-    encode_time = time.perf_counter() - start
+    if spec.deep or spec.hybrid:
+        from .training import set_up_training_process
+
+        set_up_training_process()  # once per process, before the clock
+    fit_clock, score_clock = Clock(), Clock()
+    with fit_clock:  # the hybrids' encoding is part of their fit
+        if spec.hybrid:
+            x_train, x_test = _encode(autoencoder, device, x_train, x_test)
 
     detector = spec.factory(dict(params), net=net, device=device, seed=seed, autoencoder=autoencoder)
-    evaluated = np.arange(len(y_test))
+    evaluated = np.asarray(data.evaluation)
     fit_args: tuple = (x_train, semi if detector.uses_labels else None)
     fit_kwargs: dict = {}
     n_validation = 0
     if getattr(detector, "uses_validation", False):
-        from .detectors.shallow import holdout_validation
-
-        val_idx, evaluated = holdout_validation(len(y_test), y_test, validation_fraction, seed)
+        val_idx = np.asarray(data.validation)
         fit_args += (x_test[val_idx], y_test[val_idx])
         n_validation = len(val_idx)
     if getattr(detector, "clusters", None) == "labels":
         fit_kwargs["groups"] = np.asarray(data.train_class)
 
-    start = time.perf_counter()
-    if spec.fits:
-        detector.fit(*fit_args, **fit_kwargs)
-    train_time = time.perf_counter() - start + encode_time
-    start = time.perf_counter()
-    scores = np.asarray(detector.decision_function(x_test[evaluated]), dtype=np.float64)
-    test_time = time.perf_counter() - start
+    with fit_clock:
+        if spec.fits:
+            detector.fit(*fit_args, **fit_kwargs)
+    with score_clock:
+        scores = np.asarray(detector.decision_function(x_test[evaluated]), dtype=np.float64)
+    train_time, test_time = fit_clock.wall, score_clock.wall
     labels = y_test[evaluated]
     if not np.all(np.isfinite(scores)):
         raise OcbenchError(f"method {method!r} gave {int(np.sum(~np.isfinite(scores)))} non-finite scores")
 
     metrics = run_metrics(labels, scores, float(detector.threshold_))
     metrics.update(
-        train_time_s=train_time, test_time_s=test_time, peak_memory_mb=peak_memory_mb(), status="ok",
+        train_time_s=train_time, test_time_s=test_time, train_cpu_s=fit_clock.cpu, test_cpu_s=score_clock.cpu,
+        peak_memory_mb=peak_memory_mb(), status="ok",
         versions=versions(), dataset=dataset, setting=setting,
         normal_classes=list(normal_classes) if normal_classes is not None else None,
         seed=seed, method=method, device=device, n_train=len(x_train), n_test=len(evaluated),
-        n_validation=n_validation)
+        n_validation=n_validation, pretrain_time_s=(pretrain or {}).get("train_time_s"),
+        pretrain_cpu_s=(pretrain or {}).get("train_cpu_s"),
+        known_outlier_classes=data.split_info.get("known_outlier_classes", []),
+        anomaly_datasets=data.split_info.get("anomaly_datasets", []))
+    if spec.deep or spec.hybrid:
+        metrics.update(_device_record(detector, device))
     resolved = {"method": method, "hyper_parameters": params, "net": net, "preprocessing": preprocessing,
                 "device": device, "seed": seed, "autoencoder": str(autoencoder) if autoencoder else None,
-                "validation_fraction": validation_fraction if n_validation else None,
-                "fitted": fitted_values(detector)}
+                "validation_fraction": data.split_info.get("validation_fraction") if n_validation else None,
+                "detector_parameters": _detector_parameters(detector), "fitted": fitted_values(detector)}
+    if request is not None:
+        resolved["request"] = request
 
     with staged_directory(outdir) as stage:
         _write_scores(stage / "scores.csv", test_index[evaluated], labels, scores)
         write_json(stage / "metrics.json", metrics)
         write_json(stage / "params.json", resolved)
         if spec.deep:
-            import torch
-
-            torch.save(model_state(detector, resolved), stage / "model.pt")
+            save_torch(model_state(detector, resolved), stage / "model.pt")
     log.info("%s on %s/%s/%s seed %d: AUROC %.4f (train %.2fs, test %.2fs)", method, dataset, setting,
              normal_classes, seed, metrics.get("auroc", float("nan")), train_time, test_time)
     return metrics
+
+
+def _device_record(detector, device: str) -> dict:
+    """The device a run used (``auto`` resolved), its GPU's name, and whether it trained deterministically."""
+    import torch
+
+    from .training import deterministic_mode, resolve_device
+
+    used = getattr(detector, "device_", None) or resolve_device(device)
+    used = torch.device(used)
+    record = {"device_used": used.type, "gpu_name": torch.cuda.get_device_name(used) if used.type == "cuda" else None}
+    record.update(deterministic_mode(used))
+    return record
+
+
+# --------------------------------------------------------------------------- batches
+
+#: the record a run leaves when its latest attempt failed (beside the last good files, if any)
+FAILED_RECORD = "failed.json"
+_PLAN_KEYS = ("dataset", "setting", "normal_classes", "seed", "device", "prepared", "split", "split_params",
+              "preprocessing", "autoencoder", "runs")
+_ENTRY_KEYS = ("method", "run_dir", "hyper_parameters", "net", "uses_autoencoder")
+
+
+def _canonical(value):
+    """``value`` as it reads back from JSON (tuples become lists), so a stored record compares equal."""
+    return json.loads(json.dumps(value, sort_keys=True, default=json_default))
+
+
+def check_plan(plan) -> dict:
+    """Refuse a plan that lacks a key, with one line naming it."""
+    if not isinstance(plan, dict):
+        raise OcbenchError(f"a batch plan must be a JSON object, got {type(plan).__name__}")
+    missing = [key for key in _PLAN_KEYS if key not in plan]
+    if missing:
+        raise OcbenchError(f"batch plan lacks {', '.join(missing)}; it needs {', '.join(_PLAN_KEYS)}")
+    for i, entry in enumerate(plan["runs"]):
+        missing = [key for key in _ENTRY_KEYS if key not in entry]
+        if missing:
+            raise OcbenchError(f"batch plan run {i} lacks {', '.join(missing)}; it needs {', '.join(_ENTRY_KEYS)}")
+    return plan
+
+
+def autoencoder_request(plan: dict, inputs: dict) -> dict:
+    """What makes the shared autoencoder what it is: its settings, the split's inputs, seed and device."""
+    ae = plan["autoencoder"]
+    request = {"net": ae["net"], "params": ae["params"], "device": plan["device"], "seed": plan["seed"],
+               "preprocessing": plan["preprocessing"], "inputs": inputs}
+    if "code" in plan:  # the code that trains it (code_version); absent in plans written by hand
+        request["code"] = plan["code"]
+    return _canonical(request)
+
+
+def run_request(plan: dict, entry: dict, inputs: dict) -> dict:
+    """A run's full resolved configuration and the fingerprints of its inputs.
+
+    Stored in ``params.json`` (key ``request``); a rerun skips the run while this is
+    unchanged. ``inputs`` holds the sha256 of the prepared data and of the split; the
+    autoencoder enters by its own request (the same settings on the same inputs give
+    the same autoencoder), and ``plan["code"]`` (``code_version``, which the workflow
+    sets) ties the runs to the version of the code that computed them.
+    """
+    request = {
+        "dataset": plan["dataset"], "setting": plan["setting"], "normal_classes": plan["normal_classes"],
+        "seed": plan["seed"], "device": plan["device"], "split_params": plan["split_params"],
+        "preprocessing": plan["preprocessing"], "method": entry["method"],
+        "hyper_parameters": entry["hyper_parameters"], "net": entry["net"], "inputs": inputs,
+        "autoencoder": autoencoder_request(plan, inputs) if entry["uses_autoencoder"] else None,
+    }
+    if "code" in plan:
+        request["code"] = plan["code"]
+    return _canonical(request)
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def is_up_to_date(run_dir, request: dict) -> bool:
+    """Whether ``run_dir`` holds a good result of exactly ``request``.
+
+    A ``failed.json`` of another request is stale once a good result of this request
+    is there (the config went back to parameters that had worked): it is removed.
+    """
+    run_dir = Path(run_dir)
+    params = _read_json(run_dir / "params.json")
+    metrics = _read_json(run_dir / "metrics.json")
+    if not (params and metrics and (run_dir / "scores.csv").is_file()):
+        return False
+    if params.get("request") != request or metrics.get("status") != "ok":
+        return False
+    failed = run_dir / FAILED_RECORD
+    if failed.exists():
+        record = _read_json(failed)
+        if record is not None and record.get("request") == request:
+            return False  # the latest attempt of this very request failed: try again
+        failed.unlink()
+    return True
+
+
+def write_failure(run_dir, plan: dict, entry: dict, request: dict, reason: str) -> None:
+    """Record a failed attempt in ``run_dir/failed.json``; the run's other files stay as they were."""
+    write_json(Path(run_dir) / FAILED_RECORD, {
+        "status": "failed", "reason": reason, "dataset": plan["dataset"], "setting": plan["setting"],
+        "normal_classes": plan["normal_classes"], "seed": plan["seed"], "method": entry["method"],
+        "device": plan["device"], "request": request})
+
+
+def _reason(err: BaseException) -> str:
+    """A failure's one-line reason; an error not raised by ocbench is named by its type (MemoryError: ...)."""
+    from .io import one_line
+
+    return one_line(err) if isinstance(err, OcbenchError) else f"{type(err).__name__}: {one_line(err)}"
+
+
+def _remove_stale_stages(run_dir: Path) -> None:
+    """Staging directories left by a killed job (``staged_directory``) of this run."""
+    if run_dir.parent.is_dir():
+        for stale in run_dir.parent.glob(f".{run_dir.name}.*-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _reset_peak_memory() -> None:
+    # Linux: reset the process's peak resident set size, so that each run of a batch
+    # records its own peak (plus the split's data, which every run holds).
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _ensure_autoencoder(plan: dict, data, request: dict) -> dict:
+    """The shared autoencoder of ``request``: reused when its record matches, else trained.
+
+    Returns its training seconds, ``train_time_s`` and ``train_cpu_s`` (recorded beside
+    it, so a reused one still reports them).
+    """
+    ae = plan["autoencoder"]
+    path = Path(ae["path"])
+    record_path = path.with_suffix(".json")
+    record = _read_json(record_path)
+    if path.is_file() and record is not None and record.get("request") == request:
+        log.info("autoencoder %s reused (same settings and inputs)", path)
+        return {key: record.get(key) for key in ("train_time_s", "train_cpu_s")}
+    clock = _train_autoencoder(data, ae["net"], plan["device"], plan["seed"], ae["params"], path)
+    seconds = {"train_time_s": clock.wall, "train_cpu_s": clock.cpu}
+    write_json(record_path, {"request": request, **seconds})
+    return seconds
+
+
+def run_batch(plan: dict, manifest=None) -> dict:
+    """Fit and score the runs of one split on one device (``config.batch_plan``) in this process.
+
+    A run whose ``params.json`` holds the same request (``run_request``) and a good
+    result is skipped; the others are fitted, each into its own run directory. The
+    split is loaded and preprocessed once, and the shared autoencoder trained once
+    (or reused), only when some run needs it. Any error of one run (a diverging or
+    non-finite loss, a solver error, running out of memory) is recorded in that run's
+    ``failed.json`` with a one-line reason and the batch goes on; the previous good
+    files of the run are left as they were. Returns the manifest (each run directory
+    and its status) and writes it to ``manifest`` when given.
+    """
+    from .detectors import method_spec
+
+    from .io import sha256_file
+
+    check_plan(plan)
+    inputs = {"prepared": sha256_file(plan["prepared"]), "split": sha256_file(plan["split"])}
+    entries = [(entry, run_request(plan, entry, inputs)) for entry in plan["runs"]]
+    todo = [(entry, request) for entry, request in entries if not is_up_to_date(entry["run_dir"], request)]
+    log.info("batch %s/%s/%s seed %s on %s: %d runs, %d to fit", plan["dataset"], plan["setting"],
+             plan["normal_classes"], plan["seed"], plan["device"], len(entries), len(todo))
+    failures: dict[str, str] = {}
+    if todo:
+        failures = _fit_batch(plan, todo, method_spec)
+    runs = []
+    for entry, _ in entries:
+        reason = failures.get(entry["run_dir"])
+        runs.append({"method": entry["method"], "run_dir": entry["run_dir"],
+                     "status": "failed" if reason else "ok", "reason": reason,
+                     "record": str(Path(entry["run_dir"]) / (FAILED_RECORD if reason else "metrics.json"))})
+    result = {key: plan[key] for key in ("dataset", "setting", "normal_classes", "seed", "device")}
+    result["runs"] = runs
+    if failures:
+        log.warning("%d of %d runs failed; their records: %s", len(failures), len(entries),
+                    ", ".join(str(Path(d) / FAILED_RECORD) for d in failures))
+    if manifest is not None:
+        write_json(manifest, result)
+    return result
+
+
+def run_batches(job: dict, manifest=None) -> dict:
+    """Run the split plans of one batch job (``{"splits": config.batch_plans(...)}``) in turn.
+
+    Each split is ``run_batch`` (its unchanged runs skipped, a failing run recorded in
+    its own ``failed.json`` while the others go on), all in this process, so the job
+    pays its imports once for all its splits. Every plan is checked before any run
+    starts. Returns one manifest, every run of every split with its normal classes and
+    status, and writes it to ``manifest`` when given.
+    """
+    plans = job.get("splits") if isinstance(job, dict) else None
+    if not isinstance(plans, list) or not plans:
+        raise OcbenchError('a batch job plan must be a JSON object {"splits": [split plan, ...]} '
+                           "with at least one split plan")
+    for plan in plans:
+        check_plan(plan)
+    runs = []
+    for plan in plans:
+        done = run_batch(plan)
+        runs += [dict(run, normal_classes=done["normal_classes"]) for run in done["runs"]]
+    first = plans[0]
+    result = {key: first[key] for key in ("dataset", "setting", "seed", "device")}
+    result["runs"] = runs
+    if manifest is not None:
+        write_json(manifest, result)
+    return result
+
+
+def _fit_batch(plan: dict, todo: list, method_spec) -> dict[str, str]:
+    """Fit the runs of ``todo``; return the reason of each failed run by run directory."""
+    from .data import load_run_data
+
+    failures: dict[str, str] = {}
+
+    def fail(entry, request, reason):
+        failures[entry["run_dir"]] = reason
+        log.error("%s failed: %s", entry["run_dir"], reason)
+        write_failure(entry["run_dir"], plan, entry, request, reason)
+
+    try:
+        # Import every detector before the first clock starts: a run's train_time_s counts training only.
+        for entry, _ in todo:
+            method_spec(entry["method"]).detector
+        data = load_run_data(plan["prepared"], plan["split"], plan["preprocessing"])
+    except Exception as err:  # noqa: BLE001 - every run of the batch is recorded as failed
+        log.exception("batch inputs failed")
+        for entry, request in todo:
+            fail(entry, request, f"loading the split failed: {_reason(err)}")
+        return failures
+
+    pretrain, pretrain_error = None, None
+    if plan["autoencoder"] is not None and any(entry["uses_autoencoder"] for entry, _ in todo):
+        try:
+            _reset_peak_memory()
+            pretrain = _ensure_autoencoder(plan, data, next(r["autoencoder"] for e, r in todo
+                                                                 if e["uses_autoencoder"]))
+        except Exception as err:  # noqa: BLE001
+            log.exception("autoencoder pretraining failed")
+            pretrain_error = f"pretraining the shared autoencoder failed: {_reason(err)}"
+
+    for entry, request in todo:
+        run_dir = Path(entry["run_dir"])
+        _remove_stale_stages(run_dir)
+        if entry["uses_autoencoder"] and pretrain_error:
+            fail(entry, request, pretrain_error)
+            continue
+        try:
+            _reset_peak_memory()
+            run_method(entry["method"], plan["prepared"], plan["split"], plan["preprocessing"], entry["net"],
+                       plan["device"], plan["seed"], dict(entry["hyper_parameters"]),
+                       plan["autoencoder"]["path"] if entry["uses_autoencoder"] else None, run_dir,
+                       dataset=plan["dataset"], setting=plan["setting"], normal_classes=plan["normal_classes"],
+                       data=data, request=request,
+                       pretrain=pretrain if entry["uses_autoencoder"] else None)
+        except Exception as err:  # noqa: BLE001 - one run's failure must not stop the others
+            log.exception("%s on the batch's split failed", entry["method"])
+            fail(entry, request, _reason(err))
+    return failures

@@ -1,0 +1,33 @@
+# The training job: every run of one (dataset, setting, seed) on one device, all its
+# normal-class splits, in one process (`ocbench run-batch`), so the imports of torch and
+# scikit-learn are paid once per job. For each split in turn it loads and preprocesses
+# the split once, pretrains the split's shared autoencoder once
+# (pretrain/…/autoencoder.pt, reused while its settings and inputs are unchanged), and
+# fits and scores each method into its own run directory. Methods that do not train on
+# a device run in the "cpu" batch.
+#
+# A changed value in the plan reruns the job, which refits only the runs whose resolved
+# parameters or inputs changed. The declared output is the manifest (each run directory
+# and its status): the run directories are not outputs, so Snakemake never deletes a
+# finished result, and a run that fails leaves a failed.json beside its last good files
+# while the job goes on with the other runs.
+
+
+rule run_batch:
+    input:
+        prepared=PREPARED,
+        splits=batch_splits,
+    output:
+        manifest=MANIFEST,
+    params:
+        plan=batch_plan_json,
+    log:
+        f"{LOGS}/batches/{BATCH_KEY}.log",
+    threads: 1
+    resources:
+        gpu=gpus,
+        **cluster_resources("train"),
+    conda:
+        ENV
+    shell:
+        "\"$OCBENCH_ONE_GPU\" {resources.gpu} ocbench run-batch --plan {params.plan:q} --manifest {output.manifest} 2> {log}"

@@ -1,0 +1,36 @@
+"""The version of the code that computes results, as a short hash of its source.
+
+A run's request (``runs.run_request``) carries it, and the workflow passes it in every
+training job's plan: an edit to the modules below changes it, so the next run refits
+every run and autoencoder, where Snakemake alone would rerun nothing (its ``code``
+trigger sees only a rule's own command). Modules that only read results (``report``),
+parse arguments (``cli``) or resolve the config (``config``: what it resolves is in the
+plan already) are left out, so an edit to a figure or a message refits nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+#: what decides a result: data and splits, networks, detectors, the training loop, a run
+COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "metrics.py", "io.py", "errors.py")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The version of this installation's computing modules."""
+    return source_version(PACKAGE)
+
+
+def source_version(package: Path) -> str:
+    """sha256 (first 12 hex digits) of the computing modules under ``package``, by relative path."""
+    digest = hashlib.sha256()
+    for name in COMPUTING:
+        path = package / name
+        sources = sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
+        for source in sources:
+            digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(source.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
