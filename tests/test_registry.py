@@ -131,3 +131,15 @@ def test_config_parsing_imports_no_heavy_library(path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == []
+
+
+def test_every_detector_class_imports_from_the_package():
+    """`from ocbench.detectors import OCNN` gives the class (no module-level name may shadow it)."""
+    import inspect
+
+    import ocbench.detectors as detectors
+    from ocbench.detectors.base import Detector
+
+    for name in detectors.DETECTOR_MODULES:
+        cls = getattr(detectors, name)
+        assert inspect.isclass(cls) and issubclass(cls, Detector), (name, cls)

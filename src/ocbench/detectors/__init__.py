@@ -95,30 +95,32 @@ class MethodSpec:
 
 
 # Hyper-parameters by detector (the choices are the detector modules' own; a test compares).
+# Private names: a public OCNN or KDE here would hide the lazily imported detector class
+# (`from ocbench.detectors import OCNN`, module __getattr__).
 _NU = {"nu": open_unit()}
 _WARM_UP = {"warm_up_epochs": Param("int", low=0)}
 _GAMMAS = {"gammas": Param("numbers", low=0, low_open=True, nullable=True)}
 # where the network's initial weights come from (training.init; nets.reference_init)
 _INIT = {"init": Param("choice", choices=INITS)}
-DEEP_SVDD_ONECLASS = {**TRAINING, **_INIT}
-DEEP_SVDD_SOFTBOUNDARY = {**TRAINING, **_INIT, **_NU, **_WARM_UP}
-DEEP_SAD = {**TRAINING, **_INIT, "eta": Param("number", low=0, low_open=True),
+_DEEP_SVDD_ONECLASS_PARAMS = {**TRAINING, **_INIT}
+_DEEP_SVDD_SOFTBOUNDARY_PARAMS = {**TRAINING, **_INIT, **_NU, **_WARM_UP}
+_DEEP_SAD_PARAMS = {**TRAINING, **_INIT, "eta": Param("number", low=0, low_open=True),
             "eps": Param("number", low=0, low_open=True)}
-OCNN = {**{k: v for k, v in TRAINING.items() if k != "weight_decay"}, **_NU,  # its loss holds the weights' penalty
+_OCNN_PARAMS = {**{k: v for k, v in TRAINING.items() if k != "weight_decay"}, **_NU,  # its loss holds the weights' penalty
         "hidden": positive_int(), "activation": Param("choice", choices=("sigmoid", "linear"))}
-MULTI_RADIUS = {**TRAINING, **_NU, **_WARM_UP, "clusters": Param("choice", choices=("finch", "labels")),
+_MULTI_RADIUS_PARAMS = {**TRAINING, **_NU, **_WARM_UP, "clusters": Param("choice", choices=("finch", "labels")),
                 "n_clusters": positive_int(nullable=True), "max_clusters": positive_int(),
                 "min_cluster_size": positive_int(),
                 "finch_metric": Param("choice", choices=("euclidean", "cosine", "cityblock")),
                 "finch_max_samples": positive_int()}
-RCAE = {**TRAINING, "lam": Param("number", low=0), "epochs_per_alternation": positive_int()}
-SS_DGM = {**TRAINING, "latent_dim": positive_int(nullable=True), "hidden": Param("ints", low=1, nullable=True),
+_RCAE_PARAMS = {**TRAINING, "lam": Param("number", low=0), "epochs_per_alternation": positive_int()}
+_SS_DGM_PARAMS = {**TRAINING, "latent_dim": positive_int(nullable=True), "hidden": Param("ints", low=1, nullable=True),
           "alpha": Param("number", low=0, nullable=True)}
-OCSVM = {**_NU, **_GAMMAS}
-ISOLATION_FOREST = {"n_estimators": positive_int(), "max_samples": positive_int(),
+_OCSVM_PARAMS = {**_NU, **_GAMMAS}
+_ISOLATION_FOREST_PARAMS = {"n_estimators": positive_int(), "max_samples": positive_int(),
                     "contamination": Param("number", low=0, high=0.5, low_open=True)}
-KDE = {"bandwidths": Param("numbers", low=0, low_open=True, nullable=True), "cv_folds": Param("int", low=2)}
-SSAD = {"kappa": Param("number", low=0), "C": Param("number", low=0, low_open=True), **_GAMMAS,
+_KDE_PARAMS = {"bandwidths": Param("numbers", low=0, low_open=True, nullable=True), "cv_folds": Param("int", low=2)}
+_SSAD_PARAMS = {"kappa": Param("number", low=0), "C": Param("number", low=0, low_open=True), **_GAMMAS,
         "max_train_samples": positive_int()}
 
 
@@ -134,14 +136,14 @@ def _shallow(detector_name, description, hyper_parameters, hybrid=False, **flags
 
 METHODS: dict[str, MethodSpec] = {
     # The one-class objective has no radius: nu and the radius' warm-up do not apply.
-    "deep_svdd_oneclass": _deep("DeepSVDD", "One-class Deep SVDD (Ruff et al. 2018)", DEEP_SVDD_ONECLASS,
+    "deep_svdd_oneclass": _deep("DeepSVDD", "One-class Deep SVDD (Ruff et al. 2018)", _DEEP_SVDD_ONECLASS_PARAMS,
                                 fixed={"objective": "one-class"}, ignores=("nu", "warm_up_epochs")),
     "deep_svdd_softboundary": _deep("DeepSVDD", "Soft-boundary Deep SVDD (Ruff et al. 2018)",
-                                    DEEP_SVDD_SOFTBOUNDARY, fixed={"objective": "soft-boundary"}),
-    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)", DEEP_SAD),
-    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", OCNN),
+                                    _DEEP_SVDD_SOFTBOUNDARY_PARAMS, fixed={"objective": "soft-boundary"}),
+    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)", _DEEP_SAD_PARAMS),
+    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", _OCNN_PARAMS),
     "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster",
-                                    MULTI_RADIUS),
+                                    _MULTI_RADIUS_PARAMS),
     # The multi-radius fork's own code: one sphere per normal class, from the true labels.
     "multi_radius_deep_svdd_labels": _deep(
         "MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per normal class (true labels)",
@@ -150,20 +152,20 @@ METHODS: dict[str, MethodSpec] = {
     # CAE only scores with the pretrained autoencoder: training.autoencoder configures it.
     "cae": MethodSpec("AutoencoderDetector", "load", deep=True, pretrained=True, fits=False,
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)"),
-    "rcae": _deep("RCAE", "Robust convolutional autoencoder, RCAE (Chalapathy et al. 2017)", RCAE,
+    "rcae": _deep("RCAE", "Robust convolutional autoencoder, _RCAE_PARAMS (Chalapathy et al. 2017)", _RCAE_PARAMS,
                   training="autoencoder"),
     "ss_dgm": MethodSpec("SSDGM", "scratch", deep=True, needs_labels=True, training=None,
                          description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)",
-                         hyper_parameters=SS_DGM),
-    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)", OCSVM),
-    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)", ISOLATION_FOREST),
-    "kde": _shallow("KDE", "Gaussian kernel density estimate", KDE),
-    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, SSAD (Görnitz et al. 2013)", SSAD),
-    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", OCSVM, hybrid=True),
+                         hyper_parameters=_SS_DGM_PARAMS),
+    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)", _OCSVM_PARAMS),
+    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)", _ISOLATION_FOREST_PARAMS),
+    "kde": _shallow("KDE", "Gaussian kernel density estimate", _KDE_PARAMS),
+    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, _SSAD_PARAMS (Görnitz et al. 2013)", _SSAD_PARAMS),
+    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", _OCSVM_PARAMS, hybrid=True),
     "isoforest_hybrid": _shallow("IsolationForest", "Isolation Forest on the pretrained autoencoder's codes",
-                                 ISOLATION_FOREST, hybrid=True),
-    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", KDE, hybrid=True),
-    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", SSAD, hybrid=True),
+                                 _ISOLATION_FOREST_PARAMS, hybrid=True),
+    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", _KDE_PARAMS, hybrid=True),
+    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", _SSAD_PARAMS, hybrid=True),
 }
 
 
