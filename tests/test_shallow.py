@@ -104,8 +104,26 @@ def test_ocsvm_fits_on_the_training_data_only(blobs):
     detector = OCSVM().fit(x_train, None, x_val, y_val)
     plain = OneClassSVM(nu=0.1, gamma=detector.gamma_).fit(x_train)
     assert np.allclose(detector.decision_function(x_eval), -plain.decision_function(x_eval))
-    assert detector.threshold_ == 0.0
-    assert np.array_equal(detector.predict(x_eval), (plain.predict(x_eval) == -1).astype(int))
+    # without a validation set, the threshold is the SVM's own boundary
+    unvalidated = OCSVM().fit(x_train)
+    assert unvalidated.threshold_ == 0.0 and unvalidated.threshold_source_ == "boundary"
+    assert np.array_equal(unvalidated.predict(x_eval),
+                          (OneClassSVM(nu=0.1, gamma="scale").fit(x_train).predict(x_eval) == -1).astype(int))
+
+
+def test_ocsvm_threshold_flags_the_nu_share_of_held_out_normals_where_its_boundary_flags_all():
+    # gamma 1 on 10-D standard normal data: the boundary encloses the training points
+    # only, and every held-out normal sample falls outside it.
+    rng = np.random.default_rng(0)
+    x_train, x_val_normal, x_normal = (rng.normal(0.0, 1.0, (n, 10)) for n in (200, 200, 400))
+    anomalies = rng.normal(6.0, 1.0, (60, 10))
+    x_val, y_val = np.concatenate([x_val_normal, anomalies[:20]]), np.r_[np.zeros(200), np.ones(20)].astype(int)
+    detector = OCSVM(nu=0.1, gammas=[1.0]).fit(x_train, None, x_val, y_val)
+    assert np.mean(detector.decision_function(x_normal) > 0) == 1.0  # the boundary: all flagged
+    assert detector.threshold_source_ == "validation normals"
+    assert detector.threshold_ == pytest.approx(np.quantile(detector.decision_function(x_val_normal), 0.9))
+    assert 0.04 <= np.mean(detector.predict(x_normal)) <= 0.2  # about nu = 0.1 of new normal data
+    assert np.mean(detector.predict(anomalies[20:])) == 1.0
 
 
 def test_ocsvm_selection_follows_the_validation_set():
