@@ -120,7 +120,8 @@ HEAVY = ("torch", "sklearn", "torchvision", "matplotlib", "scipy", "pandas")
 
 
 @pytest.mark.parametrize("path", ["config.yaml", "workflow/experiments/deep_svdd_icml2018.yaml",
-                                  "workflow/experiments/deep_sad_iclr2020.yaml"])
+                                  "workflow/experiments/deep_sad_iclr2020.yaml",
+                                  "workflow/experiments/multiclass_ood.yaml", "workflow/experiments/multi_radius.yaml"])
 def test_config_parsing_imports_no_heavy_library(path):
     code = (
         "import sys, json\n"
