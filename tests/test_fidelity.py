@@ -154,9 +154,9 @@ def test_reference_init_leaves_the_global_random_state_alone():
 
 
 def test_detectors_start_from_the_reference_weights(monkeypatch):
-    import ocbench.detectors.autoencoder as autoencoder_module
+    import ocbench.detectors.deep as deep_module
 
-    monkeypatch.setattr(autoencoder_module, "train_network", lambda *args, **kwargs: [])  # keep the start
+    monkeypatch.setattr(deep_module, "train_network", lambda *args, **kwargs: [])  # keep the start
     x = np.random.default_rng(0).random((8, 1, 28, 28), dtype=np.float32)
     ae = AutoencoderDetector(net="mnist_lenet", init="reference", seed=SEED).fit(x)
     assert_matches_fixture(dict(ae.autoencoder_.named_parameters()), "deep_svdd/mnist_lenet/autoencoder")

@@ -6,6 +6,7 @@ per-epoch log line and the guards against a non-finite or diverging loss.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -174,6 +175,52 @@ def check_loss(name: str, loss: float, first: float | None, epoch: int, lr: floa
 BatchLoss = Callable[..., "torch.Tensor | tuple[torch.Tensor, object]"]
 
 
+def _split_loss(out):
+    return out if isinstance(out, tuple) else (out, None)
+
+
+def _optimise(params: list, step, n: int, config: TrainConfig, seeds: Sequence[int], names: Sequence[str],
+              device: torch.device, after_step, after_epoch) -> list[list[float]]:
+    """The loop itself, for one model or K stacked ones: returns each model's epoch losses.
+
+    ``step(indices)`` gets one index tensor per model (each model's own shuffled batch)
+    and returns ``(loss, values, aux)``: the tensor to differentiate, each model's batch
+    loss as a float and what ``after_step`` receives. One Adam over every parameter
+    tensor: Adam works element by element, so K stacked models take exactly the steps
+    K optimisers would.
+    """
+    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, amsgrad=config.amsgrad)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
+    shuffles = [torch.Generator().manual_seed(seed) for seed in seeds]  # on the CPU: the same order on every device
+    epoch_losses: list[list[float]] = [[] for _ in seeds]
+    first_loss: list[float | None] = [None] * len(seeds)
+    for epoch in range(config.epochs):
+        start, count = time.perf_counter(), 0
+        totals = [0.0] * len(seeds)
+        # every model has n samples and one batch size, so their epochs have the same batch sizes
+        for indices in zip(*(batches(n, config.batch_size, shuffle) for shuffle in shuffles)):
+            optimizer.zero_grad(set_to_none=True)
+            loss, values, aux = step([idx.to(device) for idx in indices])
+            for k, value in enumerate(values):
+                check_loss(names[k], value, first_loss[k], epoch, config.lr)
+                first_loss[k] = value if first_loss[k] is None else first_loss[k]
+                totals[k] += value * len(indices[k])
+            loss.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step(epoch, aux)
+            count += len(indices[0])
+        scheduler.step()
+        if after_epoch is not None:
+            after_epoch(epoch)
+        for k, total in enumerate(totals):
+            epoch_losses[k].append(total / max(count, 1))
+        log.info("%s epoch %d/%d loss %s lr %.3g time %.2fs", names[0] if len(names) == 1 else f"{len(names)} x {names[0]}",
+                 epoch + 1, config.epochs, " ".join(f"{losses[-1]:.6g}" for losses in epoch_losses),
+                 optimizer.param_groups[0]["lr"], time.perf_counter() - start)
+    return epoch_losses
+
+
 def train_network(
     network: nn.Module,
     batch_loss: BatchLoss,
@@ -197,35 +244,83 @@ def train_network(
     drop take effect one epoch early).
     """
     params = [p for p in network.parameters() if p.requires_grad] + list(extra_parameters)
-    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay,
-                                 amsgrad=config.amsgrad)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
-    shuffle = torch.Generator().manual_seed(seed)  # on the CPU: the same order on every device
-    n = len(tensors[0])
-    epoch_losses = []
-    first_loss = None
+
+    def step(indices):
+        loss, aux = _split_loss(batch_loss(network, *(t[indices[0]] for t in tensors)))
+        return loss, [loss.item()], aux  # one device sync per step, which the epoch's total needs anyway
+
     network.train()
-    for epoch in range(config.epochs):
-        start, total, count = time.perf_counter(), 0.0, 0
-        for idx in batches(n, config.batch_size, shuffle):
-            idx = idx.to(tensors[0].device)
-            optimizer.zero_grad(set_to_none=True)
-            out = batch_loss(network, *(t[idx] for t in tensors))
-            loss, aux = out if isinstance(out, tuple) else (out, None)
-            value = loss.item()  # one device sync per step, which the epoch's total needs anyway
-            check_loss(name, value, first_loss, epoch, config.lr)
-            first_loss = value if first_loss is None else first_loss
-            loss.backward()
-            optimizer.step()
-            if after_step is not None:
-                after_step(epoch, aux)
-            total += value * len(idx)
-            count += len(idx)
-        scheduler.step()
-        if after_epoch is not None:
-            after_epoch(epoch)
-        epoch_losses.append(total / max(count, 1))
-        log.info("%s epoch %d/%d loss %.6g lr %.3g time %.2fs", name, epoch + 1, config.epochs,
-                 epoch_losses[-1], optimizer.param_groups[0]["lr"], time.perf_counter() - start)
+    losses = _optimise(params, step, len(tensors[0]), config, [seed], [name], tensors[0].device, after_step,
+                       after_epoch)
     network.eval()
-    return epoch_losses
+    return losses[0]
+
+
+def check_stackable(networks: Sequence[nn.Module], tensors: Sequence[torch.Tensor], seeds: Sequence[int]) -> None:
+    """Refuse K models that cannot train as one stack, with one line saying why."""
+    if len(networks) != len(seeds) or not networks:
+        raise OcbenchError(f"stacked training needs one seed per network, got {len(networks)} networks and "
+                           f"{len(seeds)} seeds")
+    kinds = {type(net).__name__ for net in networks}
+    if len(kinds) > 1:
+        raise OcbenchError(f"stacked training needs networks of one architecture, got {', '.join(sorted(kinds))}")
+    for t in tensors:
+        if t.shape[0] != len(networks):
+            raise OcbenchError(f"stacked training of {len(networks)} networks got a tensor for {t.shape[0]}")
+
+
+def train_stacked(
+    networks: Sequence[nn.Module],
+    batch_loss: BatchLoss,
+    tensors: Sequence[torch.Tensor],
+    config: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    names: Sequence[str],
+    state: Sequence[torch.Tensor] = (),
+    after_step: Callable[[int, object], None] | None = None,
+) -> list[list[float]]:
+    """Train K networks of one architecture at once, each as ``train_network`` trains it alone.
+
+    The K networks' parameters and buffers are stacked (``torch.func.stack_module_state``)
+    and one model's loss is mapped over the stack with ``torch.func.vmap``: a GPU then
+    runs K small LeNets as grouped kernels in one process instead of K processes
+    time-sharing it. Model k sees only its own data and state: ``tensors`` are
+    (K, n, ...) (every model's training set has the same n), ``state`` holds per-model
+    tensors (K, ...) such as centres and radii, shuffled by its own seed.
+    ``batch_loss(forward, *batch, *state)`` is one model's loss (or ``(loss, aux)``),
+    with ``forward`` that model's network; ``after_step(epoch, aux)`` gets the stacked
+    aux (K, ...). The trained weights and batch-norm statistics are written back into
+    ``networks``; returns each model's epoch losses.
+    """
+    from torch.func import functional_call, stack_module_state, vmap
+
+    check_stackable(networks, tensors, seeds)
+    params, buffers = stack_module_state(list(networks))
+    template = copy.deepcopy(networks[0]).to("meta")  # the architecture only; the weights come from the stack
+    template.train()
+    k_models = len(networks)
+
+    def one_model(p, b, *inputs):
+        batch, model_state = inputs[:len(tensors)], inputs[len(tensors):]
+        loss, aux = _split_loss(batch_loss(lambda x: functional_call(template, (p, b), (x,)), *batch, *model_state))
+        return loss, (torch.zeros((), device=loss.device) if aux is None else aux)
+
+    stacked_loss = vmap(one_model)
+    rows = torch.arange(k_models, device=tensors[0].device)[:, None]
+
+    def step(indices):
+        idx = torch.stack(indices)  # (K, batch): model k's rows of its own data
+        losses, aux = stacked_loss(params, buffers, *(t[rows, idx] for t in tensors), *state)
+        return losses.sum(), losses.tolist(), aux  # the sum: model k's gradient is its own loss's
+
+    losses = _optimise(list(params.values()), step, tensors[0].shape[1], config, seeds, names, tensors[0].device,
+                       after_step, None)
+    with torch.no_grad():
+        for k, network in enumerate(networks):
+            for key, value in network.named_parameters():
+                value.copy_(params[key][k])
+            for key, value in network.named_buffers():
+                value.copy_(buffers[key][k])
+            network.eval()
+    return losses

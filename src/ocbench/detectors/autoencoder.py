@@ -5,9 +5,9 @@ import numpy as np
 import torch
 
 from ..errors import OcbenchError, check_choice
-from ..nets import Autoencoder, build_autoencoder
+from ..nets import build_autoencoder
 from ..nets.reference_init import apply_init
-from ..training import as_tensor, map_batches, resolve_device, seed_everything, train_network
+from ..training import as_tensor, map_batches, resolve_device, seed_everything
 from .deep import DeepDetector
 
 #: how the training loss reduces a sample's squared errors: ``sum`` over its entries (the
@@ -15,7 +15,7 @@ from .deep import DeepDetector
 AUTOENCODER_LOSSES = ("sum", "mean")
 
 
-def reconstruction_error(autoencoder: Autoencoder, x: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def reconstruction_error(autoencoder, x: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Per-sample squared error between x and its reconstruction, averaged (``mean``) or
     summed (``sum``) over the sample's entries; the two differ by the factor D = entries
     per sample, so they rank samples alike."""
@@ -23,7 +23,7 @@ def reconstruction_error(autoencoder: Autoencoder, x: torch.Tensor, reduction: s
     return err.sum(dim=1) if reduction == "sum" else err.mean(dim=1)
 
 
-def autoencoder_loss(autoencoder: Autoencoder, x: torch.Tensor, loss: str) -> torch.Tensor:
+def autoencoder_loss(autoencoder, x: torch.Tensor, loss: str) -> torch.Tensor:
     """The training loss of one batch: the per-sample error reduced by ``loss``, averaged over the batch.
 
     With Adam the two losses train alike except through the weight decay, which Adam
@@ -78,23 +78,28 @@ class AutoencoderDetector(ReconstructionScorer):
         self.device = device
         self.seed = seed
 
+    _trained = "autoencoder_"
+
     def fit(self, X, y=None):
+        return self._fit_phases(X, y)
+
+    def _run_name(self) -> str:
+        return "autoencoder"
+
+    def _begin_fit(self, X, y):
         check_choice("autoencoder loss", self.loss, AUTOENCODER_LOSSES)
-        config = self._train_config()
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         autoencoder = build_autoencoder(self.net)
         apply_init(autoencoder, self.net, self.init, self.seed, "autoencoder")
         self.autoencoder_ = autoencoder.to(self.device_)
-        x = as_tensor(X, self.device_)
+        return [as_tensor(X, self.device_)], []
 
-        def batch_loss(autoencoder, xb):
-            return autoencoder_loss(autoencoder, xb, self.loss)
+    def _batch_loss(self, forward, xb):
+        return autoencoder_loss(forward, xb, self.loss)
 
-        self.train_losses_ = train_network(self.autoencoder_, batch_loss, [x], config, seed=self.seed,
-                                           name="autoencoder")
+    def _end_fit(self, x, state):
         self.threshold_ = self._threshold_from_training(self._score(x))
-        return self
 
     def save(self, path) -> None:
         self._check_fitted()

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from ..errors import OcbenchError
-from ..training import as_tensor, train_network
+from ..training import as_tensor
 from .base import semi_labels
 from .deep import DeepDetector
 from .objectives import deep_sad_loss, init_center, squared_distance
@@ -56,24 +56,28 @@ class DeepSAD(DeepDetector):
         self.autoencoder = autoencoder
 
     def fit(self, X, y=None):
+        return self._fit_phases(X, y)
+
+    def _run_name(self) -> str:
+        return "deep_sad"
+
+    def _begin_fit(self, X, y):
         check_positive("eta", self.eta)
         check_positive("eps", self.eps)
         semi = semi_labels(y, len(X))
-        config = self._train_config()
         x = self._setup(X)
         semi_t = as_tensor(semi, self.device_).long()
         self.network_.eval()
         self.c_ = init_center(self._codes(x))
         self.n_known_normal_ = int(np.sum(semi == 1))
         self.n_known_anomalies_ = int(np.sum(semi == -1))
+        return [x, semi_t], [self.c_]
 
-        def batch_loss(network, xb, sb):
-            return deep_sad_loss(squared_distance(network(xb), self.c_), sb, self.eta, self.eps)
+    def _batch_loss(self, forward, xb, sb, center):
+        return deep_sad_loss(squared_distance(forward(xb), center), sb, self.eta, self.eps)
 
-        self.train_losses_ = train_network(self.network_, batch_loss, [x, semi_t], config, seed=self.seed,
-                                           name="deep_sad")
+    def _end_fit(self, x, state):
         self.threshold_ = self._threshold_from_training(self._score(x))
-        return self
 
     def _score(self, x) -> np.ndarray:
         return squared_distance(self._codes(x), self.c_).cpu().numpy().astype(np.float64)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..errors import check_choice, check_open_unit
-from ..training import train_network
 from .deep import DeepDetector
-from .objectives import (init_center, one_class_loss, radius_from_distances, soft_boundary_loss,
-                         squared_distance)
+from .objectives import init_center, one_class_loss, radii_from_distances, soft_boundary_loss, squared_distance
 
 OBJECTIVES = ("one-class", "soft-boundary")
 
@@ -39,29 +38,33 @@ class DeepSVDD(DeepDetector):
         self.autoencoder = autoencoder
 
     def fit(self, X, y=None):
+        return self._fit_phases(X, y)
+
+    def _run_name(self) -> str:
+        return f"deep_svdd[{self.objective}]"
+
+    def _begin_fit(self, X, y):
         check_choice("objective", self.objective, OBJECTIVES)
         check_open_unit("nu", self.nu)
-        config = self._train_config()
         x = self._setup(X)
         self.network_.eval()
         self.c_ = init_center(self._codes(x))
-        self.R_ = 0.0
-        soft = self.objective == "soft-boundary"
+        radius = torch.zeros((), dtype=torch.float64, device=x.device)  # R, set from the warm-up's end on
+        return [x], [self.c_, radius]
 
-        def batch_loss(network, xb):
-            dist = squared_distance(network(xb), self.c_)
-            loss = soft_boundary_loss(dist, self.R_, self.nu) if soft else one_class_loss(dist)
-            return loss, dist
+    def _batch_loss(self, forward, xb, center, radius):
+        dist = squared_distance(forward(xb), center)
+        if self.objective == "soft-boundary":
+            return soft_boundary_loss(dist, radius, self.nu), dist
+        return one_class_loss(dist), dist
 
-        def update_radius(epoch, dist):
-            if soft and epoch >= self.warm_up_epochs:
-                self.R_ = radius_from_distances(dist, self.nu)
+    def _after_step(self, epoch, dist, state):
+        if self.objective == "soft-boundary" and epoch >= self.warm_up_epochs:
+            state[1].copy_(radii_from_distances(dist, self.nu))
 
-        self.train_losses_ = train_network(self.network_, batch_loss, [x], config, seed=self.seed,
-                                           name=f"deep_svdd[{self.objective}]", after_step=update_radius)
-        train_scores = self._score(x)
-        self.threshold_ = 0.0 if soft else self._threshold_from_training(train_scores)
-        return self
+    def _end_fit(self, x, state):
+        self.R_ = float(state[1])
+        self.threshold_ = 0.0 if self.objective == "soft-boundary" else self._threshold_from_training(self._score(x))
 
     def _score(self, x) -> np.ndarray:
         dist = squared_distance(self._codes(x), self.c_)

@@ -38,9 +38,15 @@ def soft_boundary_loss(dist: torch.Tensor, radius: torch.Tensor | float, nu: flo
     return r2 + torch.clamp(dist - r2, min=0).mean() / nu
 
 
+def radii_from_distances(dist: torch.Tensor, nu: float) -> torch.Tensor:
+    """The (1 - nu) quantile of sqrt(d) along the last axis: each model's soft-boundary radius
+    after a step (one value for a batch's d, K values for K stacked models' batches)."""
+    return torch.quantile(dist.detach().double().sqrt(), 1 - nu, dim=-1)
+
+
 def radius_from_distances(dist: torch.Tensor, nu: float) -> float:
     """The (1 - nu) quantile of sqrt(d): the soft-boundary radius after a step."""
-    return float(torch.quantile(dist.detach().double().sqrt(), 1 - nu))
+    return float(radii_from_distances(dist.flatten(), nu))
 
 
 def deep_sad_loss(dist: torch.Tensor, semi: torch.Tensor, eta: float = 1.0, eps: float = 1e-6) -> torch.Tensor:

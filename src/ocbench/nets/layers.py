@@ -59,7 +59,16 @@ def channels_last(module: nn.Module) -> nn.Module:
     return module.to(memory_format=torch.channels_last)
 
 
+def is_stacked(x: torch.Tensor) -> bool:
+    """Whether ``x`` is one model's slice of K stacked models (inside ``torch.func.vmap``,
+    ``training.train_stacked``): vmap cannot query or set a memory format, and its grouped
+    kernels choose their own layout, so the channels-last steps are skipped there."""
+    return torch._C._functorch.is_batchedtensor(x)
+
+
 def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    if is_stacked(x):
+        return x
     return x.contiguous(memory_format=torch.channels_last)
 
 
@@ -104,7 +113,7 @@ def upsample_deconv(x: torch.Tensor, deconv_layer: nn.ConvTranspose2d) -> torch.
     # phase_weight[o, r, s, i] = taps[r] @ weight[i, o] @ taps[s]^T, then (o, r, s) -> channels
     phase_weight = torch.einsum("rak,sbl,iokl->orsiab", taps, taps, weight)
     phase_weight = phase_weight.reshape(-1, weight.shape[0], width, width)
-    if x.is_contiguous(memory_format=torch.channels_last):
+    if not is_stacked(x) and x.is_contiguous(memory_format=torch.channels_last):
         phase_weight = phase_weight.contiguous(memory_format=torch.channels_last)
     out_h, out_w = (2 * n - 1 - 2 * padding + kernel for n in x.shape[-2:])
     # the phase grid must cover ceil(out / 2) positions: pad the right side to get them
