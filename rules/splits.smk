@@ -6,6 +6,8 @@ rule split:
         prepared=PREPARED,
         # read from beside the prepared file by `ocbench split` and by the runs (ocbench.data.ood)
         anomalies=anomaly_prepared,
+        # the attacked test images of a setting with an attack (rules/adversarial.smk)
+        attacked=attacked_input,
     output:
         split=SPLIT,
     params:

