@@ -1,5 +1,26 @@
 # Tables, figures and a summary from the files the runs wrote. Each is flagged for
 # `snakemake --report`, with a caption from workflow/report/.
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
+
+# The configuration as this workflow resolved it (every default filled), for the report's
+# *Configuration* category and the summary. A changed value (params) writes it again.
+rule configuration:
+    output:
+        configuration=report(
+            f"{OUTDIR}/configuration.yaml",
+            caption="../workflow/report/configuration.rst",
+            category="Configuration",
+        ),
+    params:
+        config=as_json(config),
+    log:
+        f"{LOGS}/report/configuration.log",
+    localrule: True
+    run:
+        from ocbench.report.summary import write_configuration
+
+        write_configuration(output.configuration, config)
 
 
 # The manifests' list goes through a file (read by ocbench as @list): a command line
@@ -112,7 +133,7 @@ rule plot_extremes:
     output:
         figures=report(
             directory(f"{FIGURES}/extremes/{{dataset}}/{{setting}}"),
-            patterns=["{normal}/seed{seed}/{method}/{device}.png"],
+            patterns=[paths.EXTREMES_FIGURE],
             caption="../workflow/report/extremes.rst",
             category="Most normal and most anomalous",
             subcategory="{dataset} {setting}",
@@ -140,6 +161,8 @@ rule plot_extremes:
 rule summary:
     input:
         runs=f"{TABLES}/runs.csv",
+        configuration=f"{OUTDIR}/configuration.yaml",
+        figure=f"{FIGURES}/auroc.png",  # linked from the summary
     output:
         summary=report(
             f"{OUTDIR}/summary.md",
@@ -148,7 +171,7 @@ rule summary:
         ),
         comparison=directory(f"{OUTDIR}/published"),
     params:
-        settings=as_json(config["settings"]),
+        snakemake_version=SNAKEMAKE_VERSION,
     log:
         f"{LOGS}/report/summary.log",
     resources:
@@ -156,5 +179,6 @@ rule summary:
     conda:
         ENV
     shell:
-        "ocbench summary --runs {input.runs} --settings {params.settings:q} --out {output.summary}"
-        " --comparison-dir {output.comparison} 2> {log}"
+        "ocbench summary --runs {input.runs} --configuration {input.configuration} --out {output.summary}"
+        " --comparison-dir {output.comparison} --auroc-figure {input.figure}"
+        " --snakemake-version {params.snakemake_version} 2> {log}"

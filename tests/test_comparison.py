@@ -124,8 +124,8 @@ def test_files_of_each_comparison(deep_sad_runs, tmp_path):
     assert {"published_mean", "published_std", "ours_mean", "ours_std", "difference", "flagged"} <= set(table)
     latex = (tmp_path / "published" / "deep_sad_iclr2020.tex").read_text()
     assert r"\toprule" in latex and r"\bottomrule" in latex
-    assert r"mnist & 0.05 & ssad\_hybrid & 97.4$\pm$2.0 & 76.8$\pm$0.5 & \textbf{-20.7}$^{*}$ \\" in latex
-    assert r"mnist & 0.05 & deep\_sad & 96.7$\pm$2.3 & 96.8$\pm$0.5 & +0.0 \\" in latex
+    assert r"mnist & 0.05 & SSAD-H & 97.4$\pm$2.0 & 76.8$\pm$0.5 & \textbf{-20.7}$^{*}$ \\" in latex
+    assert r"mnist & 0.05 & DSAD & 96.7$\pm$2.3 & 96.8$\pm$0.5 & +0.0 \\" in latex
     assert (tmp_path / "published" / "deep_sad_iclr2020.png").read_bytes().startswith(PNG_MAGIC)
 
 

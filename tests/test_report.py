@@ -1,20 +1,29 @@
 """The report package on small run directories written here: collect, tables, figures, summary, CLI."""
 import json
 import math
+import shutil
+import subprocess
+import sys
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from ocbench.cli import main
+from ocbench.code_version import code_version
 from ocbench.data.prepared import save_npz
+from ocbench.detectors import METHODS
 from ocbench.errors import OcbenchError
 from ocbench.report.collect import RUN_COLUMNS, collect_runs, read_runs
-from ocbench.report.plots import extreme_indices, image_grid, plot_auroc, plot_extremes, plot_roc
+from ocbench.report.plots import FAILED_TEXT, auroc_heatmap, extreme_indices, image_grid, plot_auroc, plot_extremes, \
+    plot_roc
 from ocbench.report.published import EXTRA_KEYS, PUBLISHED_COLUMNS, load_published
-from ocbench.report.comparison import compare, comparison_named
-from ocbench.report.summary import summary_markdown
-from ocbench.report.tables import latex_table, summarize
+from ocbench.report.comparison import compare, compare_all, comparison_named, latex_comparison
+from ocbench.report.summary import REPORTED_PACKAGES, configuration_yaml, read_configuration, software_versions, \
+    summary_markdown, write_configuration
+from ocbench.report.tables import fit_to_page, latex_table, latex_tables, method_blocks, short_labels, summarize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 N_TEST = 20
@@ -146,7 +155,7 @@ def test_latex_table_bolds_the_best_of_each_row_and_all_ties():
     ]))
     lines = table.splitlines()
     assert r"\toprule" in lines and r"\bottomrule" in lines
-    assert r"Normal class & deep\_svdd\_oneclass & ocsvm & kde \\" in lines
+    assert r"Normal class & DSVDD-OC & OC-SVM & KDE \\" in lines  # the registry's short names
     # 98.04 and 97.96 both print as 98.0: a tie, both bold
     assert r"0 & \textbf{98.0$\pm$0.5} & 97.0$\pm$1.2 & \textbf{98.0$\pm$0.0} \\" in lines
     assert r"1 & 90.0$\pm$2.0 & \textbf{95.5$\pm$0.1} & 80.0$\pm$3.0 \\" in lines
@@ -154,6 +163,81 @@ def test_latex_table_bolds_the_best_of_each_row_and_all_ties():
     assert r"mean & 94.0 & \textbf{96.2} & 89.0 \\" in lines
     assert r"\label{tab:auroc-mnist-one_class}" in lines
     assert "one\\_class" in table and "deep_svdd" not in table.replace(r"\label{tab:auroc-mnist-one_class}", "")
+
+
+def test_many_methods_are_split_into_blocks_with_the_best_of_the_whole_row_in_bold():
+    # seven methods: blocks of four and three (METHODS_PER_BLOCK is six); m6, in the second, is the best
+    table = latex_table(summary_rows([("0", f"m{i}", 95.0 if i == 6 else 90.0, 1.0) for i in range(7)]))
+    lines = table.splitlines()
+    assert r"\begin{tabular}{lcccc}" in lines and lines.count(r"\midrule[\heavyrulewidth]") == 1
+    assert r"Normal class & m0 & m1 & m2 & m3 \\" in lines and r"Normal class & m4 & m5 & m6 \\" in lines
+    assert r"0 & 90.0$\pm$1.0 & 90.0$\pm$1.0 & 90.0$\pm$1.0 & 90.0$\pm$1.0 \\" in lines  # no bold: m6 is better
+    assert r"0 & 90.0$\pm$1.0 & 90.0$\pm$1.0 & \textbf{95.0$\pm$1.0} \\" in lines
+    assert r"mean & 90.0 & 90.0 & 90.0 & 90.0 \\" in lines and r"mean & 90.0 & 90.0 & \textbf{95.0} \\" in lines
+    assert [(block.start, block.stop) for block in method_blocks(16)] == [(0, 6), (6, 11), (11, 16)]
+
+
+def test_every_registry_method_has_a_short_unique_name():
+    names = [spec.short_name for spec in METHODS.values()]
+    assert all(names) and len(set(names)) == len(names) == len(METHODS)
+    assert max(map(len, names)) <= 10  # sixteen of them side by side must fit a page
+    frame = pd.DataFrame({"method": ["deep_sad", "deep_sad", "my_method"], "device": ["cpu", "cuda", "cpu"],
+                          "label": ["deep_sad (cpu)", "deep_sad (cuda)", "my_method"]})
+    assert short_labels(frame).tolist() == ["DSAD (cpu)", "DSAD (cuda)", "my_method"]  # unknown: its own name
+
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+def pdflatex_log(table: str, folder) -> str:
+    """The log of pdflatex on ``table`` alone in a minimal article, as a paper would include it."""
+    folder.mkdir(parents=True)
+    (folder / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n"
+                                    "\\begin{document}\n" + table + "\\end{document}\n")
+    result = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                            capture_output=True, text=True, timeout=120)
+    log = (folder / "doc.log").read_text(errors="replace")
+    assert result.returncode == 0, log[-3000:]
+    return log
+
+
+def wide_and_tall_runs() -> pd.DataFrame:
+    """Every registry method but one (as many as a setting holds) on the ten classes of mnist5k, two
+    seeds, one failed run; and a multi-class setting of ten class pairs, one row per (pair, method)."""
+    methods = [m for m in METHODS if m != "ss_dgm"]
+    rows = []
+    for setting, normals, anomalies in [("one_class", [str(c) for c in range(10)], ""),
+                                        ("vs_fmnist", [f"{c}-{(c + 1) % 10}" for c in range(10)], "fmnist")]:
+        for normal in normals:
+            for method in methods:
+                for seed in (1, 2):
+                    failed = (setting, normal, method, seed) == ("one_class", "3", "kde", 2)
+                    rows.append({"dataset": "mnist5k", "setting": setting, "normal": normal, "seed": seed,
+                                 "method": method, "device": "cpu", "auroc": math.nan if failed else 0.9123,
+                                 "status": "failed" if failed else "ok", "outlier_accuracy": 0.8,
+                                 "inlier_accuracy": 0.9, "anomaly_datasets": anomalies})
+    return pd.DataFrame(rows)
+
+
+def without_fit(table: str) -> str:
+    return "\n".join(line for line in table.splitlines() if line not in fit_to_page([])) + "\n"
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
+def test_every_generated_table_fits_the_page_when_compiled(tmp_path):
+    runs = wide_and_tall_runs()
+    tables = {f"{dataset}_{setting}": text for (dataset, setting), text in latex_tables(summarize(runs)).items()}
+    comparisons = compare_all(runs)
+    assert "deep_svdd_icml2018" in comparisons  # mnist5k's classes against the Deep SVDD paper
+    tables.update({name: latex_comparison(comparison_named(name), rows) for name, rows in comparisons.items()})
+    assert len(tables) >= 3
+    # As written before the fit, the sixteen-method table is wider than the line and the
+    # 160-row multi-class table taller than the page: the check below sees both.
+    assert "Overfull \\hbox" in pdflatex_log(without_fit(tables["mnist5k_one_class"]), tmp_path / "wide")
+    assert "Float too large for page" in pdflatex_log(without_fit(tables["mnist5k_vs_fmnist"]), tmp_path / "tall")
+    for name, table in tables.items():
+        log = pdflatex_log(table, tmp_path / name)
+        assert "Overfull \\hbox" not in log and "Float too large for page" not in log, name
 
 
 # --------------------------------------------------------------------------- figures
@@ -197,6 +281,34 @@ def test_plots_write_png_files(results, prepared, tmp_path):
         assert_png(tmp_path / name)
 
 
+def heatmap_cells(figure) -> dict[tuple[str, str, str], str]:
+    """The text printed in each heatmap cell: (panel title, method, normal class) -> text."""
+    cells = {}
+    for axis in figure.axes:
+        if not axis.get_title():  # the colour bar
+            continue
+        methods = [label.get_text() for label in axis.get_yticklabels()]
+        normals = [label.get_text() for label in axis.get_xticklabels()]
+        for text in axis.texts:
+            x, y = text.get_position()
+            cells[(axis.get_title(), methods[int(y)], normals[int(x)])] = text.get_text()
+    return cells
+
+
+def test_auroc_heatmap_prints_the_mean_over_seeds_of_each_cell(results, tmp_path):
+    _, paths = results
+    paths += [write_run(tmp_path, "wbc", "one_class", [0], seed, "kde", auroc, status=status) / "metrics.json"
+              for seed, auroc, status in [(1, 0.7, "ok"), (2, float("nan"), "failed")]]
+    paths += [write_run(tmp_path, "wbc", "one_class", [0], seed, "isoforest", auroc) / "metrics.json"
+              for seed, auroc in [(1, 0.61), (2, 0.64)]]
+    figure = auroc_heatmap(collect_runs(paths))
+    # AUROCS' means over the two seeds, in percent; wbc's KDE has a failed run: a dash, as in the tables
+    assert heatmap_cells(figure) == {
+        ("mnist5k / one_class", "DSVDD-OC", "0"): "92.0", ("mnist5k / one_class", "DSVDD-OC", "1"): "99.0",
+        ("mnist5k / one_class", "OC-SVM", "0"): "81.0", ("mnist5k / one_class", "OC-SVM", "1"): "99.0",
+        ("wbc / one_class", "KDE", "0"): FAILED_TEXT, ("wbc / one_class", "IF", "0"): "62.5"}
+
+
 def test_plot_extremes_refuses_scores_of_another_dataset(results, prepared, tmp_path):
     _, paths = results
     scores = paths[0].with_name("scores.csv")
@@ -218,7 +330,7 @@ def test_published_tables_load_with_their_keys():
     pytorch = published[published["table"] == "deep_svdd_pytorch_mnist"]
     assert pytorch["source"].str.startswith("Deep-SVDD-PyTorch").all()  # "same" spelled out
     ocnn = published[published["table"] == "ocnn_authors_notebooks"]
-    assert (ocnn["normal"] == "").all() and (ocnn["n_seeds"] == 10).all()
+    assert (ocnn["normal"] == "14").all() and (ocnn["n_seeds"] == 10).all()  # the stop signs of GTSRB
     assert published["ratio_known_outlier"].notna().sum() == 54
     assert published["n_normal_classes"].notna().sum() == 10
 
@@ -250,6 +362,40 @@ def test_summary_lists_failed_runs(tmp_path):
     assert "No run matches a published result" in text
 
 
+def test_summary_shows_the_resolved_configuration_and_the_versions(results):
+    _, paths = results
+    config = {"seeds": [1, 2], "methods": ["deep_svdd_oneclass", "ocsvm"],
+              "training": {"network": {"lr": 1.0e-4, "milestones": [50]}}, "settings": {"one_class": {}}}
+    text = summary_markdown(collect_runs(paths), config=config, versions={"python": "3.11.9", "torch": "2.14.1"})
+    section = text[text.index("## Configuration"):]
+    assert "| python | `3.11.9` |" in section and "| torch | `2.14.1` |" in section
+    block = section[section.index("```yaml\n") + len("```yaml\n"):section.rindex("```")]
+    assert yaml.safe_load(block) == config  # the YAML reads back as the configuration it shows
+    assert "was not given" in summary_markdown(collect_runs(paths), versions={})
+
+
+def test_a_configuration_that_is_not_a_mapping_is_refused_by_name(tmp_path):
+    path = tmp_path / "configuration.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(OcbenchError, match=f"configuration file {path} must hold a mapping, got list"):
+        read_configuration(path)
+    write_configuration(path, {"seeds": (1, 2)})  # a tuple, as code may build it, reads back as a list
+    assert read_configuration(path) == {"seeds": [1, 2]}
+
+
+def test_versions_are_read_without_importing_torch():
+    # Read in a fresh process: the report jobs never pay torch's start-up.
+    code = ("import json, sys; from ocbench.report.summary import software_versions; "
+            "versions = software_versions('9.99'); print(json.dumps([versions, 'torch' in sys.modules]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    versions, torch_imported = json.loads(result.stdout)
+    assert not torch_imported
+    expected = {name: metadata.version(name) for name in REPORTED_PACKAGES if name != "snakemake"}
+    assert versions == {"python": ".".join(map(str, sys.version_info[:3])), **expected, "snakemake": "9.99",
+                        "ocbench code_version": code_version()}
+    assert software_versions()["snakemake"] == metadata.version("snakemake")  # read where it is installed
+
+
 # --------------------------------------------------------------------------- command line
 
 def test_commands_run_end_to_end_with_listing_files(results, prepared, tmp_path):
@@ -272,10 +418,20 @@ def test_commands_run_end_to_end_with_listing_files(results, prepared, tmp_path)
     assert main(["plot-roc", "--out", str(out / "roc" / "mnist5k" / "one_class.png"), f"@{scores_listing}"]) == 0
     assert main(["plot-extremes", "--prepared", str(prepared), "--scores", str(paths[0].with_name("scores.csv")),
                  "--out", str(out / "extremes.png"), "--n", "32"]) == 0
-    assert main(["summary", "--runs", str(runs_csv), "--out", str(out / "summary.md")]) == 0
+    # labelled normal samples: no paper's protocol, so no comparison (without the settings, one is drawn)
+    config = {"seeds": [1, 2], "settings": {"one_class": {"ratio_known_normal": 0.05, "ratio_known_outlier": 0,
+                                                          "ratio_pollution": 0}}}
+    write_configuration(out / "configuration.yaml", config)
+    assert main(["summary", "--runs", str(runs_csv), "--out", str(out / "summary.md"), "--configuration",
+                 str(out / "configuration.yaml"), "--auroc-figure", str(out / "auroc.png"),
+                 "--snakemake-version", "9.99"]) == 0
     for figure in ("auroc.png", "roc/mnist5k/one_class.png", "extremes.png"):
         assert_png(out / figure)
-    assert (out / "summary.md").read_text().startswith("# ocbench results")
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# ocbench results")
+    assert "[the AUROC heatmap](auroc.png)" in summary  # relative to the summary
+    assert "| snakemake | `9.99` |" in summary and configuration_yaml(config) in summary
+    assert "No run matches a published result" in summary  # the configuration's settings were applied
     assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary file left behind
 
 

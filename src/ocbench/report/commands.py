@@ -83,6 +83,7 @@ def _plot_roc(args):
 def _plot_extremes(args):
     from pathlib import Path
 
+    from .. import paths
     from ..errors import OcbenchError
     from ..io import atomic_path
     from .plots import check_figure_path, plot_extremes
@@ -99,17 +100,20 @@ def _plot_extremes(args):
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for run in family.itertuples():
-        out = outdir / run.normal / f"seed{run.seed}" / run.method / f"{run.device}.png"
+        out = outdir / paths.EXTREMES_FIGURE.format(normal=run.normal, seed=run.seed, method=run.method,
+                                                    device=run.device)
         with atomic_path(out) as tmp:
-            plot_extremes(args.prepared, Path(run.run_dir) / "scores.csv", tmp, n=args.n)
+            plot_extremes(args.prepared, Path(run.run_dir) / paths.SCORES, tmp, n=args.n)
     log.info("%d extremes figures written under %s", len(family), outdir)
 
 
 def _summary(args):
     from .collect import read_runs
-    from .summary import write_summary
+    from .summary import read_configuration, write_summary
 
-    write_summary(read_runs(args.runs), args.out, settings=args.settings, comparison_dir=args.comparison_dir)
+    config = read_configuration(args.configuration) if args.configuration else None
+    write_summary(read_runs(args.runs), args.out, settings=args.settings, comparison_dir=args.comparison_dir,
+                  config=config, snakemake_version=args.snakemake_version, auroc_figure=args.auroc_figure)
 
 
 def add_report_commands(sub) -> None:
@@ -127,7 +131,8 @@ def add_report_commands(sub) -> None:
     p.add_argument("--outdir", required=True)
     p.set_defaults(func=_tables)
 
-    p = sub.add_parser("plot-auroc", help="figure of the AUROC per normal class and method, one point per seed")
+    p = sub.add_parser("plot-auroc", help="heatmap of the mean AUROC over seeds per method and normal class, "
+                                          "one panel per (dataset, setting)")
     p.add_argument("--runs", required=True, help="runs.csv from `ocbench collect`")
     p.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
     p.set_defaults(func=_plot_auroc)
@@ -163,4 +168,11 @@ def add_report_commands(sub) -> None:
     p.add_argument("--comparison-dir", default=None,
                    help="folder for each paper comparison's CSV, booktabs LaTeX table and figure "
                         "({name}.csv, {name}.tex, {name}.png)")
+    p.add_argument("--configuration", default=None,
+                   help="the resolved configuration as YAML (written by the workflow), shown under "
+                        "*Configuration*; its settings stand in for --settings when that is not given")
+    p.add_argument("--snakemake-version", default=None,
+                   help="Snakemake's version, for a job environment without Snakemake")
+    p.add_argument("--auroc-figure", default=None,
+                   help="the AUROC heatmap (`ocbench plot-auroc`), linked from the summary")
     p.set_defaults(func=_summary)

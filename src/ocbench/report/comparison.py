@@ -24,7 +24,7 @@ import pandas as pd
 from ..config import parse_normal
 from .collect import method_labels
 from .published import load_published
-from .tables import latex_escape
+from .tables import fit_to_page, latex_escape, short_labels
 
 #: datasets compared with another dataset's published numbers, and why (shown in the summary)
 STAND_INS = {"mnist5k": ("mnist", "mnist5k is a 5,000-digit subset of MNIST (fewer training and test "
@@ -216,34 +216,38 @@ def published_text(mean: float, std: float, plus_minus: str = " ± ") -> str:
 
 def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
     """A booktabs table: published mean ± std, ocbench's mean ± std, the difference; a flagged difference
-    is bold with a star. Needs ``\\usepackage{booktabs}``."""
+    is bold with a star. Methods go by their short names and the table shrinks to fit the page, as in
+    ``tables.latex_table``. Needs ``\\usepackage{booktabs,graphicx}``."""
     several = rows["table"].nunique() > 1
+    labels = short_labels(rows)
     headers = ["Dataset", *(_KEY_HEADERS.get(k, k) for k in comparison.keys), "Method"]
     headers += ["Published", "ocbench", r"$\Delta$"] + (["Source"] if several else [])
     lines = [
-        "% published against ocbench, written by `ocbench summary`; needs \\usepackage{booktabs}",
+        "% published against ocbench, written by `ocbench summary`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         f"\\caption{{{latex_escape(comparison.title)}: test AUROC (\\%), published mean $\\pm$ std against "
         r"ocbench's mean $\pm$ std; $\Delta$ is ocbench minus published, in bold with a star where it exceeds "
         r"what seed noise explains.}",
         f"\\label{{tab:published-{comparison.name}}}",
+    ]
+    tabular = [
         f"\\begin{{tabular}}{{{'l' * (2 + len(comparison.keys))}ccc{'l' if several else ''}}}",
         r"\toprule",
         " & ".join(headers) + r" \\",
         r"\midrule",
     ]
-    for row in rows.itertuples():
+    for row, label in zip(rows.itertuples(), labels):
         dataset = row.dataset if row.dataset == row.published_dataset else f"{row.dataset} (vs {row.published_dataset})"
         delta = f"{row.difference:+.1f}"
         cells = [latex_escape(dataset), *(latex_escape(_key_text(k, getattr(row, k))) for k in comparison.keys),
-                 latex_escape(row.label), published_text(row.published_mean, row.published_std, r"$\pm$"),
+                 latex_escape(label), published_text(row.published_mean, row.published_std, r"$\pm$"),
                  _mean_std(row.ours_mean, row.ours_std),
                  f"\\textbf{{{delta}}}$^{{*}}$" if row.flagged else delta]
         if several:
             cells.append(latex_escape(row.table))
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+        tabular.append(" & ".join(cells) + r" \\")
+    lines += fit_to_page(tabular + [r"\bottomrule", r"\end{tabular}"]) + [r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,19 +1,16 @@
-"""Figures: AUROC per normal class, ROC curves, and the most normal and most anomalous test images.
+"""Figures: the AUROC overview, ROC curves, and the most normal and most anomalous test images.
 
-Every function draws on a new figure and saves it to ``out`` (the format follows the
-suffix: .png, .pdf or .svg); nothing is shown on screen.
+Every ``plot_*`` function draws a new figure and saves it to ``out`` (the format follows
+the suffix: .png, .pdf or .svg); nothing is shown on screen.
 """
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # jobs run without a display; must precede the pyplot import
-# seaborn puts class ids such as "3" on a categorical axis, which matplotlib logs at INFO each time
-logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -42,44 +39,105 @@ def _save(figure, out) -> None:
     plt.close(figure)
 
 
-# --------------------------------------------------------------------------- AUROC per class
+# --------------------------------------------------------------------------- AUROC overview
+
+HEATMAP_CELL = 0.55  # inches per cell: room for "99.9" at the annotations' font size
+HEATMAP_COLOURS = (50.0, 100.0)  # AUROC (%) from chance to perfect; below chance gets the darkest colour
+FAILED_TEXT = "–"  # a cell with a failed run, as the LaTeX tables show it
+HEATMAP_MIN_WIDTH = 6.0  # inches of panels side by side before a new row starts (if the panels fill them)
+HEATMAP_GAP = 0.4  # inches between panels side by side
+
+
+def auroc_cells(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean test AUROC (%) per panel (``dataset / setting``), method and normal class.
+
+    The mean is over the seeds (and over the known outlier classes of a setting with one
+    split per known class, ``<setting>.k<class>``, whose runs share their base setting's
+    panel). ``failed`` marks a cell with at least one failed run, whose mean is left out
+    (NaN) as the LaTeX tables leave it out. ``label`` is the method's short name
+    (``tables.short_labels``); rows keep the order of ``runs``.
+    """
+    from .tables import short_labels
+
+    setting = runs["base_setting"] if "base_setting" in runs else runs["setting"]
+    data = runs.assign(panel=runs["dataset"] + " / " + setting, label=method_labels(runs),
+                       auroc_percent=100.0 * runs["auroc"].astype(float),
+                       failed=runs["status"].astype(str) != "ok")
+    data = data.assign(label=short_labels(data))
+    grouped = data.groupby(["panel", "label", "normal"], sort=False)
+    cells = grouped["auroc_percent"].mean().to_frame("auroc_mean").join(grouped["failed"].any()).reset_index()
+    cells.loc[cells["failed"], "auroc_mean"] = math.nan
+    return cells
+
+
+def auroc_heatmap(runs: pd.DataFrame):
+    """The AUROC overview as a figure: one heatmap per (dataset, setting), methods (short names) down,
+    normal classes across, the mean AUROC (%) over seeds printed in each cell (``auroc_cells``)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    cells = auroc_cells(runs)
+    if cells["auroc_mean"].isna().all() and not cells["failed"].any():
+        raise OcbenchError("no run has an AUROC to plot (all had single-class test sets)")
+    grids = {}
+    for panel, part in cells.groupby("panel", sort=False):
+        normals = sorted(pd.unique(part["normal"]), key=parse_normal)
+        labels = list(pd.unique(part["label"]))
+        grids[panel] = (part.pivot(index="label", columns="normal", values="auroc_mean").reindex(
+                            index=labels, columns=normals),
+                        part.pivot(index="label", columns="normal", values="failed").reindex(
+                            index=labels, columns=normals).fillna(False).astype(bool))
+    # Laid out in inches, so that every cell is the same square whatever a panel's shape
+    # (a tabular set's single class stays one narrow column), and narrow panels side by side
+    # in rows no wider than the widest panel (or HEATMAP_MIN_WIDTH).
+    label_width = 0.2 + 0.075 * max(len(label) for label in cells["label"])
+    widths = {panel: label_width + means.shape[1] * HEATMAP_CELL for panel, (means, _) in grids.items()}
+    all_in_one_line = sum(widths.values()) + HEATMAP_GAP * (len(widths) - 1)
+    line_width = max(min(HEATMAP_MIN_WIDTH, all_in_one_line), *widths.values())
+    lines = [[]]
+    for panel in grids:
+        if lines[-1] and sum(widths[p] + HEATMAP_GAP for p in lines[-1]) + widths[panel] > line_width:
+            lines.append([])
+        lines[-1].append(panel)
+    title, below, heading = 0.35, 0.6, 0.45  # a panel's title, its class ticks and axis name, the figure's title
+    line_heights = [title + max(grids[p][0].shape[0] for p in line) * HEATMAP_CELL + below for line in lines]
+    width, height = line_width + 1.1, heading + sum(line_heights)
+    cmap = plt.get_cmap("viridis")
+    norm = Normalize(*HEATMAP_COLOURS)
+    figure = plt.figure(figsize=(width, height))
+    top = height - heading
+    for line, line_height in zip(lines, line_heights):
+        left = 0.0
+        for panel in line:
+            means, failed = grids[panel]
+            n_rows, n_columns = means.shape
+            bottom = top - title - n_rows * HEATMAP_CELL
+            axis = figure.add_axes([(left + label_width) / width, bottom / height, n_columns * HEATMAP_CELL / width,
+                                    n_rows * HEATMAP_CELL / height])
+            sns.heatmap(means, ax=axis, annot=True, fmt=".1f", annot_kws={"fontsize": 8}, cmap=cmap, norm=norm,
+                        cbar=False, linewidths=0.5, linecolor="white", xticklabels=True, yticklabels=True)
+            for row, column in zip(*np.nonzero(failed.to_numpy())):
+                axis.text(column + 0.5, row + 0.5, FAILED_TEXT, ha="center", va="center", fontsize=8)
+            axis.set_facecolor("#eeeeee")  # a cell no run reached
+            axis.set_title(panel, fontsize=10)
+            axis.set_xlabel("normal class")
+            axis.set_ylabel("")
+            axis.tick_params(axis="y", rotation=0)
+            axis.tick_params(axis="x", rotation=0 if n_columns <= 10 else 90)
+            left += widths[panel] + HEATMAP_GAP
+        top -= line_height
+    bar_height = min(3.0, line_heights[0] - title - below)
+    bar = figure.add_axes([(line_width + 0.3) / width, (height - heading - title - bar_height) / height,
+                           0.15 / width, bar_height / height])
+    figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=bar, extend="min", label="test AUROC (%)")
+    failures = f"; {FAILED_TEXT}: a run of the cell failed" if cells["failed"].any() else ""
+    figure.suptitle(f"Mean test AUROC (%) over seeds{failures}", x=0.5, y=1 - 0.15 / height, fontsize=11)
+    return figure
+
 
 def plot_auroc(runs: pd.DataFrame, out) -> None:
-    """Test AUROC (%) per normal class and method, one point per run; one panel per (dataset, setting).
-
-    A setting with one split per known outlier class (``<setting>.k<class>``) is one
-    panel, its known classes' runs side by side (``base_setting``)."""
-    setting = runs["base_setting"] if "base_setting" in runs else runs["setting"]
-    data = runs.assign(method_label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float),
-                       panel=runs["dataset"] + " / " + setting)
-    data = data[np.isfinite(data["auroc_percent"])]
-    if data.empty:
-        raise OcbenchError("no run has an AUROC to plot (all failed or had single-class test sets)")
-    panels = list(pd.unique(data["panel"]))
-    methods = list(pd.unique(data["method_label"]))
-    palette = dict(zip(methods, sns.color_palette("husl", len(methods))))
-    # Each panel gets its own classes on the x axis (a tabular set has one, an image set
-    # ten), about one inch per class and method group, stacked in one column.
-    widths = [len(pd.unique(data.loc[data["panel"] == p, "normal"])) for p in panels]
-    width = max(6.0, min(16.0, 0.9 * max(widths) + 0.12 * len(methods)))
-    figure, axes = plt.subplots(len(panels), 1, figsize=(width, 3.2 * len(panels)), squeeze=False)
-    for axis, panel in zip(axes[:, 0], panels):
-        part = data[data["panel"] == panel]
-        order = sorted(pd.unique(part["normal"]), key=parse_normal)
-        present = [m for m in methods if m in set(part["method_label"])]
-        sns.stripplot(data=part, x="normal", y="auroc_percent", hue="method_label", order=order,
-                      hue_order=present, palette=palette, dodge=True, jitter=False, size=5, alpha=0.85,
-                      ax=axis, legend=False)
-        axis.set_title(panel)
-        axis.set_xlabel("normal class")
-        axis.set_ylabel("test AUROC (%)")
-        axis.set_ylim(-2, 102)
-        axis.grid(axis="y", alpha=0.3)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=palette[m], label=m) for m in methods]
-    figure.legend(handles=handles, title="method", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    figure.tight_layout()
-    figure.suptitle("Test AUROC per normal class (one point per run)", y=1.0 + 0.25 / figure.get_figheight())
-    _save(figure, out)
+    """Save the AUROC overview (``auroc_heatmap``) to ``out``."""
+    _save(auroc_heatmap(runs), out)
 
 
 # --------------------------------------------------------------------------- ROC curves

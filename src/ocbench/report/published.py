@@ -32,8 +32,7 @@ REQUIRED_COLUMNS = ["dataset", "method", "auc_mean", "source"]
 #: names a published table may use although ocbench does not run them, and why; a name
 #: that joins the registry leaves this list by itself
 PUBLISHED_ONLY = {
-    "dataset": {"gtsrb": "GTSRB stop signs against adversarial examples (Deep SVDD and OC-NN papers), "
-                         "not yet an ocbench dataset"},
+    "dataset": {},
     "method": {"supervised": "the Deep SAD paper's supervised classifier baseline, not an ocbench method"},
 }
 _SAME = "same"

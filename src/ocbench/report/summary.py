@@ -1,7 +1,10 @@
-"""A Markdown summary of the runs, with each preset's comparison to its paper (``comparison.py``)."""
+"""A Markdown summary of the runs, with each preset's comparison to its paper (``comparison.py``), the
+configuration the workflow resolved and the versions of the software."""
 from __future__ import annotations
 
+import json
 import math
+import platform
 
 import pandas as pd
 
@@ -58,11 +61,14 @@ def _failed(runs: pd.DataFrame) -> list[str]:
             markdown_table(RUN_KEYS + ["status", "reason"], rows), ""]
 
 
-def _per_dataset(runs: pd.DataFrame) -> list[str]:
+def _per_dataset(runs: pd.DataFrame, figure: str | None = None) -> list[str]:
     lines = ["## Mean test AUROC (%)", "",
              "Per dataset and setting, each method's AUROC averaged over the normal classes, the known "
              "anomaly classes (a setting with one split per known class, `<setting>.k<class>`) and the seeds; "
              "*runs* counts the runs with an AUROC, *train time* is their sum.", ""]
+    if figure:
+        lines += [f"Per normal class: [the AUROC heatmap]({figure}), each method's mean over the seeds.", "",
+                  f"![Mean test AUROC (%) per method and normal class]({figure})", ""]
     runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float))
     setting_of = runs["base_setting"] if "base_setting" in runs else runs["setting"]
     for (dataset, setting), group in runs.groupby([runs["dataset"], setting_of], sort=False):
@@ -118,26 +124,117 @@ def _comparison(results: dict[str, pd.DataFrame], settings: dict | None) -> list
     return lines
 
 
+# --------------------------------------------------------------------------- configuration and versions
+
+#: the distributions whose versions the summary names, read from their metadata (nothing is imported)
+REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "snakemake")
+
+
+def software_versions(snakemake_version: str | None = None) -> dict[str, str]:
+    """Python's version, each of ``REPORTED_PACKAGES``' (``not installed`` where absent) and ocbench's
+    ``code_version``. ``snakemake_version``: Snakemake's, given by the workflow, whose jobs may run in
+    an environment without Snakemake."""
+    from importlib import metadata
+
+    from ..code_version import code_version
+
+    versions = {"python": platform.python_version()}
+    for name in REPORTED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    if snakemake_version:
+        versions["snakemake"] = snakemake_version
+    versions["ocbench code_version"] = code_version()
+    return versions
+
+
+def configuration_yaml(config: dict) -> str:
+    """``config`` as YAML in its own key order, short lists on one line (tuples written as lists)."""
+    import yaml
+
+    plain = json.loads(json.dumps(config))  # tuples and other sequences become lists yaml can write safely
+    return yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
+
+
+def write_configuration(out, config: dict) -> None:
+    """Write ``configuration_yaml(config)`` to ``out`` (a failed write leaves no half file)."""
+    from ..io import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(configuration_yaml(config), encoding="utf-8")
+
+
+def read_configuration(path) -> dict:
+    """A configuration written by ``write_configuration``."""
+    from pathlib import Path
+
+    import yaml
+
+    from ..errors import OcbenchError
+    from ..io import one_line
+
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise OcbenchError(f"configuration file {path} is not readable YAML ({one_line(err)}); "
+                           "make it again with the workflow") from None
+    if not isinstance(config, dict):
+        raise OcbenchError(f"configuration file {path} must hold a mapping, got {type(config).__name__}")
+    return config
+
+
+def _configuration(config: dict | None, versions: dict[str, str]) -> list[str]:
+    lines = ["## Configuration", "",
+             "The software that made this summary (the versions each run used are in its `metrics.json`):", "",
+             markdown_table(["software", "version"], [[name, f"`{value}`"] for name, value in versions.items()]),
+             ""]
+    if config is None:
+        return lines + ["The configuration was not given (`ocbench summary --configuration`).", ""]
+    return lines + ["The configuration as the workflow resolved it, every default filled:", "",
+                    "```yaml", configuration_yaml(config).rstrip(), "```", ""]
+
+
+# --------------------------------------------------------------------------- the summary
+
 def summary_markdown(runs: pd.DataFrame, settings: dict | None = None,
-                     published: pd.DataFrame | None = None, results: dict | None = None) -> str:
+                     published: pd.DataFrame | None = None, results: dict | None = None,
+                     config: dict | None = None, versions: dict[str, str] | None = None,
+                     auroc_figure: str | None = None) -> str:
     """The summary as Markdown text. ``settings``: the config's split settings by name; when
     given, each comparison keeps to the runs of its paper's split protocol. ``results``: the
-    comparisons (``comparison.compare_all``), computed here when not given."""
+    comparisons (``comparison.compare_all``), computed here when not given. ``config``: the
+    resolved configuration, shown under *Configuration* with ``versions`` (``software_versions()``
+    when not given). ``auroc_figure``: the AUROC heatmap's path relative to the summary, linked
+    and shown under the mean AUROCs."""
     if results is None:
         results = compare_all(runs, settings, published)
-    lines = ["# ocbench results", "", *_overview(runs), "", *_failed(runs), *_per_dataset(runs),
-             *_comparison(results, settings)]
+    versions = software_versions() if versions is None else versions
+    lines = ["# ocbench results", "", *_overview(runs), "", *_failed(runs), *_per_dataset(runs, auroc_figure),
+             *_comparison(results, settings), *_configuration(config, versions)]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, comparison_dir=None) -> None:
+def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, comparison_dir=None,
+                  config: dict | None = None, snakemake_version: str | None = None, auroc_figure=None) -> None:
     """Write ``summary_markdown`` to ``out`` (a failed write leaves no half file), and each comparison's
-    CSV, LaTeX table and figure to ``comparison_dir`` when given."""
+    CSV, LaTeX table and figure to ``comparison_dir`` when given. Without ``settings``, those of
+    ``config`` (when given) decide which runs each comparison keeps. ``auroc_figure``: the path of
+    the AUROC heatmap (``plots.plot_auroc``), linked from the summary by its path relative to ``out``."""
+    import os
+    from pathlib import Path
+
     from ..io import atomic_path
 
+    if settings is None and config is not None:
+        settings = config.get("settings")
     results = compare_all(runs, settings)
     if comparison_dir is not None:
         write_comparisons(results, comparison_dir)
-    text = summary_markdown(runs, settings, results=results)
+    figure = None if auroc_figure is None else \
+        Path(os.path.relpath(Path(auroc_figure).resolve(), Path(out).resolve().parent)).as_posix()
+    text = summary_markdown(runs, settings, results=results, config=config,
+                            versions=software_versions(snakemake_version), auroc_figure=figure)
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -22,6 +22,12 @@ FAILED_CELL = r"--$^\dagger$"
 FAILED_NOTE = (r"$^\dagger$ at least one run of this cell failed (no AUROC); the reasons are listed under "
                r"``Failed runs'' in summary.md.")
 
+#: the most method columns side by side in a table: more are split into blocks stacked in the
+#: same table (sixteen mean ± std columns side by side would print at half size on a page)
+METHODS_PER_BLOCK = 6
+#: the number of method columns in a block above which its columns sit closer together
+NARROW_COLUMNS_FROM = 4
+
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
@@ -62,6 +68,30 @@ def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
+def short_name(method: str) -> str:
+    """The method's ``short_name`` in the registry, or ``method`` itself when it has none."""
+    from ..detectors import METHODS  # the registry is plain data: no torch
+
+    spec = METHODS.get(method)
+    return spec.short_name if spec is not None and spec.short_name else method
+
+
+def short_labels(frame: pd.DataFrame) -> pd.Series:
+    """The ``label`` column (``method`` or ``method (device)``) with the method's short name, for
+    LaTeX tables and figures: sixteen config names side by side do not fit a page."""
+    labels = frame["label"] if "label" in frame else method_labels(frame)
+    return pd.Series([short_name(method) + label[len(method):] if label.startswith(method) else label
+                      for method, label in zip(frame["method"], labels)], index=frame.index, dtype=object)
+
+
+def fit_to_page(tabular: list[str]) -> list[str]:
+    """``tabular``'s lines in two ``\\resizebox`` (graphicx) that shrink it to the line width and to
+    0.8 of the text height where it is larger, keeping its aspect, and never enlarge it."""
+    return [r"\resizebox*{!}{\ifdim\totalheight>0.8\textheight 0.8\textheight\else\totalheight\fi}{%",
+            r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
+            *tabular, r"}}"]
+
+
 def latex_escape(text: str) -> str:
     """``text`` with LaTeX's special characters escaped (method names hold underscores)."""
     return "".join(_LATEX_SPECIAL.get(char, char) for char in str(text))
@@ -76,15 +106,23 @@ def _cell(mean: float, std: float, bold: bool, failed: bool = False) -> str:
     return f"\\textbf{{{text}}}" if bold else text
 
 
-def _row(name: str, means: list[float], stds: list[float], failed: list[bool] | None = None) -> str:
+def _cells(means: list[float], stds: list[float], failed: list[bool] | None = None) -> list[str]:
+    """The cells of one row, its best mean in bold."""
     # A cell with a failed run shows a dash, never the mean of the runs that did not fail.
     failed = failed or [False] * len(means)
     means = [math.nan if f else m for m, f in zip(means, failed)]
     # The best is judged on the printed (rounded) means, so equal-looking cells are all bold.
     shown = [round(m, 1) for m in means if not math.isnan(m)]
     best = max(shown) if shown else None
-    cells = [_cell(m, s, not math.isnan(m) and round(m, 1) == best, f) for m, s, f in zip(means, stds, failed)]
-    return " & ".join([latex_escape(name), *cells]) + r" \\"
+    return [_cell(m, s, not math.isnan(m) and round(m, 1) == best, f) for m, s, f in zip(means, stds, failed)]
+
+
+def method_blocks(n_methods: int, per_block: int = METHODS_PER_BLOCK) -> list[slice]:
+    """The methods' columns split into the fewest blocks of at most ``per_block``, as even as can be
+    (16 methods: 6, 5 and 5)."""
+    n_blocks = max(1, math.ceil(n_methods / per_block))
+    bounds = [math.ceil(i * n_methods / n_blocks) for i in range(n_blocks + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
 def latex_table(summary: pd.DataFrame) -> str:
@@ -93,12 +131,17 @@ def latex_table(summary: pd.DataFrame) -> str:
     ``summary``: the rows of ``summarize`` for one dataset and setting. Cells read
     ``98.0$\\pm$0.5`` (mean ± std over seeds, one decimal); the best mean of each row is
     bold (all of them on a tie). The last row, ``mean``, averages the class means of
-    each method. Needs ``\\usepackage{booktabs}``.
+    each method. Methods go by their short names (``short_labels``); more than
+    ``METHODS_PER_BLOCK`` are split into blocks stacked in the table (``method_blocks``), each
+    with its header and mean row, the bold still the best of the whole row; and a table wider
+    than the line or taller than the page is shrunk to fit (``fit_to_page``). Needs
+    ``\\usepackage{booktabs,graphicx}``.
     """
     pairs = summary[["dataset", "setting"]].drop_duplicates()
     if len(pairs) != 1:
         raise ValueError(f"latex_table takes the rows of one (dataset, setting), got {len(pairs)}")
     dataset, setting = pairs.iloc[0]
+    summary = summary.assign(label=short_labels(summary))
     labels = list(pd.unique(summary["label"]))
     normals = sorted(pd.unique(summary["normal"]), key=parse_normal)
     means = summary.pivot(index="normal", columns="label", values="auroc_mean").reindex(index=normals,
@@ -110,24 +153,30 @@ def latex_table(summary: pd.DataFrame) -> str:
     failed = summary.pivot(index="normal", columns="label", values="n_failed").reindex(
         index=normals, columns=labels).fillna(0) > 0
     lines = [
-        "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs}",
+        "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         f"\\caption{{Test AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
         r"mean $\pm$ std over seeds; the best method of each row in bold.}",
         f"\\label{{tab:auroc-{dataset}-{setting}}}",
-        f"\\begin{{tabular}}{{l{'c' * len(labels)}}}",
-        r"\toprule",
-        " & ".join(["Normal class", *map(latex_escape, labels)]) + r" \\",
-        r"\midrule",
     ]
-    for normal in normals:
-        lines.append(_row(normal, [float(v) for v in means.loc[normal]], [float(v) for v in stds.loc[normal]],
-                          [bool(v) for v in failed.loc[normal]]))
-    lines.append(r"\midrule")
+    rows = {normal: _cells([float(v) for v in means.loc[normal]], [float(v) for v in stds.loc[normal]],
+                           [bool(v) for v in failed.loc[normal]]) for normal in normals}
     class_means = [float(means[label].mean()) for label in labels]  # NaN only if a method has no AUROC at all
-    lines.append(_row("mean", class_means, [math.nan] * len(labels), [bool(failed[label].any()) for label in labels]))
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    rows["mean"] = _cells(class_means, [math.nan] * len(labels), [bool(failed[label].any()) for label in labels])
+    blocks = method_blocks(len(labels))
+    widest = max(block.stop - block.start for block in blocks)
+    if widest > NARROW_COLUMNS_FROM:  # half the padding between columns: less to shrink
+        lines.append(r"\setlength{\tabcolsep}{3pt}")
+    tabular = [f"\\begin{{tabular}}{{l{'c' * widest}}}", r"\toprule"]
+    for number, block in enumerate(blocks):
+        if number:
+            tabular.append(r"\midrule[\heavyrulewidth]")
+        tabular += [" & ".join(["Normal class", *map(latex_escape, labels[block])]) + r" \\", r"\midrule"]
+        tabular += [" & ".join([latex_escape(name), *cells[block]]) + r" \\" for name, cells in rows.items()
+                    if name != "mean"]
+        tabular += [r"\midrule", " & ".join(["mean", *rows["mean"][block]]) + r" \\"]
+    lines += fit_to_page(tabular + [r"\bottomrule", r"\end{tabular}"])
     if failed.values.any():
         lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
     lines += [r"\end{table}"]
@@ -149,21 +198,26 @@ def multiclass_latex_table(summary: pd.DataFrame) -> str:
     """A booktabs table of one (dataset, setting) of the multi-class setting: one row per
     (normal classes, method), with the AUROC and the accuracies on the outliers and on the
     inliers at the method's threshold (percent, mean ± std over seeds), as the multi-class
-    Deep SVDD fork reports them. A cell with a failed run reads as in ``latex_table``.
+    Deep SVDD fork reports them. A cell with a failed run, the methods' names and the fit
+    to the page are as in ``latex_table``.
     """
     pairs = summary[["dataset", "setting"]].drop_duplicates()
     if len(pairs) != 1:
         raise ValueError(f"multiclass_latex_table takes the rows of one (dataset, setting), got {len(pairs)}")
     dataset, setting = pairs.iloc[0]
+    summary = summary.assign(label=short_labels(summary))
     sources = " and ".join(sorted({s for s in summary["anomaly_datasets"].fillna("") if s}))
     lines = [
-        "% AUROC and threshold accuracies (%) written by `ocbench tables`; needs \\usepackage{booktabs}",
+        "% AUROC and threshold accuracies (%) written by `ocbench tables`; "
+        "needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         f"\\caption{{{latex_escape(dataset)} ({latex_escape(setting)}) against the test images of "
         f"{latex_escape(sources.replace('+', ', '))}: test AUROC and the accuracy on the outliers and on the "
         r"inliers at each method's threshold (\%), mean $\pm$ std over seeds.}",
         f"\\label{{tab:auroc-{dataset}-{setting}}}",
+    ]
+    tabular = [
         r"\begin{tabular}{llccc}",
         r"\toprule",
         r"Normal classes & Method & AUROC & Outlier acc. & Inlier acc. \\",
@@ -175,8 +229,8 @@ def multiclass_latex_table(summary: pd.DataFrame) -> str:
         for index, row in rows.iterrows():
             cells = [_cell(float(row[f"{name}_mean"]), float(row[f"{name}_std"]), False, bool(failed[index]))
                      for name in ("auroc", "outlier_accuracy", "inlier_accuracy")]
-            lines.append(" & ".join([latex_escape(normal), latex_escape(row["label"]), *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+            tabular.append(" & ".join([latex_escape(normal), latex_escape(row["label"]), *cells]) + r" \\")
+    lines += fit_to_page(tabular + [r"\bottomrule", r"\end{tabular}"])
     if failed.any():
         lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
     lines += [r"\end{table}"]
