@@ -132,7 +132,8 @@ def test_reference_init_draws_the_references_seed_1_weights(reference, net):
 def test_every_lenet_of_every_reference_is_in_the_fixture():
     entries = {tuple(key.split("/")[:2]) for key in FIXTURE["tensors"]}
     assert entries == set(SEQUENCES)
-    assert {net for _, net in entries if net.endswith("_lenet")} == {"mnist_lenet", "fmnist_lenet", "cifar10_lenet"}
+    assert {net for _, net in entries if "_lenet" in net} == {"mnist_lenet", "fmnist_lenet", "cifar10_lenet",
+                                                               "cifar10_lenet_elu"}
 
 
 def test_default_autoencoder_starts_where_the_reference_network_does():

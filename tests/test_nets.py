@@ -9,7 +9,7 @@ from ocbench.detectors.deep import transfer_encoder_weights
 from ocbench.nets import NETS, build_autoencoder, build_network
 from ocbench.nets.layers import BN_EPS, lrelu, upsample, upsample_deconv
 
-LENETS = [name for name in NETS if name.endswith("_lenet")]
+LENETS = [name for name in NETS if "_lenet" in name]
 
 
 def sample_batch(name, n=4, seed=0):
@@ -34,7 +34,7 @@ def test_every_net_maps_a_batch_to_codes_and_back_to_the_input_shape(name, train
 
 def test_lenet_code_sizes_are_the_references():
     assert {name: build_network(name).rep_dim for name in LENETS} == {
-        "mnist_lenet": 32, "fmnist_lenet": 64, "cifar10_lenet": 128}
+        "mnist_lenet": 32, "fmnist_lenet": 64, "cifar10_lenet": 128, "cifar10_lenet_elu": 128}
 
 
 # --------------------------------------------------------------------------- the references' layers
@@ -114,18 +114,25 @@ def reference_decoder_forward(name, decoder, z):
         x = upsample(lrelu(decoder.bn5(decoder.deconv1(x))))
         x = upsample(lrelu(decoder.bn6(decoder.deconv2(x))))
         return decoder.deconv3(x).sigmoid()
-    x = lrelu(z.view(z.size(0), 8, 4, 4))
-    x = upsample(lrelu(decoder.bn4(decoder.deconv1(x))))
-    x = upsample(lrelu(decoder.bn5(decoder.deconv2(x))))
-    x = upsample(lrelu(decoder.bn6(decoder.deconv3(x))))
+    act = activation(name)
+    x = act(z.view(z.size(0), 8, 4, 4))
+    x = upsample(act(decoder.bn4(decoder.deconv1(x))))
+    x = upsample(act(decoder.bn5(decoder.deconv2(x))))
+    x = upsample(act(decoder.bn6(decoder.deconv3(x))))
     return decoder.deconv4(x).sigmoid()
 
 
+def activation(name):
+    """The Deep SVDD reference's cifar10_LeNet_ELU uses F.elu where every other LeNet uses leaky ReLU."""
+    return F.elu if name.endswith("_elu") else lrelu
+
+
 def reference_encoder_forward(name, encoder, x):
-    x = F.max_pool2d(lrelu(encoder.bn1(encoder.conv1(x))), 2)
-    x = F.max_pool2d(lrelu(encoder.bn2(encoder.conv2(x))), 2)
-    if name == "cifar10_lenet":
-        x = F.max_pool2d(lrelu(encoder.bn3(encoder.conv3(x))), 2)
+    act = activation(name)
+    x = F.max_pool2d(act(encoder.bn1(encoder.conv1(x))), 2)
+    x = F.max_pool2d(act(encoder.bn2(encoder.conv2(x))), 2)
+    if name.startswith("cifar10"):
+        x = F.max_pool2d(act(encoder.bn3(encoder.conv3(x))), 2)
         return encoder.fc1(x.flatten(1))
     if name == "fmnist_lenet":
         return encoder.fc2(lrelu(encoder.bn3(encoder.fc1(x.flatten(1)))))

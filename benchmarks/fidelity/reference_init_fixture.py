@@ -37,7 +37,7 @@ from ocbench.nets.reference_init import SEQUENCES, apply_init  # noqa: E402
 
 #: ocbench net -> the reference's net name
 REFERENCE_NAMES = {"mnist_lenet": "mnist_LeNet", "fmnist_lenet": "fmnist_LeNet", "cifar10_lenet": "cifar10_LeNet",
-                   "arrhythmia_mlp": "arrhythmia_mlp", "cardio_mlp": "cardio_mlp", "satellite_mlp": "satellite_mlp",
+                   "cifar10_lenet_elu": "cifar10_LeNet_ELU", "arrhythmia_mlp": "arrhythmia_mlp", "cardio_mlp": "cardio_mlp", "satellite_mlp": "satellite_mlp",
                    "satimage-2_mlp": "satimage-2_mlp", "shuttle_mlp": "shuttle_mlp", "thyroid_mlp": "thyroid_mlp"}
 
 

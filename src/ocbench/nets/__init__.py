@@ -34,8 +34,8 @@ class NetSpec:
         return self._build(self.decoder_class)
 
 
-def _lenet(prefix: str, input_shape: tuple[int, ...]) -> NetSpec:
-    return NetSpec("lenet", f"{prefix}LeNet", f"{prefix}LeNetDecoder", input_shape)
+def _lenet(prefix: str, input_shape: tuple[int, ...], *args) -> NetSpec:
+    return NetSpec("lenet", f"{prefix}LeNet", f"{prefix}LeNetDecoder", input_shape, args)
 
 
 def _mlp(x_dim: int, hidden: tuple[int, ...], rep_dim: int) -> NetSpec:
@@ -46,6 +46,8 @@ NETS: dict[str, NetSpec] = {
     "mnist_lenet": _lenet("Mnist", (1, 28, 28)),
     "fmnist_lenet": _lenet("Fmnist", (1, 28, 28)),
     "cifar10_lenet": _lenet("Cifar10", (3, 32, 32)),
+    # The Deep SVDD reference's ELU variant, which its paper also reports on CIFAR-10.
+    "cifar10_lenet_elu": _lenet("Cifar10", (3, 32, 32), "elu"),
     # ODDS sizes from the Deep SAD reference.
     "arrhythmia_mlp": _mlp(274, (128, 64), 32),
     "cardio_mlp": _mlp(21, (32, 16), 8),

@@ -47,11 +47,20 @@ def upsample(x):
     return F.interpolate(x, scale_factor=2)
 
 
-def xavier_leaky(module: nn.Module) -> None:
-    """Xavier-uniform init with the leaky-ReLU gain on every (de)conv, as the CIFAR-10 reference."""
+def elu(x):
+    return F.elu(x)
+
+
+#: the activations a LeNet can use, and the gain of the Xavier draw that goes with each: the
+#: CIFAR-10 reference's leaky-ReLU gain, and its ELU variant's plain ``xavier_uniform_`` (gain 1)
+ACTIVATIONS = {"leaky_relu": (lrelu, nn.init.calculate_gain("leaky_relu")), "elu": (elu, 1.0)}
+
+
+def xavier(module: nn.Module, gain: float) -> None:
+    """Xavier-uniform init with ``gain`` on every (de)conv, as the CIFAR-10 references."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("leaky_relu"))
+            nn.init.xavier_uniform_(m.weight, gain=gain)
 
 
 def channels_last(module: nn.Module) -> nn.Module:

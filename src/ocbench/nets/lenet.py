@@ -6,8 +6,8 @@ and the same state_dict keys as the plain layer-by-layer forward, only faster on
 """
 import torch.nn as nn
 
-from .layers import (bn1d, bn2d, channels_last, conv, deconv, lrelu, to_channels_last, upsample_deconv,
-                     xavier_leaky)
+from .layers import (ACTIVATIONS, bn1d, bn2d, channels_last, conv, deconv, lrelu, to_channels_last,
+                     upsample_deconv, xavier)
 
 
 class MnistLeNet(nn.Module):
@@ -83,40 +83,47 @@ class FmnistLeNetDecoder(nn.Module):
 
 
 class Cifar10LeNet(nn.Module):
+    """``activation``: ``leaky_relu`` (the references' CIFAR-10 LeNet) or ``elu`` (the Deep
+    SVDD reference's ``cifar10_LeNet_ELU``, with its plain Xavier draws)."""
+
     rep_dim = 128
 
-    def __init__(self):
+    def __init__(self, activation: str = "leaky_relu"):
         super().__init__()
+        self.act, gain = ACTIVATIONS[activation]
         self.pool = nn.MaxPool2d(2, 2)
         self.conv1, self.bn1 = conv(3, 32), bn2d(32)
         self.conv2, self.bn2 = conv(32, 64), bn2d(64)
         self.conv3, self.bn3 = conv(64, 128), bn2d(128)
         self.fc1 = nn.Linear(128 * 4 * 4, self.rep_dim, bias=False)
-        xavier_leaky(self)
+        xavier(self, gain)
         channels_last(self)
 
     def forward(self, x):
+        act = self.act
         x = to_channels_last(x)
-        x = self.pool(lrelu(self.bn1(self.conv1(x))))
-        x = self.pool(lrelu(self.bn2(self.conv2(x))))
-        x = self.pool(lrelu(self.bn3(self.conv3(x))))
+        x = self.pool(act(self.bn1(self.conv1(x))))
+        x = self.pool(act(self.bn2(self.conv2(x))))
+        x = self.pool(act(self.bn3(self.conv3(x))))
         return self.fc1(x.flatten(1))
 
 
 class Cifar10LeNetDecoder(nn.Module):
-    def __init__(self):
+    def __init__(self, activation: str = "leaky_relu"):
         super().__init__()
+        self.act, gain = ACTIVATIONS[activation]
         self.deconv1, self.bn4 = deconv(8, 128), bn2d(128)
         self.deconv2, self.bn5 = deconv(128, 64), bn2d(64)
         self.deconv3, self.bn6 = deconv(64, 32), bn2d(32)
         self.deconv4 = deconv(32, 3)
-        xavier_leaky(self)
+        xavier(self, gain)
         channels_last(self)
 
     def forward(self, z):
-        # reshape, lrelu; deconv1 BN lrelu up; deconv2 BN lrelu up; deconv3 BN lrelu up; deconv4; sigmoid
-        x = to_channels_last(lrelu(z.view(z.size(0), 8, 4, 4)))
-        x = lrelu(self.bn4(self.deconv1(x)))
-        x = lrelu(self.bn5(upsample_deconv(x, self.deconv2)))
-        x = lrelu(self.bn6(upsample_deconv(x, self.deconv3)))
+        # reshape, act; deconv1 BN act up; deconv2 BN act up; deconv3 BN act up; deconv4; sigmoid
+        act = self.act
+        x = to_channels_last(act(z.view(z.size(0), 8, 4, 4)))
+        x = act(self.bn4(self.deconv1(x)))
+        x = act(self.bn5(upsample_deconv(x, self.deconv2)))
+        x = act(self.bn6(upsample_deconv(x, self.deconv3)))
         return upsample_deconv(x, self.deconv4).sigmoid()

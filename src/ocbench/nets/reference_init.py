@@ -34,34 +34,41 @@ from ..errors import OcbenchError
 INITS = ("default", "reference", "deep_svdd", "deep_sad")
 REFERENCES = ("deep_svdd", "deep_sad")
 
-# One draw: (ocbench parameter name, layer kind, (in, out), re-drawn with Xavier-uniform
-# and the leaky-ReLU gain right after construction). Kinds: conv and deconv are 5x5
-# bias-free (transposed) convolutions, linear is bias-free.
-_MNIST_NET = (("conv1", "conv", (1, 8), False), ("conv2", "conv", (8, 4), False),
-              ("fc1", "linear", (196, 32), False))
-_MNIST_DECODER = (("deconv1", "deconv", (2, 4), False), ("deconv2", "deconv", (4, 8), False),
-                  ("deconv3", "deconv", (8, 1), False))
-_FMNIST_NET = (("conv1", "conv", (1, 16), False), ("conv2", "conv", (16, 32), False),
-               ("fc1", "linear", (1568, 128), False), ("fc2", "linear", (128, 64), False))
-_FMNIST_DECODER = (("fc3", "linear", (64, 128), False), ("deconv1", "deconv", (8, 32), False),
-                   ("deconv2", "deconv", (32, 16), False), ("deconv3", "deconv", (16, 1), False))
-_CIFAR10_NET = (("conv1", "conv", (3, 32), False), ("conv2", "conv", (32, 64), False),
-                ("conv3", "conv", (64, 128), False), ("fc1", "linear", (2048, 128), False))
-_CIFAR10_DECODER = (("deconv1", "deconv", (8, 128), True), ("deconv2", "deconv", (128, 64), True),
-                    ("deconv3", "deconv", (64, 32), True), ("deconv4", "deconv", (32, 3), True))
+# One draw: (ocbench parameter name, layer kind, (in, out), how it is re-drawn right after
+# construction: None, or Xavier-uniform with the gain of ``LEAKY`` (the leaky-ReLU gain,
+# the CIFAR-10 LeNet's) or ``PLAIN`` (gain 1, the ELU variant's)). Kinds: conv and deconv
+# are 5x5 bias-free (transposed) convolutions, linear is bias-free.
+LEAKY, PLAIN = "leaky_relu", "linear"  # names for nn.init.calculate_gain
+_MNIST_NET = (("conv1", "conv", (1, 8), None), ("conv2", "conv", (8, 4), None),
+              ("fc1", "linear", (196, 32), None))
+_MNIST_DECODER = (("deconv1", "deconv", (2, 4), None), ("deconv2", "deconv", (4, 8), None),
+                  ("deconv3", "deconv", (8, 1), None))
+_FMNIST_NET = (("conv1", "conv", (1, 16), None), ("conv2", "conv", (16, 32), None),
+               ("fc1", "linear", (1568, 128), None), ("fc2", "linear", (128, 64), None))
+_FMNIST_DECODER = (("fc3", "linear", (64, 128), None), ("deconv1", "deconv", (8, 32), None),
+                   ("deconv2", "deconv", (32, 16), None), ("deconv3", "deconv", (16, 1), None))
+_CIFAR10_NET = (("conv1", "conv", (3, 32), None), ("conv2", "conv", (32, 64), None),
+                ("conv3", "conv", (64, 128), None), ("fc1", "linear", (2048, 128), None))
+_CIFAR10_DECODER = (("deconv1", "deconv", (8, 128), LEAKY), ("deconv2", "deconv", (128, 64), LEAKY),
+                    ("deconv3", "deconv", (64, 32), LEAKY), ("deconv4", "deconv", (32, 3), LEAKY))
 # Deep SVDD's CIFAR-10 autoencoder re-draws its encoder's convolutions with Xavier too
 # (its Deep SVDD network does not).
-_CIFAR10_XAVIER_ENCODER = tuple((key, kind, dims, kind == "conv") for key, kind, dims, _ in _CIFAR10_NET)
+_CIFAR10_XAVIER_ENCODER = tuple((key, kind, dims, LEAKY if kind == "conv" else None)
+                                for key, kind, dims, _ in _CIFAR10_NET)
+# Its ELU variant (cifar10_LeNet_ELU): the same layers; the autoencoder re-draws every
+# (de)convolution with xavier_uniform_'s default gain 1, the network re-draws nothing.
+_CIFAR10_ELU_ENCODER = tuple((key, kind, dims, PLAIN if kind == "conv" else None) for key, kind, dims, _ in _CIFAR10_NET)
+_CIFAR10_ELU_DECODER = tuple((key, kind, dims, PLAIN) for key, kind, dims, _ in _CIFAR10_DECODER)
 
 
 def _mlp_draws(x_dim: int, hidden: tuple[int, ...], rep_dim: int):
     """The hidden blocks' linear layers in order, then the code (encoder) or output (decoder) layer."""
     def blocks(dims):
-        return tuple((f"hidden.{i}.linear", "linear", pair, False) for i, pair in enumerate(zip(dims[:-1], dims[1:])))
+        return tuple((f"hidden.{i}.linear", "linear", pair, None) for i, pair in enumerate(zip(dims[:-1], dims[1:])))
 
     forward, back = [x_dim, *hidden], [rep_dim, *reversed(hidden)]
-    return (blocks(forward) + (("code", "linear", (forward[-1], rep_dim), False),),
-            blocks(back) + (("output", "linear", (back[-1], x_dim), False),))
+    return (blocks(forward) + (("code", "linear", (forward[-1], rep_dim), None),),
+            blocks(back) + (("output", "linear", (back[-1], x_dim), None),))
 
 
 _ODDS = {"arrhythmia_mlp": (274, (128, 64), 32), "cardio_mlp": (21, (32, 16), 8),
@@ -74,6 +81,7 @@ SEQUENCES: dict[tuple[str, str], tuple[tuple, tuple, tuple]] = {
     ("deep_sad", "mnist_lenet"): (_MNIST_NET, _MNIST_NET, _MNIST_DECODER),
     ("deep_sad", "fmnist_lenet"): (_FMNIST_NET, _FMNIST_NET, _FMNIST_DECODER),
     ("deep_svdd", "cifar10_lenet"): (_CIFAR10_NET, _CIFAR10_XAVIER_ENCODER, _CIFAR10_DECODER),
+    ("deep_svdd", "cifar10_lenet_elu"): (_CIFAR10_NET, _CIFAR10_ELU_ENCODER, _CIFAR10_ELU_DECODER),
     ("deep_sad", "cifar10_lenet"): (_CIFAR10_NET, _CIFAR10_NET, _CIFAR10_DECODER),
     **{("deep_sad", name): (net, net, decoder)
        for name, (net, decoder) in ((n, _mlp_draws(*args)) for n, args in _ODDS.items())},
@@ -109,7 +117,7 @@ def reference_nets() -> list[str]:
     return sorted({net for _, net in SEQUENCES})
 
 
-def _draw(kind: str, dims: tuple[int, int], xavier: bool):
+def _draw(kind: str, dims: tuple[int, int], xavier: str | None):
     """One layer's weight, drawn from the global generator as the reference's constructor draws it."""
     import torch.nn as nn
 
@@ -119,8 +127,8 @@ def _draw(kind: str, dims: tuple[int, int], xavier: bool):
         layer = nn.ConvTranspose2d(*dims, 5, bias=False)
     else:
         layer = nn.Linear(*dims, bias=False)
-    if xavier:
-        nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain("leaky_relu"))
+    if xavier is not None:
+        nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain(xavier))
     return layer.weight.detach()
 
 
