@@ -114,7 +114,6 @@ def test_detects_stripes_among_blobs(images):
     detector = fit_images(x_train)
     assert roc_auc_score(y_test, detector.decision_function(x_test)) > 0.9
     assert detector.threshold_ == pytest.approx(np.quantile(detector.decision_function(x_train), 0.9))
-    assert set(np.unique(detector.predict(x_test))) <= {0, 1}
 
 
 def test_same_seed_same_scores(images):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import OcbenchError, check_choice
+from ..errors import check_choice
 from ..nets import build_autoencoder
 from ..nets.reference_init import apply_init
 from ..training import as_tensor, map_batches, resolve_device, seed_everything
+from .autoencoder_file import read_autoencoder, write_autoencoder
 from .deep import DeepDetector
 
 #: how the training loss reduces a sample's squared errors: ``sum`` over its entries (the
@@ -103,25 +104,14 @@ class AutoencoderDetector(ReconstructionScorer):
 
     def save(self, path) -> None:
         self._check_fitted()
-        from ..io import save_torch  # the same bytes for the same autoencoder
-
-        save_torch({"params": self.get_params(), "state_dict": self.autoencoder_.state_dict(),
-                    "threshold": self.threshold_, "train_losses": self.train_losses_}, path)
+        write_autoencoder(path, self.get_params(), self.autoencoder_, self.threshold_, self.train_losses_)
 
     @classmethod
     def load(cls, path, device: str = "cpu") -> "AutoencoderDetector":
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=False)
-            params = dict(saved["params"], device=device)
-            detector = cls(**params)
-            detector.device_ = resolve_device(device)
-            detector.autoencoder_ = build_autoencoder(detector.net)
-            detector.autoencoder_.load_state_dict(saved["state_dict"])
-        except OcbenchError:
-            raise
-        except Exception as err:  # a truncated or foreign file: say which one
-            raise OcbenchError(f"cannot read the autoencoder file {path}: {err}") from None
-        detector.autoencoder_.to(detector.device_).eval()
-        detector.threshold_ = saved["threshold"]
-        detector.train_losses_ = saved["train_losses"]
+        params, autoencoder, threshold, train_losses = read_autoencoder(path)
+        detector = cls(**dict(params, device=device))
+        detector.device_ = resolve_device(device)
+        detector.autoencoder_ = autoencoder.to(detector.device_)
+        detector.threshold_ = threshold
+        detector.train_losses_ = train_losses
         return detector

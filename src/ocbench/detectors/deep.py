@@ -13,6 +13,7 @@ from ..nets import Autoencoder, build_network
 from ..nets.reference_init import apply_init
 from ..training import TrainConfig, as_tensor, map_batches, resolve_device, seed_everything, train_network, \
     train_stacked
+from .autoencoder_file import read_autoencoder
 from .base import Detector
 
 
@@ -21,10 +22,8 @@ def load_autoencoder(source) -> tuple[Autoencoder, str | None]:
     if isinstance(source, Autoencoder):
         return source, None
     if isinstance(source, (str, Path)):
-        from .autoencoder import AutoencoderDetector  # late: autoencoder.py imports this module
-
-        detector = AutoencoderDetector.load(source)
-        return detector.autoencoder_, detector.net
+        params, autoencoder, _, _ = read_autoencoder(source)
+        return autoencoder, params["net"]
     raise OcbenchError(f"autoencoder must be an Autoencoder or a path, got {type(source).__name__}")
 
 
