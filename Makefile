@@ -5,7 +5,7 @@ BIN := $(abspath $(VENV))/bin
 CORES ?= 2
 SNAKEMAKE := PATH="$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
 
-.PHONY: venv run report test bench bench-overhead bench-dag unlock dry-run-papers clean
+.PHONY: venv run report test bench bench-overhead bench-dag bench-stacked bench-stacked-gpu unlock dry-run-papers clean
 
 $(VENV)/.installed: requirements.txt requirements/*.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,13 @@ bench-overhead: venv
 bench-dag: venv
 	$(PY) benchmarks/dag.py
 
+# K models trained as one stack against one alone, seconds per model and epoch, and the
+# projected one-class Fashion-MNIST table: a small CPU version, and the GPU one.
+bench-stacked: venv
+	$(PY) benchmarks/stacked.py --device cpu --k 1,3 --n 1200 --epochs 2
+bench-stacked-gpu: venv
+	$(PY) benchmarks/stacked.py --device cuda --k 1,5,10,20
+
 # After a run was killed: remove the lock it left, then `make run` finishes the rest.
 unlock: venv
 	$(SNAKEMAKE) --unlock
@@ -46,6 +53,7 @@ dry-run-papers: venv
 	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/deep_sad_iclr2020.yaml
 	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multiclass_ood.yaml
 	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multi_radius.yaml
+	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/ocnn.yaml
 
 clean:
 	rm -rf results .snakemake

@@ -15,21 +15,37 @@ min_version("9.0")
 
 # The workflow's own library comes first, also when Snakemake runs from another environment.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from ocbench.config import load_and_validate  # noqa: E402
+from ocbench.config import exit_on_config_error, load_and_validate, read_config_file  # noqa: E402
+from ocbench.plugins import environment_value  # noqa: E402
 
 # Where envs/ocbench.post-deploy.sh installs ocbench from, for --software-deployment-method conda.
 os.environ.update(OCBENCH_SOURCE=str(workflow.basedir))
 
 
-# A config file given with --configfile replaces the embedded default rather than being
-# merged into it: merged, the default's datasets would join every experiment.
-if not workflow.overwrite_configfiles:
+DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
+# The files the config came from: a config error is one line naming them and the key
+# (exit_on_config_error), not Snakemake's traceback into this file. --config values too.
+CONFIG_SOURCES = [*(workflow.overwrite_configfiles or [DEFAULT_CONFIG])] + (
+    ["--config"] if workflow.config_settings.config else []
+)
 
-    configfile: Path(workflow.basedir) / "config.yaml"
+
+# A config file given with --configfile replaces the embedded default rather than being
+# merged into it: merged, the default's datasets would join every experiment. (Snakemake
+# reads a --configfile itself, before this file, and reports a YAML syntax error in it
+# without a line: `ocbench check-config FILE` names the line.)
+if not workflow.overwrite_configfiles:
+    # A YAML syntax error in the default: its line and column (Snakemake's message has none).
+    exit_on_config_error(CONFIG_SOURCES, read_config_file, DEFAULT_CONFIG)
+
+    configfile: DEFAULT_CONFIG
 
 
 # Schema (types, ranges, unknown keys, defaults) and registry checks, before any job.
-load_and_validate(config)  # the schema ships with the package (workflow/schemas/ links to it)
+# (The schema ships with the package; workflow/schemas/ links to it.)
+exit_on_config_error(CONFIG_SOURCES, load_and_validate, config)
+# The jobs import the config's plugins too: what they add is known to every ocbench command.
+os.environ.update(OCBENCH_PLUGINS=environment_value(config["plugins"]))
 
 
 report: "workflow/report/workflow.rst"
@@ -38,6 +54,7 @@ report: "workflow/report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/cluster.smk"
 include: "rules/data.smk"
+include: "rules/adversarial.smk"
 include: "rules/splits.smk"
 include: "rules/batches.smk"
 include: "rules/report.smk"

@@ -3,7 +3,7 @@
 import shutil
 import subprocess
 
-from ocbench.config import check_local_devices
+from ocbench.config import check_local_devices, exit_on_config_error
 from ocbench.errors import OcbenchError
 
 GPU_RESOURCES = ("gpu", "gpus", "gres", "gpu_model", "slurm_extra")
@@ -96,4 +96,4 @@ check_gpu_requests()
 onstart:
     check_slurm()
     if workflow.local_exec:  # CUDA on this machine; a cluster's nodes are not this machine
-        check_local_devices(config)
+        exit_on_config_error(CONFIG_SOURCES, check_local_devices, config)

@@ -4,9 +4,12 @@ import json
 import os
 from pathlib import Path
 
-from ocbench.config import (Batch, anomaly_datasets_of, batch_plans, dataset_mirror, dataset_settings, group_runs, runs,
-                            split_params)
+from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_plans, classifier_params, dataset_mirror,
+                            dataset_settings, group_runs, runs, split_params)
+from ocbench.config import auto_uses_gpu
+from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
+from ocbench import paths
 from ocbench.report.published import load_published
 
 # A published table naming a dataset, method or class that ocbench does not know stops the
@@ -20,19 +23,17 @@ RUNS = runs(config)
 # (ocbench.config.batch_of).
 BATCHES = group_runs(RUNS)
 
-# Path patterns (docs/architecture.md). {normal} is the normal classes joined by '-'.
-RAW_DONE = f"{DATADIR}/raw/{{dataset}}/.fetched"
-PREPARED = f"{DATADIR}/prepared/{{dataset}}.npz"
-SPLIT_KEY = "{dataset}/{setting}/{normal}/seed{seed}"
-SPLIT = f"{OUTDIR}/splits/{SPLIT_KEY}.npz"
-PRETRAIN_KEY = f"{SPLIT_KEY}/{{net}}/{{device}}"
-AUTOENCODER = f"{OUTDIR}/pretrain/{PRETRAIN_KEY}/autoencoder.pt"
-RUN_KEY = f"{SPLIT_KEY}/{{method}}/{{device}}"
-RUN_DIR = f"{OUTDIR}/runs/{RUN_KEY}"
-BATCH_KEY = "{dataset}/{setting}/seed{seed}/{device}"
+# Path patterns: ocbench.paths holds them (and the report's parser of a run directory).
+RAW_DONE = paths.under(DATADIR, paths.RAW_DONE)
+PREPARED = paths.under(DATADIR, paths.PREPARED)
+CLASSIFIER = paths.under(DATADIR, paths.CLASSIFIER)
+ATTACKED = paths.under(DATADIR, paths.ATTACKED)
+SPLIT_KEY = paths.SPLIT_KEY
+SPLIT = paths.under(OUTDIR, paths.SPLIT)
+BATCH_KEY = paths.BATCH_KEY
 # Each batch job's declared output: its runs, each with its status. The run directories
 # and the autoencoder are not outputs, so Snakemake never deletes a finished result.
-MANIFEST = f"{OUTDIR}/batches/{BATCH_KEY}.json"
+MANIFEST = paths.under(OUTDIR, paths.MANIFEST)
 TABLES = f"{OUTDIR}/tables"
 FIGURES = f"{OUTDIR}/figures"
 LOGS = f"{OUTDIR}/logs"
@@ -40,11 +41,7 @@ ENV = "../envs/ocbench.yaml"
 
 
 wildcard_constraints:
-    dataset="[^/]+",
-    setting="[^/]+",
-    normal=r"\d+(-\d+)*",
-    seed=r"\d+",
-    device="cpu|cuda|auto",
+    **paths.WILDCARDS,
 
 
 def as_json(value):
@@ -63,18 +60,35 @@ def mirror_option(wildcards):
 
 def anomaly_prepared(wildcards):
     """The prepared files of the datasets a setting draws its anomalies from (docs/settings.md)."""
-    return [PREPARED.format(dataset=name) for name in anomaly_datasets_of(config, wildcards.setting)]
+    return [paths.prepared_file(DATADIR, name) for name in anomaly_datasets_of(config, wildcards.setting)]
+
+
+def attacked_input(wildcards):
+    """The attacked images a split of a setting with an attack is drawn from (docs/settings.md)."""
+    attack = attack_of(config, wildcards.setting)
+    return [ATTACKED.format(dataset=wildcards.dataset, seed=wildcards.seed, attack=attack_name(attack))] if attack else []
+
+
+def attack_params(wildcards):
+    """The attack a file name stands for (the settings' attacks by attack_name), as canonical JSON."""
+    attacks = {attack_name(s["attack"]): s["attack"] for s in config["settings"].values() if s.get("attack")}
+    return as_json({key: attacks[wildcards.attack][key] for key in ("epsilon", "step_size", "steps")})
+
+
+# `auto` jobs ask for a GPU where they will use one (torch is imported only where an NVIDIA driver exists)
+AUTO_USES_GPU = auto_uses_gpu(config, workflow.local_exec)
 
 
 def gpus(wildcards):
-    """One GPU for a CUDA job (the local scheduler and the SLURM executor read `gpu`)."""
-    return int(wildcards.device == "cuda")
+    """One GPU for a job that trains on CUDA: device `cuda`, or `auto` on a machine with a
+    GPU (the local scheduler and the SLURM executor read `gpu`)."""
+    return int(wildcards.device == "cuda" or (wildcards.device == "auto" and AUTO_USES_GPU))
 
 
 # --------------------------------------------------------------------------- batches
 
 def manifest_of(batch):
-    return MANIFEST.format(**vars(batch))
+    return paths.manifest_file(OUTDIR, batch)
 
 
 def batch_of_wildcards(wildcards):
@@ -82,7 +96,7 @@ def batch_of_wildcards(wildcards):
 
 
 def split_of(run):
-    return SPLIT.format(**vars(run))
+    return paths.split_file(OUTDIR, run)
 
 
 def batch_splits(wildcards):
@@ -99,9 +113,9 @@ def batch_plan_json(wildcards):
     that reads `input`."""
     plans = batch_plans(config, BATCHES[batch_of_wildcards(wildcards)], prepared=PREPARED.format(**wildcards),
                         split_of=split_of,
-                        run_dir=lambda run: RUN_DIR.format(**vars(run)),
-                        autoencoder_path=lambda pretrain: AUTOENCODER.format(**vars(pretrain)))
-    return as_json({"splits": plans})
+                        run_dir=lambda run: paths.run_dir(OUTDIR, run),
+                        autoencoder_path=lambda pretrain: paths.autoencoder_file(OUTDIR, pretrain))
+    return as_json({"splits": plans, "stack": config["training"]["stack"]})
 
 
 # --------------------------------------------------------------------------- report

@@ -47,6 +47,51 @@ def test_unknown_nested_key_is_named():
     fails(config, "training.network", "'learning_rate' was unexpected")
 
 
+def test_unknown_key_lists_the_allowed_keys():
+    config = base()
+    config["epochs"] = 3
+    message = fails(config, "config (top level):", "'epochs' was unexpected")
+    from ocbench.config import SCHEMA_PATH
+
+    top_level = list(yaml.safe_load(SCHEMA_PATH.read_text())["properties"])  # every key, in the schema's order
+    assert {"datadir", "seeds", "methods", "datasets"} <= set(top_level)
+    assert message.endswith("; allowed keys: " + ", ".join(top_level)), message
+    config = base()
+    config["datasets"]["mnist5k"]["nett"] = "mnist_lenet"
+    fails(config, "config datasets.mnist5k:", "'nett' was unexpected", "allowed keys: normal_classes, settings, ",
+          " net, ")
+    # training.network takes its keys from a shared definition ($ref): they are listed too
+    config = base()
+    config["training"] = {"network": {"learning_rate": 0.1}}
+    message = fails(config, "config training.network:")
+    assert message.endswith("; allowed keys: lr, epochs, milestones, batch_size, weight_decay, amsgrad"), message
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    from ocbench.config import load_config_file
+
+    path = tmp_path / "experiment.yaml"
+    path.write_text("seeds: [1\nmethods: [ocsvm]\n")  # the flow sequence is never closed
+    with pytest.raises(OcbenchError) as err:
+        load_config_file(path)
+    assert str(err.value) == (f"{path}: YAML syntax error at line 2, column 8: expected ',' or ']', but got ':' "
+                              "(while parsing a flow sequence at line 1, column 8)")
+    path.write_text("seeds: [1]\nmethods:\n\t- ocsvm\n")  # a tab indents a line
+    with pytest.raises(OcbenchError, match=f"^{path}: YAML syntax error at line 3, column 1: found character"):
+        load_config_file(path)
+
+
+def test_a_config_file_error_names_the_file_and_the_key(tmp_path):
+    from ocbench.config import load_config_file
+
+    config = base()
+    config["method_params"]["deep_svdd_softboundary"]["nu"] = 1.5
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(OcbenchError, match=f"^{path}: config method_params.deep_svdd_softboundary.nu: 1.5 "):
+        load_config_file(path)
+
+
 def test_nu_outside_the_open_unit_interval():
     config = base()
     config["method_params"]["deep_svdd_softboundary"]["nu"] = 1.5
@@ -275,8 +320,8 @@ def test_load_and_validate_does_not_share_state_between_calls():
 
 # --------------------------------------------------------------------------- shipped configs
 
-@pytest.mark.parametrize("path", ["config.yaml", "workflow/experiments/deep_svdd_icml2018.yaml",
-                                  "workflow/experiments/deep_sad_iclr2020.yaml"])
+@pytest.mark.parametrize("path", ["config.yaml"] + sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "workflow" / "experiments").glob("*.yaml")))
 def test_shipped_configs_are_valid(path):
     from ocbench.data.sources import DATASETS
     from ocbench.detectors import METHODS
@@ -380,6 +425,21 @@ def test_cuda_without_a_driver_is_refused_without_importing_torch(monkeypatch):
     config_module.check_local_devices(config)
 
 
+def test_auto_jobs_ask_for_a_gpu_only_where_they_will_train_on_one(monkeypatch):
+    from ocbench import config as config_module
+
+    config = load_and_validate(default_config())
+    config["devices"] = ["auto"]
+    monkeypatch.setattr(config_module, "cuda_missing_reason", lambda: None)  # a machine with CUDA
+    assert config_module.auto_uses_gpu(config, local_exec=True)
+    assert not config_module.auto_uses_gpu(config, local_exec=False)  # a cluster: the CPU partition
+    config["devices"] = ["cpu", "cuda"]
+    assert not config_module.auto_uses_gpu(config, local_exec=True)  # no auto job at all
+    config["devices"] = ["auto"]
+    monkeypatch.setattr(config_module, "cuda_missing_reason", lambda: "no NVIDIA driver")
+    assert not config_module.auto_uses_gpu(config, local_exec=True)
+
+
 def test_check_config_command_catches_the_same_errors(tmp_path, capsys):
     from ocbench.cli import main
 
@@ -393,4 +453,4 @@ def test_check_config_command_catches_the_same_errors(tmp_path, capsys):
     path.write_text(yaml.safe_dump(config))
     assert main(["check-config", str(path), "--snakefile", ""]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("ocbench: error: config datasets.wine.preprocessing:") and "\n" not in err
+    assert err.startswith(f"ocbench: error: {path}: config datasets.wine.preprocessing:") and "\n" not in err

@@ -346,3 +346,40 @@ def test_a_batch_job_checks_every_split_plan_before_it_fits_any(tiny, tmp_path):
     assert not (tmp_path / "a").exists()
     with pytest.raises(OcbenchError, match=re.escape('must be a JSON object {"splits"')):
         runs.run_batches([batch_plan(tiny, tmp_path / "a")])
+
+
+def test_a_stacked_batch_job_scores_as_its_runs_trained_alone(tiny, tmp_path):
+    """stack: always trains the splits' autoencoders and Deep SVDD runs as stacks of two;
+    the scores equal those of the runs trained alone (stack: never) up to float rounding."""
+    root, prepared, _ = tiny
+    other_split = tmp_path / "split1.npz"
+    runs.split("mnist5k", prepared, [1], 1, ONE_CLASS, other_split)  # 20 training images, as class 0
+
+    def job(where, stack):
+        plans = [batch_plan(tiny, where / "c0"), dict(batch_plan(tiny, where / "c1"), split=str(other_split),
+                                                      normal_classes=[1])]
+        return runs.run_batches({"splits": plans, "stack": stack}), plans
+
+    stacked, plans = job(tmp_path / "stacked", "always")
+    alone, _ = job(tmp_path / "alone", "never")
+    assert [r["status"] for r in stacked["runs"]] == [r["status"] for r in alone["runs"]] == ["ok"] * 6
+    for s, a in zip(stacked["runs"], alone["runs"]):
+        s_metrics = json.loads((Path(s["run_dir"]) / "metrics.json").read_text())
+        a_metrics = json.loads((Path(a["run_dir"]) / "metrics.json").read_text())
+        assert s_metrics["stack_size"] == (2 if s["method"] == "deep_svdd_oneclass" else 1)
+        assert a_metrics["stack_size"] == 1
+        s_index, _, s_scores = read_scores(Path(s["run_dir"]) / "scores.csv")
+        a_index, _, a_scores = read_scores(Path(a["run_dir"]) / "scores.csv")
+        np.testing.assert_array_equal(s_index, a_index)
+        np.testing.assert_allclose(s_scores, a_scores, rtol=1e-3, atol=1e-6)
+    # the stacked autoencoders were saved with their records, and the rerun touches nothing
+    for plan in plans:
+        assert json.loads(Path(plan["autoencoder"]["path"]).with_suffix(".json").read_text())["train_time_s"] > 0
+    before = snapshot(tmp_path / "stacked")
+    assert runs.run_batches({"splits": plans, "stack": "always"}) == stacked
+    assert snapshot(tmp_path / "stacked") == before
+
+
+def test_an_unknown_stack_mode_is_refused(tiny, tmp_path):
+    with pytest.raises(OcbenchError, match="stack mode 'sometimes' is not one of auto, always, never"):
+        runs.run_batches({"splits": [batch_plan(tiny, tmp_path / "a")], "stack": "sometimes"})

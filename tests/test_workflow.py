@@ -260,3 +260,25 @@ def test_conda_environment_pins_match_requirements():
     env = yaml.safe_load((ROOT / "envs" / "ocbench.yaml").read_text())
     pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     assert requirement_pins(pip) == pinned
+
+
+PRESETS = sorted((ROOT / "workflow" / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda path: path.stem)
+def test_every_preset_plans_its_jobs_offline(preset, tmp_path):
+    """A dry run of each paper preset, on this machine without data or network: every
+    dataset is fetched, split, trained, collected and reported. devices becomes [cpu]
+    (this machine has no GPU, and a local run with cuda stops at the config check)."""
+    config = yaml.safe_load(preset.read_text())
+    mirrors = [d["mirror"] for d in config["datasets"].values() if d.get("mirror")]
+    missing = [m for m in mirrors if not Path(m).is_dir()]
+    if missing:
+        pytest.skip(f"the preset reads the mirror {missing[0]}, absent here")
+    config["devices"] = ["cpu"]
+    counts = planned_jobs(tmp_path, config)
+    datasets = set(config["datasets"])
+    assert counts.get("fetch", 0) >= len(datasets) - len(mirrors), counts
+    assert counts.get("run_batch", 0) >= len(datasets) * len(config["seeds"]), counts
+    assert counts.get("collect") == 1 and counts.get("summary") == 1, counts

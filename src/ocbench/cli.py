@@ -45,6 +45,16 @@ def _split(args):
     split(args.dataset, args.prepared, args.normal, args.seed, args.params, args.out)
 
 
+def _train_classifier(args):
+    from .runs import train_classifier
+    train_classifier(args.prepared, args.seed, args.params, args.out)
+
+
+def _attack(args):
+    from .runs import attack
+    attack(args.prepared, args.classifier, args.seed, args.params, args.out, args.device)
+
+
 def _pretrain(args):
     from .runs import pretrain
     pretrain(args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed, args.params,
@@ -78,10 +88,13 @@ def _plan(text: str) -> dict:
 def _check_config(args):
     from pathlib import Path
 
-    from .config import check_local_devices, group_runs, load_config_file, pretrain_jobs, runs
+    from .config import check_local_devices, group_runs, in_config_files, load_config_file, pretrain_jobs, runs
     config = load_config_file(args.config)
     if not args.cluster:
-        check_local_devices(config)
+        try:
+            check_local_devices(config)
+        except OcbenchError as err:
+            raise in_config_files(args.config, err) from None
     grid = runs(config)
     print(f"{args.config}: valid; {len(grid)} runs in {len(group_runs(grid))} batch jobs, "
           f"{len(pretrain_jobs(config))} pretrained autoencoders")
@@ -141,6 +154,22 @@ def _add_job_commands(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_split)
 
+    p = sub.add_parser("train-classifier", help="train the classifier that a dataset's attacks attack (once per seed)")
+    p.add_argument("--prepared", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", type=json_object, default={}, help="training settings (training.classifier) as JSON")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_train_classifier)
+
+    p = sub.add_parser("attack", help="attack every test image of a dataset against its classifier (L-inf PGD)")
+    p.add_argument("--prepared", required=True)
+    p.add_argument("--classifier", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--params", type=json_object, required=True, help="the attack (epsilon, step_size, steps) as JSON")
+    p.add_argument("--device", default="cpu", help="cpu, or auto (CUDA when present): training.classifier.device")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_attack)
+
     def common(p):
         p.add_argument("--prepared", required=True)
         p.add_argument("--split", required=True)
@@ -195,6 +224,10 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        # The methods, datasets and nets of the workflow's plugins (ocbench.plugins), before any command.
+        from .plugins import load_environment_plugins
+
+        load_environment_plugins()
         args.func(args)
     except OcbenchError as err:
         print(f"ocbench: error: {err}", file=sys.stderr)

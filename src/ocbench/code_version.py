@@ -5,7 +5,8 @@ training job's plan: an edit to the modules below changes it, so the next run re
 every run and autoencoder, where Snakemake alone would rerun nothing (its ``code``
 trigger sees only a rule's own command). Modules that only read results (``report``),
 parse arguments (``cli``) or resolve the config (``config``: what it resolves is in the
-plan already) are left out, so an edit to a figure or a message refits nothing.
+plan already) are left out, so an edit to a figure or a message refits nothing. The
+plugins a config imports (``ocbench.plugins``) add their source files to the hash.
 """
 from __future__ import annotations
 
@@ -18,10 +19,27 @@ PACKAGE = Path(__file__).resolve().parent
 COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "metrics.py", "io.py", "errors.py")
 
 
-@lru_cache(maxsize=1)
 def code_version() -> str:
-    """The version of this installation's computing modules."""
+    """The version of this installation's computing modules and of the plugins imported so far
+    (ocbench.plugins: what they add computes results too)."""
+    from .plugins import loaded_sources
+
+    return _with_plugins(_package_version(), tuple(loaded_sources()))
+
+
+@lru_cache(maxsize=1)
+def _package_version() -> str:
     return source_version(PACKAGE)
+
+
+@lru_cache(maxsize=8)
+def _with_plugins(version: str, plugins: tuple[Path, ...]) -> str:
+    if not plugins:
+        return version
+    digest = hashlib.sha256(version.encode() + b"\0")
+    for source in plugins:
+        digest.update(source.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def source_version(package: Path) -> str:

@@ -83,12 +83,31 @@ def _describe(schema: dict) -> str:
     return text + (f" >= {schema['minimum']}" if "minimum" in schema else "")
 
 
-def _schema_error_line(error) -> str:
+def _schema_error_line(error, root: dict) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator in ("oneOf", "anyOf"):  # jsonschema names no alternative: list them
         return f"config {where}: {error.instance!r} is not allowed; allowed: " + \
             "; ".join(_describe(alternative) for alternative in error.validator_value)
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):  # an unknown key: list the known
+        known = _known_keys(error.schema, root)
+        if known:
+            return f"config {where}: {error.message}; allowed keys: {', '.join(known)}"
     return f"config {where}: {error.message}"
+
+
+def _known_keys(schema: dict, root: dict) -> list[str]:
+    """The property names a schema declares, with those of the schemas it refers to (``$ref``, ``allOf``)."""
+    keys = list(schema.get("properties", {}))
+    referred = [schema["$ref"]] if "$ref" in schema else []
+    for ref in referred:
+        if ref.startswith("#/"):
+            target = root
+            for part in ref[2:].split("/"):
+                target = target.get(part, {})
+            keys += [key for key in _known_keys(target, root) if key not in keys]
+    for part in schema.get("allOf", []):
+        keys += [key for key in _known_keys(part, root) if key not in keys]
+    return keys
 
 
 def validate_schema(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
@@ -100,7 +119,7 @@ def validate_schema(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     validator = _extend_with_defaults(Draft202012Validator)(schema)
     error = best_match(validator.iter_errors(config))
     if error is not None:
-        raise OcbenchError(_schema_error_line(error))
+        raise OcbenchError(_schema_error_line(error, schema))
     return config
 
 
@@ -302,30 +321,26 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
 
 def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_classes: int,
                            normal_groups: list[list[int]]) -> None:
+    """The split's class rules (``splits.check_classes``, the one place for them) for every
+    normal group of the dataset, named by config key and dataset; the known-class expansion
+    (``known_outlier_class: all`` or a list) has its own checks."""
+    from .data.splits import check_classes
+
     where = f"settings.{setting_name}"
-    known = setting["known_outlier_class"]
     k = setting["n_known_outlier_classes"]
     if expands_known_class(setting):
         _check_known_class_expansion(dataset, where, setting, n_classes, normal_groups)
-    elif known is not None:
-        if k != 1:
-            raise OcbenchError(f"config {where}: known_outlier_class {known} names one class, "
-                               f"so n_known_outlier_classes must be 1, got {k}")
-        if known >= n_classes:
-            raise OcbenchError(f"config {where}: known_outlier_class {known} is out of range for dataset "
-                               f"{dataset!r}; allowed: 0-{n_classes - 1}")
+    elif not (setting.get("anomaly_datasets") or setting.get("attack")):  # else every class may be normal:
+        # the anomalies are then other datasets' images, or attacked images
         for group in normal_groups:
-            if known in group:
-                raise OcbenchError(f"config {where}: known_outlier_class {known} is a normal class of dataset "
-                                   f"{dataset!r} (normal classes {normal_name(group)}); pick another class")
+            try:
+                check_classes(n_classes, group, setting["known_outlier_class"], k)
+            except OcbenchError as err:
+                raise OcbenchError(f"config {where}: {err} (dataset {dataset!r}, normal classes "
+                                   f"{normal_name(group)})") from None
     if setting["ratio_known_outlier"] > 0 and k == 0:
         raise OcbenchError(f"config {where}: ratio_known_outlier {setting['ratio_known_outlier']} needs "
                            "n_known_outlier_classes >= 1")
-    for group in normal_groups:
-        if k > n_classes - len(group):
-            raise OcbenchError(f"config {where}: n_known_outlier_classes {k} exceeds the "
-                               f"{n_classes - len(group)} anomaly classes of dataset {dataset!r} "
-                               f"with normal classes {normal_name(group)}")
 
 
 def _check_known_class_expansion(dataset: str, where: str, setting: dict, n_classes: int,
@@ -462,6 +477,13 @@ def cuda_missing_reason() -> str | None:
     return None
 
 
+def auto_uses_gpu(config: dict, local_exec: bool) -> bool:
+    """Whether the workflow's ``auto`` jobs will train on a GPU, so that they ask for one:
+    where they run on this machine (``local_exec``) and it has CUDA. On a cluster they go
+    to the CPU partition (docs/cluster.md) and use none."""
+    return "auto" in config["devices"] and local_exec and cuda_missing_reason() is None
+
+
 def check_local_devices(config: dict) -> None:
     """Refuse ``devices: [cuda]`` where the jobs run on this machine and it has no CUDA.
 
@@ -475,12 +497,18 @@ def check_local_devices(config: dict) -> None:
                                "or run the workflow on a cluster whose nodes have GPUs")
 
 
-def _check_mirror(where: str, dataset: dict) -> None:
-    """A ``mirror`` must be an existing folder: the fetch job would fail on it much later."""
+def _check_mirror(where: str, dataset: dict, source=None) -> None:
+    """A ``mirror`` must be an existing folder (holding the files the source declares it needs):
+    the fetch job would fail on it much later."""
     mirror = dataset.get("mirror")
     if mirror and not Path(mirror).is_dir():
         raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; install or copy the raw "
                            "files there (Fashion-MNIST: apt-get install dataset-fashion-mnist) or remove mirror")
+    if mirror and source is not None and source.check_mirror is not None:
+        try:
+            source.check_mirror(Path(mirror))
+        except OcbenchError as err:
+            raise OcbenchError(f"config {where}.mirror: {err}") from None
 
 
 def _check_init(where: str, config: dict, dataset: str) -> None:
@@ -519,7 +547,7 @@ def check_semantics(config: dict) -> dict:
         _check_name(f"{where}.preprocessing", "preprocessing", dataset["preprocessing"], preprocessings)
         _check_fits_dataset(where, name, dataset)
         _check_init(where, config, name)
-        _check_mirror(where, dataset)
+        _check_mirror(where, dataset, datasets[name])
         for method in dataset.get("methods", []):
             _check_name(f"{where}.methods", "method", method, config["methods"])
         for method, params in dataset["method_params"].items():
@@ -534,7 +562,8 @@ def check_semantics(config: dict) -> dict:
         groups = [[item] if isinstance(item, int) else item for item in dataset["normal_classes"]]
         for group in groups:
             own_anomalies = [s for s in dataset["settings"]
-                             if not config["settings"].get(s, {}).get("anomaly_datasets")]
+                             if not config["settings"].get(s, {}).get("anomaly_datasets")
+                             and not config["settings"].get(s, {}).get("attack")]
             if len(group) == n_classes and own_anomalies:
                 raise OcbenchError(f"config {where}.normal_classes: {normal_name(group)} makes every class normal, "
                                    f"but setting {own_anomalies[0]!r} takes its anomalies from the other classes; "
@@ -546,6 +575,9 @@ def check_semantics(config: dict) -> dict:
             if setting.get("anomaly_datasets"):
                 from .data.ood import check_anomaly_setting
                 check_anomaly_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)
+            if setting.get("attack"):
+                from .data.adversarial import check_attack_setting
+                check_attack_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)
             _check_setting_classes(name, setting_name, setting, n_classes, groups)
             chosen = dataset_methods(config, name, setting_name)
             if not chosen:
@@ -564,20 +596,72 @@ def check_semantics(config: dict) -> dict:
 
 
 def load_and_validate(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
-    """Validate ``config`` (schema, then registry checks), fill every default in place, return it."""
+    """Validate ``config`` (schema, then registry checks), fill every default in place, return it.
+
+    The config's ``plugins`` are imported between the two, so that the registry checks
+    know the methods, datasets and nets they add (ocbench.plugins)."""
+    from .plugins import load_plugins
+
     if not isinstance(config, dict) or not config:
         raise OcbenchError("config is empty; give a config file (see config.yaml)")
     validate_schema(config, schema_path)
+    load_plugins(config.get("plugins"))
     return check_semantics(config)
 
 
-def load_config_file(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
+def _yaml_error_line(err: yaml.YAMLError) -> str:
+    """A YAML syntax error in one line: where it is (line and column, from 1) and what is wrong."""
+    mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(err).split())
+    line = f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, context_mark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and context_mark is not None:
+        line += f" ({context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    return line
+
+
+def read_config_file(path: str | Path):
+    """The YAML content of a config file, unvalidated; an unreadable file or a syntax error
+    is one ``OcbenchError`` line naming the file (and the line and column of the error)."""
     try:
-        with open(path) as handle:
-            config = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as err:
-        raise OcbenchError(f"cannot read config file {path}: {err}") from None
-    return load_and_validate(config, schema_path)
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise OcbenchError(f"cannot read config file {path}: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise OcbenchError(f"{path}: {_yaml_error_line(err)}") from None
+
+
+def in_config_files(files, err: OcbenchError) -> OcbenchError:
+    """``err`` of a config check prefixed with the config file(s) it came from, as a compiler names
+    its source: ``experiment.yaml: config method_params.ocsvm.nu: ...``."""
+    names = " + ".join(str(name) for name in files) if isinstance(files, (list, tuple)) else str(files)
+    if str(err).startswith(f"{names}: "):  # already named (read_config_file)
+        return err
+    return OcbenchError(f"{names}: {err}")
+
+
+def exit_on_config_error(files, check, *args):
+    """``check(*args)``; an ``OcbenchError`` ends the process with one line on stderr naming
+    the config file(s) (``in_config_files``) and exit status 1: the workflow's config
+    check, which Snakemake would otherwise report with a traceback into its Snakefile."""
+    import sys
+
+    try:
+        return check(*args)
+    except OcbenchError as err:
+        sys.exit(f"ocbench: error: {in_config_files(files, err)}")
+
+
+def load_config_file(path: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """Read and validate a config file (``load_and_validate``); every error names the file."""
+    config = read_config_file(path)
+    try:
+        return load_and_validate(config, schema_path)
+    except OcbenchError as err:
+        raise in_config_files(path, err) from None
 
 
 # --------------------------------------------------------------------------- resolved parameters
@@ -643,6 +727,20 @@ def split_params(config: dict, setting: str) -> dict:
         params.update(anomaly_datasets=chosen["anomaly_datasets"],
                       anomalies_per_dataset=chosen.get("anomalies_per_dataset"),
                       conversions=chosen.get("conversions", []))
+    if config["settings"][base].get("attack"):  # adversarial examples as the anomalies (data/adversarial.py)
+        params["attack"] = dict(config["settings"][base]["attack"])
+    return params
+
+
+def attack_of(config: dict, setting: str) -> dict | None:
+    """The ``attack`` block of a grid setting, or None when its anomalies are not attacked images."""
+    return config["settings"][base_setting(config, setting)].get("attack")
+
+
+def classifier_params(config: dict, dataset: str) -> dict:
+    """Training settings of the classifier that a dataset's attacks attack (global, then dataset overrides)."""
+    params = dict(config["training"]["classifier"])
+    params.update(config["datasets"][dataset].get("training", {}).get("classifier", {}))
     return params
 
 
@@ -660,7 +758,7 @@ def dataset_mirror(config: dict, dataset: str):
 
 @dataclass(frozen=True, order=True)
 class Run:
-    """One run directory: runs/{dataset}/{setting}/{normal}/seed{seed}/{method}/{device}/."""
+    """One run: its fields fill the run-directory pattern (``paths.run_dir``)."""
     dataset: str
     setting: str
     normal: str
@@ -671,7 +769,7 @@ class Run:
 
 @dataclass(frozen=True, order=True)
 class Pretrain:
-    """One shared autoencoder: pretrain/{dataset}/{setting}/{normal}/seed{seed}/{net}/{device}/."""
+    """One shared autoencoder: its fields fill the autoencoder's path pattern (``paths.autoencoder_file``)."""
     dataset: str
     setting: str
     normal: str

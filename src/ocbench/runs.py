@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import OcbenchError
 from .io import atomic_path, json_default, save_torch, staged_directory, write_json
+from .paths import FAILED_RECORD, METRICS, MODEL, PARAMS, SCORES
 
 log = logging.getLogger("ocbench.runs")
 
@@ -67,11 +68,56 @@ def split(dataset: str, prepared, normal_classes, seed: int, params: dict, out) 
     if params.get("anomaly_datasets"):  # the multi-class setting (data/ood.py)
         from .data.ood import make_anomaly_split_from_files
         drawn = make_anomaly_split_from_files(prepared, data, dataset, list(normal_classes), int(seed), params)
+    elif params.get("attack"):  # adversarial examples as the anomalies (data/adversarial.py)
+        from .data.adversarial import make_attack_split_from_files
+        drawn = make_attack_split_from_files(prepared, data, dataset, list(normal_classes), int(seed), params)
     else:
         drawn = make_split(data, source.kind, list(normal_classes), int(seed), **params)
     with atomic_path(out) as tmp:
         save_split(drawn, tmp)
     log.info("split of %s, normal classes %s, seed %s saved to %s", dataset, normal_classes, seed, out)
+
+
+def train_classifier(prepared, seed: int, params: dict, out) -> None:
+    """Train the classifier that the attacks of one (dataset, seed) attack, on every training image; save it.
+
+    ``params``: ``training.classifier``, its optimiser settings and its ``device``."""
+    from .data.adversarial import train_classifier as fit_classifier
+    from .data.prepared import load_prepared
+    from .training import TrainConfig, set_up_training_process
+
+    settings = dict(params)
+    device = settings.pop("device", "cpu")
+    data = load_prepared(prepared)
+    set_up_training_process()
+    network, accuracy = fit_classifier(data["x_train"], data["y_train"], int(seed), TrainConfig(**settings),
+                                       n_classes=int(max(data["y_train"].max(), data["y_test"].max())) + 1,
+                                       device=device)
+    log.info("classifier of %s, seed %s: training accuracy %.4f", prepared, seed, accuracy)
+    network = network.cpu()  # the same file, whichever device trained it
+    save_torch({"state_dict": network.state_dict(), "input_shape": list(data["x_train"].shape[1:]),
+                "n_classes": int(network[-1].out_features), "seed": int(seed), "params": params,
+                "train_accuracy": accuracy}, out)
+
+
+def attack(prepared, classifier, seed: int, params: dict, out, device: str = "cpu") -> None:
+    """Attack every test image of a prepared dataset against its classifier; save the 8-bit attacked images."""
+    import torch
+
+    from .data.adversarial import classifier_network, craft_attacked_images
+    from .data.prepared import load_prepared, save_npz
+    from .training import set_up_training_process
+
+    state = torch.load(classifier, map_location="cpu", weights_only=True)
+    network = classifier_network(state["input_shape"], state["n_classes"])
+    network.load_state_dict(state["state_dict"])
+    set_up_training_process()
+    arrays = craft_attacked_images(network, load_prepared(prepared), params, int(seed), device)
+    info = json.loads(str(arrays["info"]))
+    log.info("attack %s of %s, seed %s: accuracy %.4f before, %.4f after; %.4f of the decisions changed",
+             info["name"], prepared, seed, info["clean_accuracy"], info["attacked_accuracy"],
+             info["changed_decisions"])
+    save_npz(arrays, out)
 
 
 # --------------------------------------------------------------------------- training jobs
@@ -170,7 +216,8 @@ def _write_scores(path, index, labels, scores) -> None:
 def run_method(method: str, prepared, split, preprocessing: str, net: str, device: str, seed: int,
                params: dict, autoencoder, outdir, *,
                dataset: str | None = None, setting: str | None = None, normal_classes=None,
-               data=None, request: dict | None = None, pretrain: dict | None = None) -> dict:
+               data=None, request: dict | None = None, pretrain: dict | None = None,
+               fitted: dict | None = None) -> dict:
     """Fit and score one method on one split; write the run directory ``outdir``; return the metrics.
 
     ``autoencoder`` is the pretrained autoencoder file or None. Hybrid methods fit on
@@ -182,7 +229,10 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
     next rerun) and the shared autoencoder's training seconds ``pretrain``
     (``train_time_s``, ``train_cpu_s``; recorded as ``pretrain_time_s`` and
     ``pretrain_cpu_s``: CAE itself trains nothing). Times are wall seconds; the
-    ``*_cpu_s`` twins are this process's CPU seconds.
+    ``*_cpu_s`` twins are this process's CPU seconds. ``fitted`` is a detector of this
+    run already fitted in a stack (``fit_stacks``: ``detector``, its share of the
+    stack's ``train_time_s`` and ``train_cpu_s``, ``stack_size``); it is scored and
+    recorded like one fitted here.
     """
     from .data import load_run_data
     from .detectors import method_spec
@@ -210,7 +260,8 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
         if spec.hybrid:
             x_train, x_test = _encode(autoencoder, device, x_train, x_test)
 
-    detector = spec.factory(dict(params), net=net, device=device, seed=seed, autoencoder=autoencoder)
+    detector = fitted["detector"] if fitted else spec.factory(dict(params), net=net, device=device, seed=seed,
+                                                             autoencoder=autoencoder)
     evaluated = np.asarray(data.evaluation)
     fit_args: tuple = (x_train, semi if detector.uses_labels else None)
     fit_kwargs: dict = {}
@@ -222,9 +273,12 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
     if getattr(detector, "clusters", None) == "labels":
         fit_kwargs["groups"] = np.asarray(data.train_class)
 
-    with fit_clock:
-        if spec.fits:
-            detector.fit(*fit_args, **fit_kwargs)
+    if fitted:
+        fit_clock.wall, fit_clock.cpu = fitted["train_time_s"], fitted["train_cpu_s"]
+    else:
+        with fit_clock:
+            if spec.fits:
+                detector.fit(*fit_args, **fit_kwargs)
     with score_clock:
         scores = np.asarray(detector.decision_function(x_test[evaluated]), dtype=np.float64)
     train_time, test_time = fit_clock.wall, score_clock.wall
@@ -239,7 +293,8 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
         versions=versions(), dataset=dataset, setting=setting,
         normal_classes=list(normal_classes) if normal_classes is not None else None,
         seed=seed, method=method, device=device, n_train=len(x_train), n_test=len(evaluated),
-        n_validation=n_validation, pretrain_time_s=(pretrain or {}).get("train_time_s"),
+        n_validation=n_validation, stack_size=fitted["stack_size"] if fitted else 1,
+        pretrain_time_s=(pretrain or {}).get("train_time_s"),
         pretrain_cpu_s=(pretrain or {}).get("train_cpu_s"),
         known_outlier_classes=data.split_info.get("known_outlier_classes", []),
         anomaly_datasets=data.split_info.get("anomaly_datasets", []))
@@ -253,11 +308,11 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
         resolved["request"] = request
 
     with staged_directory(outdir) as stage:
-        _write_scores(stage / "scores.csv", test_index[evaluated], labels, scores)
-        write_json(stage / "metrics.json", metrics)
-        write_json(stage / "params.json", resolved)
+        _write_scores(stage / SCORES, test_index[evaluated], labels, scores)
+        write_json(stage / METRICS, metrics)
+        write_json(stage / PARAMS, resolved)
         if spec.deep:
-            save_torch(model_state(detector, resolved), stage / "model.pt")
+            save_torch(model_state(detector, resolved), stage / MODEL)
     log.info("%s on %s/%s/%s seed %d: AUROC %.4f (train %.2fs, test %.2fs)", method, dataset, setting,
              normal_classes, seed, metrics.get("auroc", float("nan")), train_time, test_time)
     return metrics
@@ -278,8 +333,6 @@ def _device_record(detector, device: str) -> dict:
 
 # --------------------------------------------------------------------------- batches
 
-#: the record a run leaves when its latest attempt failed (beside the last good files, if any)
-FAILED_RECORD = "failed.json"
 _PLAN_KEYS = ("dataset", "setting", "normal_classes", "seed", "device", "prepared", "split", "split_params",
               "preprocessing", "autoencoder", "runs")
 _ENTRY_KEYS = ("method", "run_dir", "hyper_parameters", "net", "uses_autoencoder")
@@ -349,9 +402,9 @@ def is_up_to_date(run_dir, request: dict) -> bool:
     is there (the config went back to parameters that had worked): it is removed.
     """
     run_dir = Path(run_dir)
-    params = _read_json(run_dir / "params.json")
-    metrics = _read_json(run_dir / "metrics.json")
-    if not (params and metrics and (run_dir / "scores.csv").is_file()):
+    params = _read_json(run_dir / PARAMS)
+    metrics = _read_json(run_dir / METRICS)
+    if not (params and metrics and (run_dir / SCORES).is_file()):
         return False
     if params.get("request") != request or metrics.get("status") != "ok":
         return False
@@ -396,6 +449,20 @@ def _reset_peak_memory() -> None:
         pass
 
 
+def autoencoder_record(plan: dict, request: dict) -> dict | None:
+    """The record beside the plan's autoencoder file when that file was made by ``request``, else None."""
+    path = Path(plan["autoencoder"]["path"])
+    record = _read_json(path.with_suffix(".json"))
+    if path.is_file() and record is not None and record.get("request") == request:
+        return record
+    return None
+
+
+def write_autoencoder_record(plan: dict, request: dict, seconds: dict) -> None:
+    """Record what made the plan's autoencoder file and its training seconds (read back on reuse)."""
+    write_json(Path(plan["autoencoder"]["path"]).with_suffix(".json"), {"request": request, **seconds})
+
+
 def _ensure_autoencoder(plan: dict, data, request: dict) -> dict:
     """The shared autoencoder of ``request``: reused when its record matches, else trained.
 
@@ -403,19 +470,26 @@ def _ensure_autoencoder(plan: dict, data, request: dict) -> dict:
     it, so a reused one still reports them).
     """
     ae = plan["autoencoder"]
-    path = Path(ae["path"])
-    record_path = path.with_suffix(".json")
-    record = _read_json(record_path)
-    if path.is_file() and record is not None and record.get("request") == request:
-        log.info("autoencoder %s reused (same settings and inputs)", path)
+    record = autoencoder_record(plan, request)
+    if record is not None:
+        log.info("autoencoder %s reused (same settings and inputs)", ae["path"])
         return {key: record.get(key) for key in ("train_time_s", "train_cpu_s")}
-    clock = _train_autoencoder(data, ae["net"], plan["device"], plan["seed"], ae["params"], path)
+    clock = _train_autoencoder(data, ae["net"], plan["device"], plan["seed"], ae["params"], ae["path"])
     seconds = {"train_time_s": clock.wall, "train_cpu_s": clock.cpu}
-    write_json(record_path, {"request": request, **seconds})
+    write_autoencoder_record(plan, request, seconds)
     return seconds
 
 
-def run_batch(plan: dict, manifest=None) -> dict:
+def plan_todo(plan: dict) -> tuple[list, list]:
+    """Every ``(entry, request)`` of a split plan, and those not up to date (to fit)."""
+    from .io import sha256_file
+
+    inputs = {"prepared": sha256_file(plan["prepared"]), "split": sha256_file(plan["split"])}
+    entries = [(entry, run_request(plan, entry, inputs)) for entry in plan["runs"]]
+    return entries, [(entry, request) for entry, request in entries if not is_up_to_date(entry["run_dir"], request)]
+
+
+def run_batch(plan: dict, manifest=None, *, prefit: dict | None = None, data=None) -> dict:
     """Fit and score the runs of one split on one device (``config.batch_plan``) in this process.
 
     A run whose ``params.json`` holds the same request (``run_request``) and a good
@@ -425,27 +499,25 @@ def run_batch(plan: dict, manifest=None) -> dict:
     non-finite loss, a solver error, running out of memory) is recorded in that run's
     ``failed.json`` with a one-line reason and the batch goes on; the previous good
     files of the run are left as they were. Returns the manifest (each run directory
-    and its status) and writes it to ``manifest`` when given.
+    and its status) and writes it to ``manifest`` when given. ``prefit`` maps run
+    directories to detectors fitted in a stack (``stacks.fit_stacks``), ``data`` is the
+    split's data when already loaded.
     """
     from .detectors import method_spec
 
-    from .io import sha256_file
-
     check_plan(plan)
-    inputs = {"prepared": sha256_file(plan["prepared"]), "split": sha256_file(plan["split"])}
-    entries = [(entry, run_request(plan, entry, inputs)) for entry in plan["runs"]]
-    todo = [(entry, request) for entry, request in entries if not is_up_to_date(entry["run_dir"], request)]
+    entries, todo = plan_todo(plan)
     log.info("batch %s/%s/%s seed %s on %s: %d runs, %d to fit", plan["dataset"], plan["setting"],
              plan["normal_classes"], plan["seed"], plan["device"], len(entries), len(todo))
     failures: dict[str, str] = {}
     if todo:
-        failures = _fit_batch(plan, todo, method_spec)
+        failures = _fit_batch(plan, todo, method_spec, prefit or {}, data)
     runs = []
     for entry, _ in entries:
         reason = failures.get(entry["run_dir"])
         runs.append({"method": entry["method"], "run_dir": entry["run_dir"],
                      "status": "failed" if reason else "ok", "reason": reason,
-                     "record": str(Path(entry["run_dir"]) / (FAILED_RECORD if reason else "metrics.json"))})
+                     "record": str(Path(entry["run_dir"]) / (FAILED_RECORD if reason else METRICS))})
     result = {key: plan[key] for key in ("dataset", "setting", "normal_classes", "seed", "device")}
     result["runs"] = runs
     if failures:
@@ -456,13 +528,33 @@ def run_batch(plan: dict, manifest=None) -> dict:
     return result
 
 
+#: ``training.stack``: ``auto`` stacks on CUDA only (on a CPU a stack is slower per model),
+#: ``always`` on every device, ``never`` trains every run alone
+STACK_MODES = ("auto", "always", "never")
+
+
+def stacking(mode: str, device: str) -> bool:
+    """Whether a batch job on ``device`` trains its deep runs as stacks."""
+    if mode not in STACK_MODES:
+        raise OcbenchError(f"stack mode {mode!r} is not one of {', '.join(STACK_MODES)}")
+    if mode != "auto":
+        return mode == "always"
+    if device == "cpu":
+        return False
+    from .training import resolve_device
+
+    return resolve_device(device).type == "cuda"
+
+
 def run_batches(job: dict, manifest=None) -> dict:
     """Run the split plans of one batch job (``{"splits": config.batch_plans(...)}``) in turn.
 
     Each split is ``run_batch`` (its unchanged runs skipped, a failing run recorded in
     its own ``failed.json`` while the others go on), all in this process, so the job
     pays its imports once for all its splits. Every plan is checked before any run
-    starts. Returns one manifest, every run of every split with its normal classes and
+    starts. Where ``job["stack"]`` asks for it (``stacking``), the deep runs of equal
+    settings and training-set sizes across the splits first train as stacks
+    (``stacks.fit_stacks``), then every run is scored and recorded as usual. Returns one manifest, every run of every split with its normal classes and
     status, and writes it to ``manifest`` when given.
     """
     plans = job.get("splits") if isinstance(job, dict) else None
@@ -471,9 +563,14 @@ def run_batches(job: dict, manifest=None) -> dict:
                            "with at least one split plan")
     for plan in plans:
         check_plan(plan)
+    prefit, data = {}, {}
+    if stacking(job.get("stack", "auto"), plans[0]["device"]) and len(plans) > 1:
+        from .stacks import fit_stacks
+
+        prefit, data = fit_stacks(plans)
     runs = []
-    for plan in plans:
-        done = run_batch(plan)
+    for i, plan in enumerate(plans):
+        done = run_batch(plan, prefit=prefit, data=data.get(i))
         runs += [dict(run, normal_classes=done["normal_classes"]) for run in done["runs"]]
     first = plans[0]
     result = {key: first[key] for key in ("dataset", "setting", "seed", "device")}
@@ -483,7 +580,7 @@ def run_batches(job: dict, manifest=None) -> dict:
     return result
 
 
-def _fit_batch(plan: dict, todo: list, method_spec) -> dict[str, str]:
+def _fit_batch(plan: dict, todo: list, method_spec, prefit: dict, data) -> dict[str, str]:
     """Fit the runs of ``todo``; return the reason of each failed run by run directory."""
     from .data import load_run_data
 
@@ -498,7 +595,8 @@ def _fit_batch(plan: dict, todo: list, method_spec) -> dict[str, str]:
         # Import every detector before the first clock starts: a run's train_time_s counts training only.
         for entry, _ in todo:
             method_spec(entry["method"]).detector
-        data = load_run_data(plan["prepared"], plan["split"], plan["preprocessing"])
+        if data is None:
+            data = load_run_data(plan["prepared"], plan["split"], plan["preprocessing"])
     except Exception as err:  # noqa: BLE001 - every run of the batch is recorded as failed
         log.exception("batch inputs failed")
         for entry, request in todo:
@@ -528,7 +626,8 @@ def _fit_batch(plan: dict, todo: list, method_spec) -> dict[str, str]:
                        plan["autoencoder"]["path"] if entry["uses_autoencoder"] else None, run_dir,
                        dataset=plan["dataset"], setting=plan["setting"], normal_classes=plan["normal_classes"],
                        data=data, request=request,
-                       pretrain=pretrain if entry["uses_autoencoder"] else None)
+                       pretrain=pretrain if entry["uses_autoencoder"] else None,
+                       fitted=prefit.get(entry["run_dir"]))
         except Exception as err:  # noqa: BLE001 - one run's failure must not stop the others
             log.exception("%s on the batch's split failed", entry["method"])
             fail(entry, request, _reason(err))

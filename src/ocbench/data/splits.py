@@ -97,8 +97,12 @@ def _known_outlier_classes(outlier_classes: list[int], known_outlier_class, k: i
     return sorted(int(c) for c in rng.choice(outlier_classes, size=k, replace=False))
 
 
-def _check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:
-    """Validate the class arguments; return the outlier classes."""
+def check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:
+    """Validate the class arguments of a split; return the outlier classes.
+
+    The one place for these rules: ``make_split`` calls it, and the config check calls it
+    for every setting and normal group before any job (``config._check_setting_classes``).
+    """
     out_of_range = [c for c in normal if not 0 <= c < n_classes]
     if out_of_range:
         raise OcbenchError(f"normal class {out_of_range[0]} is out of range; allowed: 0-{n_classes - 1}")
@@ -212,7 +216,7 @@ def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
     train_cand, train_cand_class, test_idx, test_class, n_classes = _candidates(prepared, kind, int(seed))
-    outlier_classes = _check_classes(n_classes, normal, known_outlier_class, n_known_outlier_classes)
+    outlier_classes = check_classes(n_classes, normal, known_outlier_class, n_known_outlier_classes)
 
     is_normal = np.isin(train_cand_class, normal)
     counts = semisupervised_counts(int(is_normal.sum()), **ratios)
@@ -273,5 +277,6 @@ def load_split(path) -> dict:
 
 
 #: arrays only some splits hold: ``test_source``, the dataset each test sample comes from
-#: (0: the split's own dataset; i: the i-th name of info["test_sources"], ``ood.py``)
+#: (0: the split's own dataset; i: the i-th name of info["test_sources"], ``ood.py``; 1: the
+#: attacked copies of its test images in a split with an attack, ``adversarial.py``)
 OPTIONAL_SPLIT_KEYS = ("test_source",)

@@ -43,9 +43,13 @@ DETECTOR_MODULES = {
     "IsolationForest": "shallow", "KDE": "shallow", "SSAD": "ssad",
 }
 BUILDS = ("encoder", "scratch", "load", "shallow")
+#: class name -> class, of the detectors that plugins add (ocbench.plugins.register_method)
+DETECTOR_CLASSES: dict[str, type] = {}
 
 
 def detector_class(name: str):
+    if name in DETECTOR_CLASSES:
+        return DETECTOR_CLASSES[name]
     check_choice("detector class", name, DETECTOR_MODULES)
     module = importlib.import_module(f"{__name__}.{DETECTOR_MODULES[name]}")
     return getattr(module, name)
@@ -74,6 +78,9 @@ class MethodSpec:
     description: str = ""
     hyper_parameters: dict[str, Param] = field(default_factory=dict)
     ignores: tuple[str, ...] = ()
+    # The column and axis name of the method in LaTeX tables and figures, where the config
+    # name is too long for a page (sixteen methods side by side); unique across the registry.
+    short_name: str = ""
 
     @property
     def detector(self):
@@ -137,35 +144,46 @@ def _shallow(detector_name, description, hyper_parameters, hybrid=False, **flags
 METHODS: dict[str, MethodSpec] = {
     # The one-class objective has no radius: nu and the radius' warm-up do not apply.
     "deep_svdd_oneclass": _deep("DeepSVDD", "One-class Deep SVDD (Ruff et al. 2018)", _DEEP_SVDD_ONECLASS_PARAMS,
-                                fixed={"objective": "one-class"}, ignores=("nu", "warm_up_epochs")),
+                                fixed={"objective": "one-class"}, ignores=("nu", "warm_up_epochs"),
+                                short_name="DSVDD-OC"),
     "deep_svdd_softboundary": _deep("DeepSVDD", "Soft-boundary Deep SVDD (Ruff et al. 2018)",
-                                    _DEEP_SVDD_SOFTBOUNDARY_PARAMS, fixed={"objective": "soft-boundary"}),
-    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)", _DEEP_SAD_PARAMS),
-    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", _OCNN_PARAMS),
+                                    _DEEP_SVDD_SOFTBOUNDARY_PARAMS, fixed={"objective": "soft-boundary"},
+                                    short_name="DSVDD-SB"),
+    "deep_sad": _deep("DeepSAD", "Deep SAD, semi-supervised Deep SVDD (Ruff et al. 2020)", _DEEP_SAD_PARAMS,
+                      short_name="DSAD"),
+    "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", _OCNN_PARAMS,
+                 short_name="OC-NN"),
     "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster",
-                                    _MULTI_RADIUS_PARAMS),
+                                    _MULTI_RADIUS_PARAMS, short_name="MR-DSVDD"),
     # The multi-radius fork's own code: one sphere per normal class, from the true labels.
     "multi_radius_deep_svdd_labels": _deep(
         "MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per normal class (true labels)",
         {**TRAINING, **_NU, **_WARM_UP}, fixed={"clusters": "labels"},
-        ignores=("clusters", "n_clusters", "max_clusters", "min_cluster_size", "finch_metric", "finch_max_samples")),
+        ignores=("clusters", "n_clusters", "max_clusters", "min_cluster_size", "finch_metric", "finch_max_samples"),
+        short_name="MR-DSVDD-L"),
     # CAE only scores with the pretrained autoencoder: training.autoencoder configures it.
     "cae": MethodSpec("AutoencoderDetector", "load", deep=True, pretrained=True, fits=False,
-                      description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)"),
+                      description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)", short_name="CAE"),
     "rcae": _deep("RCAE", "Robust convolutional autoencoder, _RCAE_PARAMS (Chalapathy et al. 2017)", _RCAE_PARAMS,
-                  training="autoencoder"),
+                  training="autoencoder", short_name="RCAE"),
     "ss_dgm": MethodSpec("SSDGM", "scratch", deep=True, needs_labels=True, training=None,
                          description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)",
-                         hyper_parameters=_SS_DGM_PARAMS),
-    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)", _OCSVM_PARAMS),
-    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)", _ISOLATION_FOREST_PARAMS),
-    "kde": _shallow("KDE", "Gaussian kernel density estimate", _KDE_PARAMS),
-    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, _SSAD_PARAMS (Görnitz et al. 2013)", _SSAD_PARAMS),
-    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", _OCSVM_PARAMS, hybrid=True),
+                         hyper_parameters=_SS_DGM_PARAMS, short_name="SS-DGM"),
+    "ocsvm": _shallow("OCSVM", "One-class SVM, RBF kernel (Schölkopf et al. 2001)", _OCSVM_PARAMS,
+                      short_name="OC-SVM"),
+    "isoforest": _shallow("IsolationForest", "Isolation Forest (Liu et al. 2008)", _ISOLATION_FOREST_PARAMS,
+                          short_name="IF"),
+    "kde": _shallow("KDE", "Gaussian kernel density estimate", _KDE_PARAMS, short_name="KDE"),
+    "ssad": _shallow("SSAD", "Semi-supervised anomaly detection, _SSAD_PARAMS (Görnitz et al. 2013)", _SSAD_PARAMS,
+                     short_name="SSAD"),
+    "ocsvm_hybrid": _shallow("OCSVM", "OC-SVM on the pretrained autoencoder's codes", _OCSVM_PARAMS, hybrid=True,
+                             short_name="OC-SVM-H"),
     "isoforest_hybrid": _shallow("IsolationForest", "Isolation Forest on the pretrained autoencoder's codes",
-                                 _ISOLATION_FOREST_PARAMS, hybrid=True),
-    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", _KDE_PARAMS, hybrid=True),
-    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", _SSAD_PARAMS, hybrid=True),
+                                 _ISOLATION_FOREST_PARAMS, hybrid=True, short_name="IF-H"),
+    "kde_hybrid": _shallow("KDE", "KDE on the pretrained autoencoder's codes", _KDE_PARAMS, hybrid=True,
+                           short_name="KDE-H"),
+    "ssad_hybrid": _shallow("SSAD", "SSAD on the pretrained autoencoder's codes", _SSAD_PARAMS, hybrid=True,
+                            short_name="SSAD-H"),
 }
 
 

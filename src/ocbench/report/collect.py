@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ import pandas as pd
 from ..config import normal_name, parse_normal, parse_setting_name
 from ..errors import OcbenchError
 from ..io import one_line
+from ..paths import RUN_DIR, parse_run_dir
 
 #: the keys of one run, in the order of the run-directory path
 RUN_KEYS = ["dataset", "setting", "normal", "seed", "method", "device"]
@@ -36,16 +36,12 @@ RUN_VALUES = ["auroc", "aupr", "precision", "recall", "accuracy", "threshold", "
 #: (``pretrain_time_s``, ``pretrain_cpu_s``, for the methods that read it), a failed run's ``reason``, and the
 #: ``run_dir`` the row was read from (where the plots find ``scores.csv``), the accuracies on
 #: the outliers and inliers at the threshold, and the datasets the anomalies came from in the
-#: multi-class setting, joined by ``+`` (empty for the other settings)
+#: multi-class setting, joined by ``+`` (empty for the other settings), and how many models
+#: trained in one stack with the run (``stack_size``; its ``train_time_s`` is its share)
 OPTIONAL_VALUES = ["train_cpu_s", "test_cpu_s", "pretrain_time_s", "pretrain_cpu_s", "reason", "run_dir",
-                   "outlier_accuracy", "inlier_accuracy", "anomaly_datasets"]
+                   "outlier_accuracy", "inlier_accuracy", "anomaly_datasets", "stack_size"]
 RUN_COLUMNS = RUN_KEYS + RUN_SPLIT + RUN_VALUES + OPTIONAL_VALUES
 SCORE_COLUMNS = ["index", "label", "score"]
-
-# .../runs/{dataset}/{setting}/{normal}/seed{seed}/{method}/{device}/<file>
-_RUN_PATH = re.compile(r"(?:^|/)runs/(?P<dataset>[^/]+)/(?P<setting>[^/]+)/(?P<normal>\d+(?:-\d+)*)/"
-                       r"seed(?P<seed>\d+)/(?P<method>[^/]+)/(?P<device>[^/]+)/[^/]+$")
-
 
 # --------------------------------------------------------------------------- one run
 
@@ -78,16 +74,6 @@ def manifest_records(manifest_paths) -> list[Path]:
     return records
 
 
-def keys_from_path(path) -> dict | None:
-    """The run keys spelled by a run-directory path, or None when the path has another shape."""
-    match = _RUN_PATH.search(Path(path).as_posix())
-    if match is None:
-        return None
-    keys = match.groupdict()
-    keys["seed"] = int(keys["seed"])
-    return keys
-
-
 def run_keys(metrics: dict, path) -> dict:
     """The keys of a run: from its ``metrics.json``, else from the run directory's path.
 
@@ -95,7 +81,7 @@ def run_keys(metrics: dict, path) -> dict:
     hand (``ocbench run`` without ``--dataset``...) may lack them, and its path still
     names them.
     """
-    from_path = keys_from_path(path) or {}
+    from_path = parse_run_dir(path) or {}
     keys = {
         "dataset": metrics.get("dataset"),
         "setting": metrics.get("setting"),
@@ -110,7 +96,7 @@ def run_keys(metrics: dict, path) -> dict:
     missing = [key for key, value in keys.items() if value is None]
     if missing:
         raise OcbenchError(f"metrics file {path} lacks the run keys {', '.join(missing)} and its path is not "
-                           ".../runs/{dataset}/{setting}/{normal}/seed{seed}/{method}/{device}/metrics.json")
+                           f".../{RUN_DIR}/metrics.json")
     keys["seed"] = int(keys["seed"])
     return keys
 

@@ -1,0 +1,135 @@
+"""Methods, datasets and nets added from outside the package (docs/extending.md).
+
+A plugin is a Python module, named in a config's ``plugins`` list either by its import
+name (an installed package's module) or by the path of a ``.py`` file (relative to the
+working directory: the workflow's ``--directory``). Importing it registers what it adds
+with ``register_method``, ``register_dataset`` and ``register_net``, into the same
+registries as the package's own entries, so the config checks, the jobs and the report
+treat them alike.
+
+The jobs of the workflow are separate processes: the config check imports the config's
+plugins (``config.load_and_validate``), the Snakefile hands the list to the jobs in the
+environment variable ``OCBENCH_PLUGINS``, and every ``ocbench`` command imports the
+plugins it names before it runs (``load_environment_plugins``). A plugin's source is part
+of ``code_version``, so an edit to it refits the runs, as an edit to the package does.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from .errors import OcbenchError
+
+#: the environment variable that names the plugins of the jobs, joined by os.pathsep
+ENVIRONMENT = "OCBENCH_PLUGINS"
+
+#: plugin entry -> the file of the module it imported (the sources code_version hashes)
+_LOADED: dict[str, Path | None] = {}
+
+
+# --------------------------------------------------------------------------- registration
+
+def _refuse_taken(what: str, name: str, registry: dict) -> None:
+    if name in registry:
+        raise OcbenchError(f"a plugin registers {what} {name!r}, which is already registered; "
+                           f"choose another name (taken: {', '.join(registry)})")
+
+
+def register_method(name: str, spec, detector: type) -> None:
+    """Add method ``name``: a ``detectors.MethodSpec`` and its detector class.
+
+    ``spec.detector_name`` must be the class's name; the class follows the detector API
+    (``detectors.base.Detector``: ``fit``, ``decision_function`` higher = more anomalous,
+    ``threshold_`` set by ``fit``) and its ``__init__`` takes the hyper-parameters that
+    ``spec.hyper_parameters`` declares, plus ``seed`` (and ``net``, ``device``,
+    ``autoencoder`` for ``builds="encoder"``).
+    """
+    from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
+
+    _refuse_taken("method", name, METHODS)
+    if spec.detector_name != detector.__name__:
+        raise OcbenchError(f"method {name!r}: its MethodSpec names detector {spec.detector_name!r} but the class "
+                           f"given is {detector.__name__!r}; they must agree")
+    if spec.detector_name in DETECTOR_MODULES or DETECTOR_CLASSES.get(spec.detector_name, detector) is not detector:
+        raise OcbenchError(f"method {name!r}: detector class name {spec.detector_name!r} is taken by another "
+                           "detector; rename the class")
+    DETECTOR_CLASSES[spec.detector_name] = detector
+    METHODS[name] = spec
+
+
+def register_dataset(source) -> None:
+    """Add a dataset: a ``data.source.DatasetSource``, with its ``sample_shape`` and
+    ``class_sizes`` declared so that the config checks can size its splits and nets."""
+    from .data.sources import DATASETS
+
+    _refuse_taken("dataset", source.name, DATASETS)
+    DATASETS[source.name] = source
+
+
+def register_net(name: str, spec) -> None:
+    """Add a net: a ``nets.NetSpec`` (its ``module`` is one of ``ocbench.nets``'s, e.g. ``mlp``)."""
+    from .nets import NETS
+
+    _refuse_taken("net", name, NETS)
+    NETS[name] = spec
+
+
+# --------------------------------------------------------------------------- loading
+
+def _import(entry: str):
+    if entry.endswith(".py"):
+        path = Path(entry).resolve()
+        if not path.is_file():
+            raise OcbenchError(f"plugin file {entry} does not exist (a path is read from the working directory, "
+                               f"{Path.cwd()})")
+        module_name = f"ocbench_plugin_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except ImportError as err:
+            del sys.modules[module_name]
+            raise OcbenchError(f"plugin file {entry} imports what is not installed ({err})") from None
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+        return module
+    try:
+        return importlib.import_module(entry)
+    except ImportError as err:  # the module, or a package it imports, is missing (a bug in it keeps its traceback)
+        raise OcbenchError(f"plugin module {entry!r} is not importable ({err}); install it, or give the path "
+                           "of its .py file") from None
+
+
+def load_plugins(entries) -> None:
+    """Import each plugin of ``entries`` once (a module name or a ``.py`` path)."""
+    for entry in entries or []:
+        entry = str(entry)
+        if entry in _LOADED:
+            continue
+        try:
+            module = _import(entry)
+        except OcbenchError as err:  # named: the plugin missing, or what it registers refused
+            raise OcbenchError(f"plugins: {err}" if entry in str(err) else f"plugins: {entry}: {err}") from None
+        source = getattr(module, "__file__", None)
+        _LOADED[entry] = Path(source) if source else None
+
+
+def load_environment_plugins() -> None:
+    """Import the plugins named by ``OCBENCH_PLUGINS`` (set by the workflow for its jobs)."""
+    value = os.environ.get(ENVIRONMENT, "")
+    load_plugins([entry for entry in value.split(os.pathsep) if entry])
+
+
+def environment_value(entries) -> str:
+    """The ``OCBENCH_PLUGINS`` value that names ``entries`` for the jobs."""
+    return os.pathsep.join(str(entry) for entry in entries or [])
+
+
+def loaded_sources() -> list[Path]:
+    """The source files of the plugins imported so far, in their order."""
+    return [path for path in _LOADED.values() if path is not None]

@@ -1,0 +1,166 @@
+"""docs/extending.md as written: its plugin file and config, taken from the page itself, add a
+method and a dataset that the config check, the detector API and the workflow accept, and
+the runs reach runs.csv with an AUROC. Also what a plugin may not do."""
+import csv
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from ocbench import plugins
+from ocbench.errors import OcbenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the environment's bin: snakemake and ocbench
+DOC = ROOT / "docs" / "extending.md"
+
+
+def doc_files() -> dict[str, str]:
+    """The files the page shows, by name: each code block under a `<!-- file: NAME -->` line."""
+    files = dict(re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", DOC.read_text(), re.S))
+    assert set(files) == {"toy_plugin.py", "experiment.yaml"}
+    return files
+
+
+def write_doc_files(folder: Path) -> None:
+    for name, text in doc_files().items():
+        (folder / name).write_text(text)
+
+
+@pytest.fixture
+def registries():
+    """The registries as they were before the test: a plugin loaded here must not leak into other tests."""
+    from ocbench.config import hyper_parameter_names
+    from ocbench.data.sources import DATASETS
+    from ocbench.detectors import DETECTOR_CLASSES, METHODS
+    from ocbench.nets import NETS
+
+    saved = [(registry, dict(registry)) for registry in (DATASETS, METHODS, DETECTOR_CLASSES, NETS, plugins._LOADED)]
+    modules = set(sys.modules)
+    yield
+    for registry, before in saved:
+        registry.clear()
+        registry.update(before)
+    for name in set(sys.modules) - modules:
+        if name.startswith("ocbench_plugin_"):
+            del sys.modules[name]
+    hyper_parameter_names.cache_clear()
+
+
+def env():
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", OMP_NUM_THREADS="1")
+
+
+# --------------------------------------------------------------------------- the worked example, in this process
+
+def test_the_doc_plugin_adds_a_method_that_scores_by_hand(tmp_path, monkeypatch, registries):
+    from ocbench.detectors import method_spec
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)  # a .py path is read from the working directory
+    plugins.load_plugins(["toy_plugin.py"])
+    spec = method_spec("mean_distance")
+    train = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])  # mean (1, 1)
+    test = np.array([[1.0, 1.0], [4.0, 5.0]])  # 0 and a 3-4-5 triangle away from it
+    euclidean = spec.factory({"metric": "euclidean"}, net=None, device="cpu", seed=1, autoencoder=None).fit(train)
+    np.testing.assert_allclose(euclidean.decision_function(test), [0.0, 5.0])
+    manhattan = spec.factory({"metric": "manhattan"}, net=None, device="cpu", seed=1, autoencoder=None).fit(train)
+    np.testing.assert_allclose(manhattan.decision_function(test), [0.0, 7.0])
+    # every training sample lies sqrt(2) from the mean, so the threshold is sqrt(2): only the far sample is flagged
+    assert euclidean.predict(test).tolist() == [0, 1]
+
+
+def test_the_doc_config_is_checked_with_the_plugin_names(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_config_file, runs
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config = load_config_file("experiment.yaml")
+    assert [(run.dataset, run.method, run.normal) for run in runs(config)] == [
+        ("two_blobs", "mean_distance", "0"), ("two_blobs", "isoforest", "0")]
+    assert config["datasets"]["two_blobs"]["net"] == "two_blobs_mlp"
+    bad = yaml.safe_load(doc_files()["experiment.yaml"])
+    bad["method_params"]["mean_distance"]["metric"] = "chebyshev"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(OcbenchError, match=r"config method_params.mean_distance.metric: 'chebyshev' is not allowed "
+                                           r"for method 'mean_distance'; allowed: one of euclidean, manhattan$"):
+        load_config_file("bad.yaml")
+
+
+def test_a_plugin_changes_the_code_version(tmp_path, monkeypatch, registries):
+    from ocbench.code_version import code_version
+
+    before = code_version()
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    plugins.load_plugins(["toy_plugin.py"])
+    assert code_version() != before
+
+
+# --------------------------------------------------------------------------- what a plugin may not do
+
+def test_a_plugin_may_not_reuse_a_name(tmp_path, monkeypatch, registries):
+    (tmp_path / "clash.py").write_text(
+        "from ocbench.detectors import MethodSpec\n"
+        "from ocbench.detectors.base import Detector\n"
+        "from ocbench.plugins import register_method\n"
+        "class Mine(Detector):\n    pass\n"
+        "register_method('ocsvm', MethodSpec('Mine', 'shallow'), Mine)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OcbenchError, match=r"^plugins: clash.py: a plugin registers method 'ocsvm', which is already registered; "
+                                           r"choose another name \(taken: .*isoforest"):
+        plugins.load_plugins(["clash.py"])
+
+
+def test_a_method_spec_must_name_its_class(registries):
+    from ocbench.detectors import MethodSpec
+    from ocbench.detectors.base import Detector
+
+    class Mine(Detector):
+        pass
+
+    with pytest.raises(OcbenchError, match="names detector 'Other' but the class given is 'Mine'"):
+        plugins.register_method("mine", MethodSpec("Other", "shallow"), Mine)
+
+
+def test_a_missing_plugin_is_one_line_naming_it(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_and_validate
+
+    monkeypatch.chdir(tmp_path)
+    config = {"plugins": ["nowhere.py"], "methods": ["ocsvm"], "datasets": {"wine": {}}}
+    with pytest.raises(OcbenchError, match=f"^plugins: plugin file nowhere.py does not exist "
+                                           f"\\(a path is read from the working directory, {tmp_path}\\)$"):
+        load_and_validate(config)
+    config = {"plugins": ["no_such_ocbench_plugin"], "methods": ["ocsvm"], "datasets": {"wine": {}}}
+    with pytest.raises(OcbenchError, match="^plugins: plugin module 'no_such_ocbench_plugin' is not importable"):
+        load_and_validate(config)
+
+
+# --------------------------------------------------------------------------- the worked example, through the workflow
+
+@pytest.mark.workflow
+def test_the_worked_example_runs_through_the_workflow(tmp_path):
+    write_doc_files(tmp_path)
+    check = subprocess.run([str(BIN / "ocbench"), "check-config", "experiment.yaml", "--snakefile", ""],
+                           cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=300)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("experiment.yaml: valid; 2 runs in 1 batch jobs")
+    # the page's command: snakemake --snakefile /path/to/ocbench/Snakefile --cores 2 --configfile experiment.yaml
+    result = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
+                             "--configfile", "experiment.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    with open(tmp_path / "results" / "tables" / "runs.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["dataset"], row["method"], row["status"]) for row in rows] == [
+        ("two_blobs", "mean_distance", "ok"), ("two_blobs", "isoforest", "ok")]
+    aurocs = {row["method"]: float(row["auroc"]) for row in rows}
+    assert all(0.0 <= value <= 1.0 and not math.isnan(value) for value in aurocs.values())
+    # outliers 4 standard deviations away in every feature: the mean's distance ranks them all first
+    assert aurocs["mean_distance"] > 0.95
