@@ -411,7 +411,7 @@ def test_cuda_without_a_driver_is_refused_without_importing_torch(monkeypatch):
     import shutil
     import sys
 
-    from ocbench import config as config_module
+    from ocbench.config import checks as config_module  # where the device checks live
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(config_module.Path, "exists", lambda self: False)
@@ -426,7 +426,7 @@ def test_cuda_without_a_driver_is_refused_without_importing_torch(monkeypatch):
 
 
 def test_auto_jobs_ask_for_a_gpu_only_where_they_will_train_on_one(monkeypatch):
-    from ocbench import config as config_module
+    from ocbench.config import checks as config_module  # where the device checks live
 
     config = load_and_validate(default_config())
     config["devices"] = ["auto"]

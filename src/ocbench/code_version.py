@@ -16,7 +16,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 #: what decides a result: data and splits, networks, detectors, the training loop, a run
-COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "metrics.py", "io.py", "errors.py")
+COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "stacks.py", "metrics.py", "io.py", "errors.py")
 
 
 def code_version() -> str:
