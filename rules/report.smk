@@ -2,9 +2,12 @@
 # `snakemake --report`, with a caption from workflow/report/.
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
+from ocbench.report.summary import reported_configuration
+
 
 # The configuration as this workflow resolved it (every default filled), for the report's
-# *Configuration* category and the summary. A changed value (params) writes it again.
+# *Configuration* category and the summary; the cluster block (where jobs ran) is left out.
+# A changed value (params) writes it again.
 rule configuration:
     output:
         configuration=report(
@@ -13,14 +16,14 @@ rule configuration:
             category="Configuration",
         ),
     params:
-        config=as_json(config),
+        config=as_json(reported_configuration(config)),
     log:
         f"{LOGS}/report/configuration.log",
     localrule: True
     run:
         from ocbench.report.summary import write_configuration
 
-        write_configuration(output.configuration, config)
+        write_configuration(output.configuration, reported_configuration(config))
 
 
 # The manifests' list goes through a file (read by ocbench as @list): a command line

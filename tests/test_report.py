@@ -374,6 +374,14 @@ def test_summary_shows_the_resolved_configuration_and_the_versions(results):
     assert "was not given" in summary_markdown(collect_runs(paths), versions={})
 
 
+def test_the_reported_configuration_leaves_out_where_the_jobs_ran():
+    from ocbench.report.summary import reported_configuration
+
+    config = {"seeds": [1], "cluster": {"cpu_partition": "short"}, "training": {"stack": "auto"}}
+    assert reported_configuration(config) == {"seeds": [1], "training": {"stack": "auto"}}
+    assert config["cluster"] == {"cpu_partition": "short"}  # the workflow's config is left as it was
+
+
 def test_a_configuration_that_is_not_a_mapping_is_refused_by_name(tmp_path):
     path = tmp_path / "configuration.yaml"
     path.write_text("- just\n- a list\n")

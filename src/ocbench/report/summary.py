@@ -150,6 +150,16 @@ def software_versions(snakemake_version: str | None = None) -> dict[str, str]:
     return versions
 
 
+#: config keys that say where the jobs ran, not what they computed: left out of the reported
+#: configuration, so that moving a run to other partitions does not rewrite the report
+EXECUTION_KEYS = ("cluster",)
+
+
+def reported_configuration(config: dict) -> dict:
+    """The configuration the report shows: every key that decides the results (``EXECUTION_KEYS`` left out)."""
+    return {key: value for key, value in config.items() if key not in EXECUTION_KEYS}
+
+
 def configuration_yaml(config: dict) -> str:
     """``config`` as YAML in its own key order, short lists on one line (tuples written as lists)."""
     import yaml
