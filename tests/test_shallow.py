@@ -265,3 +265,19 @@ def test_a_shallow_method_does_not_import_torch():
             "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("make", [lambda cap, seed: OCSVM(max_train_samples=cap, seed=seed),
+                                  lambda cap, seed: KDE(bandwidths=[1.0], cv_folds=2, max_train_samples=cap, seed=seed)],
+                         ids=["ocsvm", "kde"])
+def test_max_train_samples_fits_on_a_seeded_subsample(make, blobs):
+    x_train, x_test, _ = blobs
+    capped = make(50, 3).fit(x_train)
+    assert capped.n_train_used_ == 50
+    assert np.array_equal(capped.decision_function(x_test), make(50, 3).fit(x_train).decision_function(x_test))
+    assert not np.array_equal(capped.decision_function(x_test), make(50, 4).fit(x_train).decision_function(x_test))
+    whole = make(None, 3).fit(x_train)
+    assert whole.n_train_used_ == len(x_train)
+    assert np.array_equal(whole.decision_function(x_test), make(10_000, 3).fit(x_train).decision_function(x_test))
+    with pytest.raises(OcbenchError, match="max_train_samples"):
+        make(0, 3).fit(x_train)

@@ -123,10 +123,12 @@ _MULTI_RADIUS_PARAMS = {**TRAINING, **_NU, **_WARM_UP, "clusters": Param("choice
 _RCAE_PARAMS = {**TRAINING, "lam": Param("number", low=0), "epochs_per_alternation": positive_int()}
 _SS_DGM_PARAMS = {**TRAINING, "latent_dim": positive_int(nullable=True), "hidden": Param("ints", low=1, nullable=True),
           "alpha": Param("number", low=0, nullable=True)}
-_OCSVM_PARAMS = {**_NU, **_GAMMAS}
+_MAX_TRAIN = {"max_train_samples": positive_int(nullable=True)}
+_OCSVM_PARAMS = {**_NU, **_GAMMAS, **_MAX_TRAIN}
 _ISOLATION_FOREST_PARAMS = {"n_estimators": positive_int(), "max_samples": positive_int(),
                     "contamination": Param("number", low=0, high=0.5, low_open=True)}
-_KDE_PARAMS = {"bandwidths": Param("numbers", low=0, low_open=True, nullable=True), "cv_folds": Param("int", low=2)}
+_KDE_PARAMS = {"bandwidths": Param("numbers", low=0, low_open=True, nullable=True), "cv_folds": Param("int", low=2),
+               **_MAX_TRAIN}
 _SSAD_PARAMS = {"kappa": Param("number", low=0), "C": Param("number", low=0, low_open=True), **_GAMMAS,
         "max_train_samples": positive_int()}
 

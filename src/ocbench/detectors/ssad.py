@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import OcbenchError, check_positive_int
 from .base import Detector, semi_labels
-from .shallow import DEFAULT_GAMMAS, check_grid, check_validation_set, flatten, select_gamma
+from .shallow import DEFAULT_GAMMAS, check_grid, check_validation_set, flatten, select_gamma, training_subset
 
 log = logging.getLogger("ocbench.detectors.ssad")
 
@@ -149,18 +149,6 @@ def tightest_offset(f: np.ndarray, semi: np.ndarray, rho_plus_margin: float) -> 
     unlabeled = f[semi == 0]
     rho = min(rho_plus_margin, float(unlabeled.min())) if len(unlabeled) else rho_plus_margin
     return rho, rho_plus_margin - rho
-
-
-def training_subset(semi: np.ndarray, max_samples: int, seed: int) -> np.ndarray:
-    """Sorted indices of at most ``max_samples`` samples: labelled ones first, by seed."""
-    n = len(semi)
-    if n <= max_samples:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    labelled = rng.permutation(np.flatnonzero(semi != 0))
-    unlabeled = rng.permutation(np.flatnonzero(semi == 0))
-    keep = np.concatenate([labelled, unlabeled])[:max_samples]
-    return np.sort(keep)
 
 
 def _rbf_kernel(A, B, gamma):
