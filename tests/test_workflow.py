@@ -142,6 +142,18 @@ def test_tiny_workflow_writes_every_run_and_report(finished):
 
 
 @pytest.mark.workflow
+def test_the_html_report_of_a_finished_run_has_every_category(tiny_run):
+    """`snakemake --report` on the finished tiny run: one self-contained HTML file with the
+    tables, the figures, the summary and the configuration, and no job run for it."""
+    before = snapshot(tiny_run)
+    snakemake(tiny_run, TINY, "--report", "report.html")
+    report = (tiny_run / "report.html").read_text(errors="replace")
+    for category in ("Configuration", "summary.md", "auroc.png", "configuration.yaml"):
+        assert category in report, category
+    assert changed_files(before, snapshot(tiny_run)) == []
+
+
+@pytest.mark.workflow
 def test_a_changed_hyper_parameter_rewrites_only_its_runs(tiny_run):
     before = snapshot(tiny_run)
     name, value = isoforest_parameter()
