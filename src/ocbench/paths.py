@@ -15,6 +15,7 @@ Plain strings only: the workflow imports this module while it parses the Snakefi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 #: what each wildcard may match: the rules' wildcard_constraints and the run-directory parser
@@ -62,9 +63,15 @@ MODEL = "model.pt"  # deep methods only
 FAILED_RECORD = "failed.json"
 
 
+@lru_cache(maxsize=64)
+def _posix(folder) -> str:
+    # cached: the workflow formats hundreds of thousands of paths under the same two folders
+    return Path(folder).as_posix()
+
+
 def under(folder, pattern: str) -> str:
     """``pattern`` under ``folder`` (the config's datadir or outdir), its wildcards left open."""
-    return f"{Path(folder).as_posix()}/{pattern}"
+    return f"{_posix(folder)}/{pattern}"
 
 
 def _fill(folder, pattern: str, entry) -> str:
