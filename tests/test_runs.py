@@ -380,6 +380,17 @@ def test_a_stacked_batch_job_scores_as_its_runs_trained_alone(tiny, tmp_path):
     assert snapshot(tmp_path / "stacked") == before
 
 
+def test_a_stacked_job_with_an_unreadable_split_records_its_runs_and_fits_the_others(tiny, tmp_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    first = dict(batch_plan(tiny, tmp_path / "a"), split=str(broken), normal_classes=[1])
+    second = batch_plan(tiny, tmp_path / "b")
+    manifest = runs.run_batches({"splits": [first, second], "stack": "always"})
+    assert [(r["normal_classes"], r["status"]) for r in manifest["runs"]] == [([1], "failed")] * 3 + [([0], "ok")] * 3
+    for entry in second["runs"]:
+        check_run_directory(Path(entry["run_dir"]), tiny, entry["method"])
+
+
 def test_an_unknown_stack_mode_is_refused(tiny, tmp_path):
     with pytest.raises(OcbenchError, match="stack mode 'sometimes' is not one of auto, always, never"):
         runs.run_batches({"splits": [batch_plan(tiny, tmp_path / "a")], "stack": "sometimes"})

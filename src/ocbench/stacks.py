@@ -21,7 +21,6 @@ import logging
 
 import numpy as np
 
-from .errors import OcbenchError
 from .io import atomic_path
 from .runs import (Clock, _reason, autoencoder_record, plan_todo, write_autoencoder_record)
 
@@ -79,8 +78,8 @@ def fit_stacks(plans: list[dict]) -> tuple[dict, dict]:
     for i in sorted(wanted):
         try:
             data[i] = load_run_data(plans[i]["prepared"], plans[i]["split"], plans[i]["preprocessing"])
-        except OcbenchError:
-            continue  # run_batch loads it again and records the failure of its runs
+        except Exception:  # noqa: BLE001 - an unreadable split: run_batch loads it again and records
+            continue       # the failure of each of its runs
 
     # the splits' autoencoders that must be trained: one stack per (net, settings, training-set size)
     requests = {i: next((r["autoencoder"] for e, r in todo[i] if e["uses_autoencoder"]), None) for i in data}
