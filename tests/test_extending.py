@@ -129,6 +129,17 @@ def test_a_method_spec_must_name_its_class(registries):
         plugins.register_method("mine", MethodSpec("Other", "shallow"), Mine)
 
 
+def test_a_method_may_not_take_another_methods_short_name(registries):
+    from ocbench.detectors import MethodSpec
+    from ocbench.detectors.base import Detector
+
+    class Mine(Detector):
+        pass
+
+    with pytest.raises(OcbenchError, match="short name 'OC-SVM' is that of method 'ocsvm' in the tables"):
+        plugins.register_method("mine", MethodSpec("Mine", "shallow", short_name="OC-SVM"), Mine)
+
+
 def test_a_missing_plugin_is_one_line_naming_it(tmp_path, monkeypatch, registries):
     from ocbench.config import load_and_validate
 

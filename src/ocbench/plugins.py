@@ -56,6 +56,10 @@ def register_method(name: str, spec, detector: type) -> None:
     if spec.detector_name in DETECTOR_MODULES or DETECTOR_CLASSES.get(spec.detector_name, detector) is not detector:
         raise OcbenchError(f"method {name!r}: detector class name {spec.detector_name!r} is taken by another "
                            "detector; rename the class")
+    shown = {other.short_name or other_name: other_name for other_name, other in METHODS.items()}
+    if (spec.short_name or name) in shown:
+        raise OcbenchError(f"method {name!r}: its short name {spec.short_name or name!r} is that of method "
+                           f"{shown[spec.short_name or name]!r} in the tables; give it another short_name")
     DETECTOR_CLASSES[spec.detector_name] = detector
     METHODS[name] = spec
 
