@@ -16,7 +16,11 @@ differs (each code shuffles with its own generator).
         --classes 0-9 --seeds 1 --out /tmp/fid/deep_sad_seed1.csv
 
 Writes one row per (class, seed), and prints the mean over classes of each side and
-their difference (target: within 1.5 AUROC).
+their difference (target: within 1.5 AUROC). ``--same-order`` hands the reference
+ocbench's batches (``training.batches`` with the seed's generator) instead of its own
+shuffle, so that only the arithmetic differs; ``--components`` checks, in float64 on
+the split of the first class and seed, that both codes start from the same weights and
+centre and take the same first five Adam steps on the same batch.
 """
 from __future__ import annotations
 
@@ -79,7 +83,36 @@ class ReferenceDataset:
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
 
 
-def run_reference(checkout: Path, data, seed: int) -> float:
+class SameOrderDataset(ReferenceDataset):
+    """The reference's training loader yields ocbench's batches of each epoch, in order; its
+    first pass (the centre, which does not depend on the order) goes through unshuffled."""
+
+    def __init__(self, *arrays, seed: int):
+        super().__init__(*arrays)
+        self.seed = seed
+
+    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
+        from torch.utils.data import DataLoader
+
+        from ocbench.training import batches
+
+        n, generator, passes = len(self.train_set), torch.Generator().manual_seed(self.seed), []
+
+        class OcbenchOrder:
+            def __iter__(self):
+                passes.append(1)
+                if len(passes) == 1:
+                    return iter([list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)])
+                return iter([b.tolist() for b in batches(n, batch_size, generator)])
+
+            def __len__(self):
+                return (n + batch_size - 1) // batch_size
+
+        return (DataLoader(self.train_set, batch_sampler=OcbenchOrder(), num_workers=num_workers),
+                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+
+def run_reference(checkout: Path, data, seed: int, same_order: bool = False) -> float:
     """AUROC (%) of the reference: seeded as its main.py, network built, trained, tested."""
     deep_sad = import_reference(checkout, "DeepSAD")
     random.seed(seed)
@@ -87,7 +120,7 @@ def run_reference(checkout: Path, data, seed: int) -> float:
     torch.manual_seed(seed)
     model = deep_sad.DeepSAD(RECIPE["eta"])
     model.set_network("fmnist_LeNet")
-    dataset = ReferenceDataset(*data)
+    dataset = SameOrderDataset(*data, seed=seed) if same_order else ReferenceDataset(*data)
     model.train(dataset, optimizer_name="adam", lr=RECIPE["lr"], n_epochs=RECIPE["epochs"], lr_milestones=(),
                 batch_size=RECIPE["batch_size"], weight_decay=RECIPE["weight_decay"], device="cpu",
                 n_jobs_dataloader=0)
@@ -107,6 +140,46 @@ def run_ocbench(data, seed: int) -> float:
     return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
 
 
+def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
+    """Float64, same weights, same batch: initial weights, centre, and the losses and weights of ``steps`` Adam steps."""
+    from ocbench.detectors.objectives import deep_sad_loss, init_center, squared_distance
+    from ocbench.nets import build_network
+    from ocbench.nets.reference_init import apply_init
+
+    torch.manual_seed(seed)  # the reference's main.py: seed, then build the network
+    theirs = import_reference(checkout, "networks.main").build_network("fmnist_LeNet").double()
+    ours = build_network("fmnist_lenet")
+    apply_init(ours, "fmnist_lenet", "deep_sad", seed, "network")
+    ours = ours.double()
+    named = dict(ours.named_parameters())
+    print("initial weights equal:", all(torch.equal(p, named[k]) for k, p in theirs.named_parameters()))
+    x, semi = torch.from_numpy(data[0]).double(), torch.from_numpy(data[1])
+    theirs.eval(), ours.eval()
+    with torch.no_grad():
+        print(f"centre: max |difference| {(theirs(x).mean(0) - ours(x).mean(0)).abs().max().item():.2g}")
+        center = init_center(ours(x))
+    batch = torch.cat([torch.nonzero(semi == -1).flatten()[:5], torch.arange(3000, 3123)])  # known anomalies too
+    optimizers = [torch.optim.Adam(net.parameters(), lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"])
+                  for net in (theirs, ours)]
+    theirs.train(), ours.train()
+    for step in range(steps):
+        losses = []
+        for net, optimizer in zip((theirs, ours), optimizers):
+            optimizer.zero_grad()
+            dist = squared_distance(net(x[batch]), center)
+            if net is theirs:  # the reference trainer's own expression
+                loss = torch.mean(torch.where(semi[batch] == 0, dist, RECIPE["eta"] * ((dist + 1e-6) **
+                                                                                   semi[batch].double())))
+            else:
+                loss = deep_sad_loss(dist, semi[batch], RECIPE["eta"], 1e-6)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        print(f"step {step + 1}: loss reference {losses[0]:.12g}, ocbench {losses[1]:.12g}")
+    print(f"weights after {steps} steps: max |difference| "
+          f"{max((p - named[k]).abs().max().item() for k, p in theirs.named_parameters()):.2g}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference", type=Path, required=True, help="checkout of Deep-SAD-PyTorch")
@@ -114,6 +187,8 @@ def main(argv=None) -> int:
     parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
     parser.add_argument("--seeds", type=int_list, default=int_list("1"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
+    parser.add_argument("--components", action="store_true", help="only the float64 component check")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
     if not args.mirror.is_dir():
@@ -122,13 +197,16 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     print(f"recipe: {RECIPE}, setting: {SETTING}, known anomaly class (c + 1) mod 10, init deep_sad")
     arrays = fmnist_arrays(args.mirror)
+    if args.components:
+        check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0])
+        return 0
     rows = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for normal_class in args.classes:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
             start = time.perf_counter()
-            theirs = run_reference(args.reference, data, seed)
+            theirs = run_reference(args.reference, data, seed, args.same_order)
             middle = time.perf_counter()
             ours = run_ocbench(data, seed)
             end = time.perf_counter()
