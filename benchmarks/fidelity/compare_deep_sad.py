@@ -36,22 +36,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_reference import int_list, write_csv  # noqa: E402
-from harness import import_reference  # noqa: E402
+from harness import check_mirror, fmnist_arrays, import_reference  # noqa: E402
 
 RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
 SETTING = {"ratio_known_normal": 0.0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
            "n_known_outlier_classes": 1, "validation_fraction": 0.0}
-
-
-def fmnist_arrays(mirror: Path) -> dict:
-    import tempfile
-
-    from ocbench.data.prepared import load_prepared, prepare_dataset
-
-    prepared = Path(tempfile.gettempdir()) / "ocbench_fidelity" / "fmnist.npz"
-    if not prepared.exists():
-        prepare_dataset("fmnist", prepared.parent / "raw", mirror, prepared)
-    return load_prepared(prepared)
 
 
 def draw(arrays: dict, normal_class: int, seed: int):
@@ -191,9 +180,7 @@ def main(argv=None) -> int:
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
-    if not args.mirror.is_dir():
-        raise SystemExit(f"the Fashion-MNIST mirror {args.mirror} does not exist "
-                         "(apt-get install dataset-fashion-mnist)")
+    check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     print(f"recipe: {RECIPE}, setting: {SETTING}, known anomaly class (c + 1) mod 10, init deep_sad")
     arrays = fmnist_arrays(args.mirror)

@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import OBJECTIVES, load_fmnist, load_recipe, run_ocbench, run_reference, shorten  # noqa: E402
+from harness import (OBJECTIVES, check_mirror, load_fmnist, load_recipe, run_ocbench,  # noqa: E402
+                     run_reference, shorten)
 
 METHODS = ("cae", *OBJECTIVES)
 
@@ -78,9 +79,7 @@ def main(argv=None) -> int:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise SystemExit(f"unknown method {unknown[0]!r}; allowed: {', '.join(METHODS)}")
-    if not args.mirror.is_dir():
-        raise SystemExit(f"the Fashion-MNIST mirror {args.mirror} does not exist "
-                         "(apt-get install dataset-fashion-mnist)")
+    check_mirror(args.mirror)
     if args.results and (args.ae_epochs or args.epochs or args.train_subset or args.test_subset):
         raise SystemExit("--results reads the full recipe's runs: leave out the shortening options")
 

@@ -58,16 +58,26 @@ class OneClassData:
     y_test: np.ndarray   # 0 normal, 1 anomaly
 
 
-def load_fmnist(mirror: Path, normal_class: int, train_subset: int | None = None,
-                test_subset: int | None = None, cache: Path | None = None) -> OneClassData:
-    """Fashion-MNIST from the local mirror through ocbench's own fetch and prepare; subsets are the first rows."""
+def check_mirror(mirror: Path) -> None:
+    if not Path(mirror).is_dir():
+        raise SystemExit(f"the Fashion-MNIST mirror {mirror} does not exist (apt-get install dataset-fashion-mnist)")
+
+
+def fmnist_arrays(mirror: Path, cache: Path | None = None) -> dict:
+    """Fashion-MNIST's prepared arrays from the local mirror, through ocbench's own fetch and prepare (cached)."""
     from ocbench.data.prepared import load_prepared, prepare_dataset
 
     cache = Path(cache or Path(tempfile.gettempdir()) / "ocbench_fidelity")
     prepared = cache / "fmnist.npz"
     if not prepared.exists():
         prepare_dataset("fmnist", cache / "raw", mirror, prepared)
-    arrays = load_prepared(prepared)
+    return load_prepared(prepared)
+
+
+def load_fmnist(mirror: Path, normal_class: int, train_subset: int | None = None,
+                test_subset: int | None = None, cache: Path | None = None) -> OneClassData:
+    """One normal class of Fashion-MNIST (``fmnist_arrays``); subsets are the first rows."""
+    arrays = fmnist_arrays(mirror, cache)
     x_train = arrays["x_train"][arrays["y_train"] == normal_class][:train_subset]
     x_test, y_test = arrays["x_test"][:test_subset], arrays["y_test"][:test_subset]
     return OneClassData(normal_class, x_train, x_test, (y_test != normal_class).astype(np.int64))

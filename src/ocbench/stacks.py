@@ -22,7 +22,7 @@ import logging
 import numpy as np
 
 from .io import atomic_path
-from .runs import (Clock, _reason, autoencoder_record, plan_todo, write_autoencoder_record)
+from .runs import Clock, _reason, autoencoder_record, plan_todo, write_autoencoder_record
 
 log = logging.getLogger("ocbench.stacks")
 
@@ -98,8 +98,9 @@ def fit_stacks(plans: list[dict]) -> tuple[dict, dict]:
 
     # then each deep method: one stack per (method, hyper-parameters, net, training-set size),
     # of the runs whose autoencoder is current (one left to train is trained by run_batch first)
+    current = {i for i in data if requests[i] is not None and autoencoder_record(plans[i], requests[i]) is not None}
     runs = [(i, entry) for i in data for entry, _ in todo[i] if stackable(method_spec(entry["method"]))
-            and (not entry["uses_autoencoder"] or autoencoder_record(plans[i], requests[i]) is not None)]
+            and (not entry["uses_autoencoder"] or i in current)]
     prefit = {}
     for group in _groups(runs, lambda item: (item[1]["method"], json.dumps(item[1]["hyper_parameters"], sort_keys=True),
                                              item[1]["net"], len(data[item[0]].x_train))):

@@ -32,13 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
+from .splits import check_unsupervised_setting
 
 #: the keys of a setting's ``attack`` block (the schema's defaults fill them)
 ATTACK_KEYS = ("epsilon", "step_size", "steps", "attacked")
 #: one level of an 8-bit image in [0, 1]: a smaller epsilon cannot change a stored image
 PIXEL_LEVEL = 1 / 255
-#: the ratios of the semi-supervised setting, which this setting does not combine with
-_RATIOS = ("ratio_known_normal", "ratio_known_outlier", "ratio_pollution")
 
 
 # --------------------------------------------------------------------------- checks and names
@@ -105,13 +104,7 @@ def check_attack_setting(where: str, dataset: str, setting: dict, datasets: dict
     if setting.get("anomaly_datasets"):
         raise OcbenchError(f"config {where}: a setting takes its anomalies from an attack or from anomaly_datasets, "
                            "not both; make two settings")
-    for key in _RATIOS:
-        if setting[key] > 0:
-            raise OcbenchError(f"config {where}: {key} is {setting[key]} but a setting with an attack is "
-                               "unsupervised (its anomalies are attacked test images); set the ratios to 0")
-    if setting["n_known_outlier_classes"] or setting["known_outlier_class"] is not None:
-        raise OcbenchError(f"config {where}: a setting with an attack has no known outlier classes; "
-                           "remove n_known_outlier_classes and known_outlier_class")
+    check_unsupervised_setting(where, setting, "an attack", "its anomalies are attacked test images")
     check_attack(setting["attack"], f"config {where}.attack")
 
 
@@ -281,22 +274,11 @@ def make_attack_split(prepared: dict, dataset: str, normal_classes, seed: int, a
     from . import splits
 
     check_attack(attack)
-    labelled = {k: v for k, v in others.items() if k in _RATIOS + ("n_known_outlier_classes",) and v}
-    if labelled or others.get("known_outlier_class") is not None:
-        raise OcbenchError(f"a split with an attack is unsupervised; got {labelled or others}")
-    normal = splits._int_list("normal_classes", normal_classes)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
-    y_train, y_test = np.asarray(prepared["y_train"]), np.asarray(prepared["y_test"])
+    normal, y_train, y_test, train_idx = splits.unsupervised_training(prepared, normal_classes, seed, others,
+                                                                      "an attack")
     if not np.array_equal(np.asarray(attacked_y_test), y_test):
         raise OcbenchError(f"the attacked images of {dataset!r} were made from another prepared file (their "
                            "classes differ); make them again")
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
-    out_of_range = [c for c in normal if not 0 <= c < n_classes]
-    if out_of_range:
-        raise OcbenchError(f"normal class {out_of_range[0]} is out of range; allowed: 0-{n_classes - 1}")
-
-    train_idx = np.flatnonzero(np.isin(y_train, normal)).astype(np.int64)
     normal_test = np.flatnonzero(np.isin(y_test, normal)).astype(np.int64)
     count = attack.get("attacked")
     if count is None:
@@ -312,9 +294,7 @@ def make_attack_split(prepared: dict, dataset: str, normal_classes, seed: int, a
     validation_fraction = others.get("validation_fraction", splits.DEFAULT_VALIDATION_FRACTION)
     validation, evaluation = splits.validation_share(test_label, validation_fraction, int(seed))
     name = attack_name(attack)
-    info = {"kind": "image", "normal_classes": normal, "outlier_classes": [], "seed": int(seed),
-            **{k: 0.0 for k in _RATIOS}, "known_outlier_class": None, "n_known_outlier_classes": 0,
-            "known_outlier_classes": [], "attack": {k: attack.get(k) for k in ATTACK_KEYS},
+    info = {**splits.unsupervised_info(normal, seed), "attack": {k: attack.get(k) for k in ATTACK_KEYS},
             "attacked_images": name, "attacked_sha256": attacked_sha256,
             "test_sources": [dataset, f"{dataset} attacked ({name})"],
             "n_test_from": {dataset: int(len(normal_test)), "attacked": int(len(drawn))},

@@ -28,12 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
+from .splits import check_unsupervised_setting
 
 CONVERSIONS = ("gray_to_rgb", "rgb_to_gray", "resize")
 #: split params of a setting with anomaly datasets (``config.split_params`` adds them)
 ANOMALY_KEYS = ("anomaly_datasets", "anomalies_per_dataset", "conversions")
-#: the ratios of the semi-supervised setting, which this setting does not combine with
-_RATIOS = ("ratio_known_normal", "ratio_known_outlier", "ratio_pollution")
 
 # ITU-R 601-2 luma, the weights of PIL's convert("L")
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
@@ -114,13 +113,7 @@ def check_anomaly_setting(where: str, dataset: str, setting: dict, datasets: dic
     if source.kind != "image":
         raise OcbenchError(f"config {where}: anomaly_datasets need an image dataset as the normal one, but "
                            f"{dataset!r} is {source.kind}")
-    for key in _RATIOS:
-        if setting[key] > 0:
-            raise OcbenchError(f"config {where}: {key} is {setting[key]} but a setting with anomaly_datasets "
-                               "is unsupervised (its anomalies come from other datasets); set the ratios to 0")
-    if setting["n_known_outlier_classes"] or setting["known_outlier_class"] is not None:
-        raise OcbenchError(f"config {where}: a setting with anomaly_datasets has no known outlier classes; "
-                           "remove n_known_outlier_classes and known_outlier_class")
+    check_unsupervised_setting(where, setting, "anomaly_datasets", "its anomalies come from other datasets")
     image_sets = [n for n, s in datasets.items() if s.kind == "image" and not same_images(n, dataset)]
     for name in names:
         if name not in datasets:
@@ -187,20 +180,9 @@ def make_anomaly_split(prepared: dict, dataset: str, normal_classes, seed: int, 
                                "the anomalies must come from another dataset")
         if name not in anomalies:
             raise OcbenchError(f"anomaly dataset {name!r} has no prepared arrays; give its prepared file")
-    labelled = {k: v for k, v in others.items() if k in _RATIOS + ("n_known_outlier_classes",) and v}
-    if labelled or others.get("known_outlier_class") is not None:
-        raise OcbenchError(f"a split with anomaly datasets is unsupervised; got {labelled or others}")
-    normal = splits._int_list("normal_classes", normal_classes)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
-    y_train, y_test = np.asarray(prepared["y_train"]), np.asarray(prepared["y_test"])
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
-    out_of_range = [c for c in normal if not 0 <= c < n_classes]
-    if out_of_range:
-        raise OcbenchError(f"normal class {out_of_range[0]} is out of range; allowed: 0-{n_classes - 1}")
-
+    normal, y_train, y_test, train_idx = splits.unsupervised_training(prepared, normal_classes, seed, others,
+                                                                      "anomaly datasets")
     rng = np.random.default_rng(seed)
-    train_idx = np.flatnonzero(np.isin(y_train, normal)).astype(np.int64)
     parts_idx = [np.flatnonzero(np.isin(y_test, normal)).astype(np.int64)]
     parts_class = [y_test[parts_idx[0]]]
     for name in names:  # one generator, in the order listed: a dataset added last keeps the earlier draws
@@ -211,9 +193,7 @@ def make_anomaly_split(prepared: dict, dataset: str, normal_classes, seed: int, 
     test_source = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts_idx)])
     test_label = (test_source > 0).astype(np.int64)
     validation_fraction = others.get("validation_fraction", splits.DEFAULT_VALIDATION_FRACTION)
-    info = {"kind": "image", "normal_classes": normal, "outlier_classes": [], "seed": int(seed),
-            **{k: 0.0 for k in _RATIOS}, "known_outlier_class": None, "n_known_outlier_classes": 0,
-            "known_outlier_classes": [], "anomaly_datasets": names,
+    info = {**splits.unsupervised_info(normal, seed), "anomaly_datasets": names,
             "anomalies_per_dataset": None if anomalies_per_dataset is None else int(anomalies_per_dataset),
             "conversions": sorted(conversions), "test_sources": [dataset] + names,
             "n_test_from": {name: int(len(p)) for name, p in zip([dataset] + names, parts_idx)},

@@ -38,6 +38,8 @@ SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label"
 TABULAR_TRAIN_SHARE = 0.6
 #: share of the test split held out for the methods that select on labelled data (the config's default)
 DEFAULT_VALIDATION_FRACTION = 0.1
+#: the ratios of a semi-supervised setting (all 0 in a setting whose anomalies come from elsewhere)
+RATIOS = ("ratio_known_normal", "ratio_known_outlier", "ratio_pollution")
 
 
 def _int_list(what: str, values) -> list[int]:
@@ -95,6 +97,48 @@ def _known_outlier_classes(outlier_classes: list[int], known_outlier_class, k: i
     if k == 1 and known_outlier_class is not None:
         return [int(known_outlier_class)]
     return sorted(int(c) for c in rng.choice(outlier_classes, size=k, replace=False))
+
+
+def check_seed(seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+# --- the settings whose anomalies come from elsewhere (other datasets, attacked images) -----
+
+def check_unsupervised_setting(where: str, setting: dict, source: str, why: str) -> None:
+    """Config check of a setting whose anomalies come from ``source`` (``why``): no ratio, no known class."""
+    for key in RATIOS:
+        if setting[key] > 0:
+            raise OcbenchError(f"config {where}: {key} is {setting[key]} but a setting with {source} is "
+                               f"unsupervised ({why}); set the ratios to 0")
+    if setting["n_known_outlier_classes"] or setting["known_outlier_class"] is not None:
+        raise OcbenchError(f"config {where}: a setting with {source} has no known outlier classes; "
+                           "remove n_known_outlier_classes and known_outlier_class")
+
+
+def unsupervised_training(prepared: dict, normal_classes, seed, others: dict, source: str):
+    """What every split with anomalies from ``source`` starts from, checked: ``(normal classes,
+    y_train, y_test, training indices)``, the training set being every training image of the
+    normal classes. ``others``: the remaining split parameters (the ratios must be 0)."""
+    labelled = {k: v for k, v in others.items() if k in RATIOS + ("n_known_outlier_classes",) and v}
+    if labelled or others.get("known_outlier_class") is not None:
+        raise OcbenchError(f"a split with {source} is unsupervised; got {labelled or others}")
+    normal = _int_list("normal_classes", normal_classes)
+    check_seed(seed)
+    y_train, y_test = np.asarray(prepared["y_train"]), np.asarray(prepared["y_test"])
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    out_of_range = [c for c in normal if not 0 <= c < n_classes]
+    if out_of_range:
+        raise OcbenchError(f"normal class {out_of_range[0]} is out of range; allowed: 0-{n_classes - 1}")
+    return normal, y_train, y_test, np.flatnonzero(np.isin(y_train, normal)).astype(np.int64)
+
+
+def unsupervised_info(normal: list[int], seed) -> dict:
+    """The split-info keys of such a split that a semi-supervised split also has: no labels of any kind."""
+    return {"kind": "image", "normal_classes": normal, "outlier_classes": [], "seed": int(seed),
+            **{k: 0.0 for k in RATIOS}, "known_outlier_class": None, "n_known_outlier_classes": 0,
+            "known_outlier_classes": []}
 
 
 def check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:
@@ -213,8 +257,7 @@ def make_split(prepared: dict, kind: str, normal_classes: list[int], seed: int,
     ratios = {"ratio_known_normal": ratio_known_normal, "ratio_known_outlier": ratio_known_outlier,
               "ratio_pollution": ratio_pollution}
     _check_ratios(ratios)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OcbenchError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     train_cand, train_cand_class, test_idx, test_class, n_classes = _candidates(prepared, kind, int(seed))
     outlier_classes = check_classes(n_classes, normal, known_outlier_class, n_known_outlier_classes)
 
