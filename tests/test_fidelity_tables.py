@@ -1,0 +1,61 @@
+"""The fidelity table's arithmetic (benchmarks/fidelity/by_class.py) on numbers worked by hand.
+
+Two classes, two seeds each:
+- class 0: reference 80, 82 (mean 81); ocbench 79, 81 (mean 80): difference -1;
+- class 1: reference 90, 90 (mean 90); ocbench 93, 93 (mean 93): difference +3.
+Over the classes: reference 85.5, ocbench 86.5, difference +1; the per-class differences
+-1 and +3 have standard deviation 2*sqrt(2), so the standard error is 2*sqrt(2)/sqrt(2) = 2.
+"""
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fidelity" / "by_class.py"
+CELLS = [(0, 1, 80.0, 79.0), (0, 2, 82.0, 81.0), (1, 1, 90.0, 93.0), (1, 2, 90.0, 93.0)]
+
+
+@pytest.fixture(scope="module")
+def by_class():
+    spec = importlib.util.spec_from_file_location("by_class", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_cells(path: Path, method: str, cells=CELLS) -> Path:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class", "seed", "method", "reference_auroc", "ocbench_auroc", "difference"])
+        for normal_class, seed, reference, ours in cells:
+            writer.writerow([normal_class, seed, method, reference, ours, ours - reference])
+    return path
+
+
+def test_per_class_means_and_the_mean_over_classes_with_its_standard_error(by_class, tmp_path):
+    summary = by_class.by_class(by_class.read_cells([write_cells(tmp_path / "cells.csv", "deep_sad")]))
+    assert [(row["class"], row["reference_mean"], row["ocbench_mean"], row["difference"]) for row in summary] \
+        == [(0, 81.0, 80.0, -1.0), (1, 90.0, 93.0, 3.0)]
+    (means,) = by_class.over_classes(summary)
+    assert means == {"method": "deep_sad", "classes": 2, "cells": 4, "reference_mean": 85.5,
+                     "ocbench_mean": 86.5, "difference": 1.0, "standard_error": 2.0}
+
+
+def test_the_deep_sad_target_is_on_the_mean_over_classes(by_class, tmp_path, capsys):
+    cells = write_cells(tmp_path / "cells.csv", "deep_sad")
+    by_class.main([str(cells), "--out", str(tmp_path / "table.csv")])
+    printed = capsys.readouterr().out
+    assert "| deep_sad | 2 | 4 | 85.50 | 86.50 | +1.00 | 2.00 | ≤ 1.5: met |" in printed
+    assert (tmp_path / "table_over_classes.csv").exists()
+    # shift every ocbench cell down by 3: the mean over classes is 2 below, outside 1.5
+    shifted = [(c, s, r, o - 3) for c, s, r, o in CELLS]
+    by_class.main([str(write_cells(tmp_path / "low.csv", "deep_sad", shifted)), "--out", str(tmp_path / "low_table.csv")])
+    assert "| -2.00 | 2.00 | ≤ 1.5: missed |" in capsys.readouterr().out
+
+
+def test_a_cell_in_two_files_is_refused(by_class, tmp_path):
+    first = write_cells(tmp_path / "a.csv", "cae")
+    second = write_cells(tmp_path / "b.csv", "cae", CELLS[:1])
+    with pytest.raises(SystemExit, match="class 0, seed 1, cae is in two files"):
+        by_class.read_cells([first, second])
