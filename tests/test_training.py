@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ocbench.errors import OcbenchError
 from ocbench.nets import build_network
-from ocbench.training import TrainConfig, batches, check_loss, seed_everything, train_network
+from ocbench.training import TrainConfig, batch_order, batches, check_loss, seed_everything, train_network
 
 
 class Scalar(nn.Module):
@@ -129,6 +129,28 @@ def test_batches_fold_a_last_single_sample_and_cover_every_index_once():
     assert [len(p) for p in parts] == [4, 5]
     assert sorted(torch.cat(parts).tolist()) == list(range(9))
     assert [p.tolist() for p in batches(5, 2)] == [[0, 1], [2, 3, 4]]
+
+
+def test_the_batch_order_is_a_stream_of_its_own_not_the_one_that_drew_the_weights():
+    """Each epoch's order comes from ``batch_order(seed)``: the same every time, and not the
+    stream ``torch.manual_seed(seed)`` starts, which drew the initial weights."""
+    n, seed, seen = 40, 3, []
+
+    def record(network, xb):
+        seen.append(xb[:, 0].long())
+        return network.w.sum()
+
+    indices = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    config = TrainConfig(lr=1e-3, epochs=2, milestones=(), batch_size=8)
+    train_network(Scalar(0.0), record, [indices], config, seed=seed)
+    first_epoch, second_epoch = torch.cat(seen[:5]), torch.cat(seen[5:])
+    order = batch_order(seed)
+    assert torch.equal(first_epoch, torch.randperm(n, generator=order))
+    assert torch.equal(second_epoch, torch.randperm(n, generator=order))
+    torch.manual_seed(seed)  # the weights' stream, as seed_everything and the references start it
+    assert not torch.equal(first_epoch, torch.randperm(n))
+    assert not torch.equal(first_epoch, torch.randperm(n, generator=torch.Generator().manual_seed(seed)))
+    assert not torch.equal(first_epoch, torch.randperm(n, generator=batch_order(seed + 1)))
 
 
 def mse_to_zero(network, xb):

@@ -17,14 +17,18 @@ differs (each code shuffles with its own generator).
 
 Writes one row per (class, seed), and prints the mean over classes of each side and
 their difference (target: within 1.5 AUROC). ``--same-order`` hands the reference
-ocbench's batches (``training.batches`` with the seed's generator) instead of its own
+ocbench's batches (``training.batches`` with ``training.batch_order(seed)``) instead of its own
 shuffle, so that only the arithmetic differs; ``--components`` checks, in float64 on
 the split of the first class and seed, that both codes start from the same weights and
-centre and take the same first five Adam steps on the same batch.
+centre and take the same first five Adam steps on the same batch. ``--reference-cells``
+takes the reference's AUROCs from earlier cell files instead of training it again: they
+depend only on the reference's code, the split and the seed, so a change of ocbench's
+training is measured against the same reference runs.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import random
 import statistics
 import sys
@@ -83,9 +87,9 @@ class SameOrderDataset(ReferenceDataset):
     def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
         from torch.utils.data import DataLoader
 
-        from ocbench.training import batches
+        from ocbench.training import batch_order, batches
 
-        n, generator, passes = len(self.train_set), torch.Generator().manual_seed(self.seed), []
+        n, generator, passes = len(self.train_set), batch_order(self.seed), []
 
         class OcbenchOrder:
             def __iter__(self):
@@ -169,6 +173,16 @@ def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
           f"{max((p - named[k]).abs().max().item() for k, p in theirs.named_parameters()):.2g}")
 
 
+def reference_cells(paths: list[Path]) -> dict:
+    """(class, seed) -> the reference's AUROC, from earlier cell files of this script."""
+    known = {}
+    for path in paths:
+        with open(path) as handle:
+            for row in csv.DictReader(handle):
+                known[int(row["class"]), int(row["seed"])] = float(row["reference_auroc"])
+    return known
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference", type=Path, required=True, help="checkout of Deep-SAD-PyTorch")
@@ -178,8 +192,13 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
+    parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
+                        help="earlier cell CSVs: their reference AUROCs are used, not retrained")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
+    if args.same_order and args.reference_cells:
+        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
+    known = reference_cells(args.reference_cells)
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     print(f"recipe: {RECIPE}, setting: {SETTING}, known anomaly class (c + 1) mod 10, init deep_sad")
@@ -193,14 +212,17 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
             start = time.perf_counter()
-            theirs = run_reference(args.reference, data, seed, args.same_order)
+            theirs = known.get((normal_class, seed))
+            if theirs is None:
+                theirs = run_reference(args.reference, data, seed, args.same_order)
             middle = time.perf_counter()
             ours = run_ocbench(data, seed)
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2)})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
-                  f"difference {ours - theirs:+6.2f}  (reference {middle - start:.0f} s, ocbench {end - middle:.0f} s)",
+                  f"difference {ours - theirs:+6.2f}  (reference {'from the cell files' if (normal_class, seed) in known else f'{middle - start:.0f} s'}, "
+                  f"ocbench {end - middle:.0f} s)",
                   flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
     reference = statistics.fmean(r["reference_auroc"] for r in rows)

@@ -134,6 +134,24 @@ def as_tensor(x, device: torch.device) -> torch.Tensor:
     return t.to(device=device, dtype=torch.float32)
 
 
+#: the batch order's own stream, apart from every other stream a seed starts (see batch_order)
+BATCH_ORDER_STREAM = 1
+
+
+def batch_order(seed: int) -> torch.Generator:
+    """The generator that shuffles a model's batches, on the CPU (the same order on every device).
+
+    Seeded with the model's seed itself, it would restart the very stream that drew the
+    initial weights (``torch.manual_seed(seed)`` in ``seed_everything``, and in the
+    reference implementations whose draws ``init`` repeats), so the first epochs' orders
+    would be functions of the numbers that drew the first layers. The references shuffle
+    with a stream independent of their weights; so does this one, a stream of its own
+    derived from the seed. ``docs/fidelity.md`` measures what the coupling did to Deep SAD.
+    """
+    state = np.random.SeedSequence([int(seed), BATCH_ORDER_STREAM]).generate_state(1)
+    return torch.Generator().manual_seed(int(state[0]))
+
+
 def batches(n: int, batch_size: int, generator: torch.Generator | None = None):
     """Index tensors of the batches of one epoch; shuffled when a generator is given.
 
@@ -191,7 +209,7 @@ def _optimise(params: list, step, n: int, config: TrainConfig, seeds: Sequence[i
     """
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, amsgrad=config.amsgrad)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
-    shuffles = [torch.Generator().manual_seed(seed) for seed in seeds]  # on the CPU: the same order on every device
+    shuffles = [batch_order(seed) for seed in seeds]
     epoch_losses: list[list[float]] = [[] for _ in seeds]
     first_loss: list[float | None] = [None] * len(seeds)
     for epoch in range(config.epochs):
