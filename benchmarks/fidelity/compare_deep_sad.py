@@ -28,7 +28,6 @@ training is measured against the same reference runs.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import statistics
 import sys
@@ -39,8 +38,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_reference import int_list, write_csv  # noqa: E402
-from harness import check_mirror, fmnist_arrays, import_reference  # noqa: E402
+from by_class import read_cells  # noqa: E402
+from compare_reference import write_csv  # noqa: E402
+from harness import add_common_arguments, check_mirror, fmnist_arrays, import_reference  # noqa: E402
 
 RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
 SETTING = {"ratio_known_normal": 0.0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
@@ -173,23 +173,9 @@ def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
           f"{max((p - named[k]).abs().max().item() for k, p in theirs.named_parameters()):.2g}")
 
 
-def reference_cells(paths: list[Path]) -> dict:
-    """(class, seed) -> the reference's AUROC, from earlier cell files of this script."""
-    known = {}
-    for path in paths:
-        with open(path) as handle:
-            for row in csv.DictReader(handle):
-                known[int(row["class"]), int(row["seed"])] = float(row["reference_auroc"])
-    return known
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", type=Path, required=True, help="checkout of Deep-SAD-PyTorch")
-    parser.add_argument("--mirror", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
-    parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
-    parser.add_argument("--seeds", type=int_list, default=int_list("1"))
-    parser.add_argument("--threads", type=int, default=1)
+    add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
     parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
@@ -198,7 +184,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.same_order and args.reference_cells:
         parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
-    known = reference_cells(args.reference_cells)
+    # (class, seed) -> the reference's AUROC, from earlier cell files
+    known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     print(f"recipe: {RECIPE}, setting: {SETTING}, known anomaly class (c + 1) mod 10, init deep_sad")
@@ -212,16 +199,16 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
             start = time.perf_counter()
-            theirs = known.get((normal_class, seed))
-            if theirs is None:
-                theirs = run_reference(args.reference, data, seed, args.same_order)
+            reused = (normal_class, seed) in known
+            theirs = known[normal_class, seed] if reused else run_reference(args.reference, data, seed, args.same_order)
             middle = time.perf_counter()
+            reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
             ours = run_ocbench(data, seed)
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2)})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
-                  f"difference {ours - theirs:+6.2f}  (reference {'from the cell files' if (normal_class, seed) in known else f'{middle - start:.0f} s'}, "
+                  f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "
                   f"ocbench {end - middle:.0f} s)",
                   flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did

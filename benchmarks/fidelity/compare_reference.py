@@ -29,19 +29,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import (OBJECTIVES, check_mirror, load_fmnist, load_recipe, run_ocbench,  # noqa: E402
-                     run_reference, shorten)
+from harness import (OBJECTIVES, add_common_arguments, check_mirror, load_fmnist, load_recipe,  # noqa: E402
+                     run_ocbench, run_reference, shorten)
 
 METHODS = ("cae", *OBJECTIVES)
-
-
-def int_list(text: str) -> list[int]:
-    """``"5,8"`` or ``"0-9"`` or ``"1-3,7"``."""
-    out = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        out.extend(range(int(low), int(high or low) + 1))
-    return out
 
 
 def ocbench_from_results(results: Path, normal_class: int, seed: int, methods) -> dict[str, float]:
@@ -62,17 +53,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", type=Path, required=True, help="checkout of Deep-SVDD-PyTorch")
-    parser.add_argument("--mirror", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
-    parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
-    parser.add_argument("--seeds", type=int_list, default=int_list("1-5"))
+    add_common_arguments(parser, "Deep-SVDD-PyTorch", seeds="1-5")
     parser.add_argument("--methods", default="cae,deep_svdd_oneclass,deep_svdd_softboundary")
     parser.add_argument("--results", type=Path, help="the fidelity experiment's outdir; else ocbench runs here")
     parser.add_argument("--ae-epochs", type=int, help="shorten the autoencoder's recipe (both sides)")
     parser.add_argument("--epochs", type=int, help="shorten the Deep SVDD recipe (both sides)")
     parser.add_argument("--train-subset", type=int, help="first N training images of the class only")
     parser.add_argument("--test-subset", type=int, help="first N test images only")
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True, help="CSV of the cells; <out>_by_class.csv beside it")
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]

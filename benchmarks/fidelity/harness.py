@@ -58,6 +58,25 @@ class OneClassData:
     y_test: np.ndarray   # 0 normal, 1 anomaly
 
 
+def int_list(text: str) -> list[int]:
+    """``"5,8"`` or ``"0-9"`` or ``"1-3,7"``."""
+    out = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out.extend(range(int(low), int(high or low) + 1))
+    return out
+
+
+def add_common_arguments(parser, reference: str, seeds: str) -> None:
+    """The options every side-by-side script takes: the reference checkout, the mirror,
+    the classes and seeds to run, and torch's thread count."""
+    parser.add_argument("--reference", type=Path, required=True, help=f"checkout of {reference}")
+    parser.add_argument("--mirror", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
+    parser.add_argument("--seeds", type=int_list, default=int_list(seeds))
+    parser.add_argument("--threads", type=int, default=1)
+
+
 def check_mirror(mirror: Path) -> None:
     if not Path(mirror).is_dir():
         raise SystemExit(f"the Fashion-MNIST mirror {mirror} does not exist (apt-get install dataset-fashion-mnist)")
