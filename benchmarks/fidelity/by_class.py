@@ -20,13 +20,38 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_reference import by_class, write_csv  # noqa: E402
 
 #: largest |mean difference| over seeds per class that the fidelity target allows
 TARGETS = {"cae": 3.0, "deep_svdd_oneclass": 1.5, "deep_svdd_softboundary": 1.5}
 #: largest |difference| of the mean over classes that the fidelity target allows
 CLASS_MEAN_TARGETS = {"deep_sad": 1.5}
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
+
+
+def by_class(rows: list[dict]) -> list[dict]:
+    out = []
+    keys = sorted({(r["class"], r["method"]) for r in rows})
+    for normal_class, method in keys:
+        cells = [r for r in rows if r["class"] == normal_class and r["method"] == method]
+        ref_mean, ref_std = mean_std([r["reference_auroc"] for r in cells])
+        our_mean, our_std = mean_std([r["ocbench_auroc"] for r in cells])
+        out.append({"class": normal_class, "method": method, "seeds": len(cells),
+                    "reference_mean": round(ref_mean, 2), "reference_std": round(ref_std, 2),
+                    "ocbench_mean": round(our_mean, 2), "ocbench_std": round(our_std, 2),
+                    "difference": round(our_mean - ref_mean, 2)})
+    return out
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def read_cells(paths: list[Path]) -> list[dict]:

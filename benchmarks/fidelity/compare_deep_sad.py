@@ -38,8 +38,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from by_class import read_cells  # noqa: E402
-from compare_reference import write_csv  # noqa: E402
+from by_class import read_cells, write_csv  # noqa: E402
 from harness import add_common_arguments, check_mirror, fmnist_arrays, import_reference  # noqa: E402
 
 RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
@@ -178,8 +177,6 @@ def main(argv=None) -> int:
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
-    parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
-                        help="earlier cell CSVs: their reference AUROCs are used, not retrained")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
     if args.same_order and args.reference_cells:

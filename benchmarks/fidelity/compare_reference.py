@@ -13,22 +13,23 @@ the mean ± std over seeds per (class, method) on both sides and their differenc
 
 ``--ae-epochs`` / ``--epochs`` shorten both sides' recipe alike (milestones scaled), for a
 cheap check; ``--train-subset`` / ``--test-subset`` take the first images only (a smoke
-test; say so when reporting). Methods: ``cae`` (the autoencoder's reconstruction error;
+test; say so when reporting). ``--reference-cells`` takes the reference's AUROCs of the
+cells that earlier runs' CSVs hold (the reference code does not change, so only ocbench
+trains again after a change of ocbench) and runs the reference for the others. Methods: ``cae`` (the autoencoder's reconstruction error;
 the reference's is its pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``,
 ``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from by_class import by_class, read_cells, write_csv  # noqa: E402
 from harness import (OBJECTIVES, add_common_arguments, check_mirror, load_fmnist, load_recipe,  # noqa: E402
                      run_ocbench, run_reference, shorten)
 
@@ -47,10 +48,6 @@ def ocbench_from_results(results: Path, normal_class: int, seed: int, methods) -
     return found
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SVDD-PyTorch", seeds="1-5")
@@ -67,8 +64,14 @@ def main(argv=None) -> int:
     if unknown:
         raise SystemExit(f"unknown method {unknown[0]!r}; allowed: {', '.join(METHODS)}")
     check_mirror(args.mirror)
-    if args.results and (args.ae_epochs or args.epochs or args.train_subset or args.test_subset):
+    shortened = args.ae_epochs or args.epochs or args.train_subset or args.test_subset
+    if args.results and shortened:
         raise SystemExit("--results reads the full recipe's runs: leave out the shortening options")
+    if args.reference_cells and shortened:
+        raise SystemExit("--reference-cells holds the full recipe's AUROCs: leave out the shortening options")
+    # (class, seed, method) -> the reference's AUROC, from earlier cell files
+    known = {(cell["class"], cell["seed"], cell["method"]): cell["reference_auroc"]
+             for cell in read_cells(args.reference_cells)}
 
     import torch
 
@@ -83,8 +86,11 @@ def main(argv=None) -> int:
         data = load_fmnist(args.mirror, normal_class, args.train_subset, args.test_subset)
         for seed in args.seeds:
             start = time.perf_counter()
-            theirs = run_reference(args.reference, data, seed, recipe, objectives)
+            reused = all((normal_class, seed, method) in known for method in methods)
+            theirs = {method: known[normal_class, seed, method] for method in methods} if reused \
+                else run_reference(args.reference, data, seed, recipe, objectives)
             middle = time.perf_counter()
+            reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
             ours = ocbench_from_results(args.results, normal_class, seed, methods) if args.results \
                 else run_ocbench(data, seed, recipe, objectives)
             end = time.perf_counter()
@@ -94,35 +100,12 @@ def main(argv=None) -> int:
                              "difference": round(ours[method] - theirs[method], 2)})
                 print(f"class {normal_class} seed {seed} {method:24s} reference {theirs[method]:6.2f} "
                       f"ocbench {ours[method]:6.2f} difference {ours[method] - theirs[method]:+6.2f}")
-            print(f"  (reference {middle - start:.0f} s, ocbench {end - middle:.0f} s)", flush=True)
+            print(f"  (reference {reference_time}, ocbench {end - middle:.0f} s)", flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
     summary = by_class(rows)
     write_csv(args.out.with_name(args.out.stem + "_by_class.csv"), summary)
     print(f"wrote {args.out} and {args.out.stem}_by_class.csv")
     return 0
-
-
-def by_class(rows: list[dict]) -> list[dict]:
-    out = []
-    keys = sorted({(r["class"], r["method"]) for r in rows})
-    for normal_class, method in keys:
-        cells = [r for r in rows if r["class"] == normal_class and r["method"] == method]
-        ref_mean, ref_std = mean_std([r["reference_auroc"] for r in cells])
-        our_mean, our_std = mean_std([r["ocbench_auroc"] for r in cells])
-        out.append({"class": normal_class, "method": method, "seeds": len(cells),
-                    "reference_mean": round(ref_mean, 2), "reference_std": round(ref_std, 2),
-                    "ocbench_mean": round(our_mean, 2), "ocbench_std": round(our_std, 2),
-                    "difference": round(our_mean - ref_mean, 2)})
-    return out
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,8 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
     parser.add_argument("--classes", type=int_list, default=int_list("0-9"))
     parser.add_argument("--seeds", type=int_list, default=int_list(seeds))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
+                        help="earlier cell CSVs (the full recipe): their reference AUROCs are used, not retrained")
 
 
 def check_mirror(mirror: Path) -> None:
