@@ -31,7 +31,7 @@ from ocbench.data.images import GTSRB_ARCHIVES, GTSRB_STOP_SIGN, GTSRB_URL, chec
 from ocbench.data.prepared import save_npz
 from ocbench.data.sources import DATASETS
 from ocbench.errors import OcbenchError
-from ocbench.training import TrainConfig
+from ocbench.training import ATTACK_START_STREAM, TrainConfig, seed_stream
 from config_checks import fails
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +254,23 @@ def test_the_attack_changes_most_decisions_within_epsilon_and_the_unit_range(cla
     assert (after != before).mean() > 0.5
     again = pgd_attack(network, x, y, ATTACK["epsilon"], ATTACK["step_size"], ATTACK["steps"], seed=1)
     assert torch.equal(attacked, again)  # deterministic with the seed
+
+
+def test_the_random_start_is_a_stream_of_its_own_not_the_one_that_drew_the_classifier():
+    """The start's noise comes from ``seed_stream(seed, ATTACK_START_STREAM)``, not from the
+    stream ``torch.manual_seed(seed)`` starts, which drew the classifier's weights from the
+    same seed. A classifier with zero weights has no gradient, so the attack stays where it
+    started and the start can be read off."""
+    seed, epsilon, shape = 4, 0.1, (3, 1, 4, 4)
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    torch.nn.init.zeros_(network[1].weight)
+    torch.nn.init.zeros_(network[1].bias)
+    x = torch.full(shape, 0.5)  # 0.5 ± 0.1 stays in [0, 1]: nothing is clipped
+    start = pgd_attack(network, x, torch.zeros(3, dtype=torch.long), epsilon, 0.01, 2, seed=seed) - x
+    expected = (torch.rand(shape, generator=seed_stream(seed, ATTACK_START_STREAM)) * 2 - 1) * epsilon
+    torch.testing.assert_close(start, expected)
+    torch.manual_seed(seed)  # the weights' stream
+    assert not torch.allclose(start, (torch.rand(shape) * 2 - 1) * epsilon)
 
 
 def test_the_stored_attacked_images_stay_within_epsilon(classifier, tiny_gtsrb):

@@ -134,22 +134,32 @@ def as_tensor(x, device: torch.device) -> torch.Tensor:
     return t.to(device=device, dtype=torch.float32)
 
 
-#: the batch order's own stream, apart from every other stream a seed starts (see batch_order)
+#: streams of their own derived from a seed, apart from the one ``torch.manual_seed(seed)``
+#: starts (which draws the initial weights): see ``seed_stream``
 BATCH_ORDER_STREAM = 1
+ATTACK_START_STREAM = 2
+
+
+def seed_stream(seed: int, stream: int) -> torch.Generator:
+    """A CPU generator (the same draws on every device) of a stream of its own, derived from ``seed``.
+
+    Seeded with the seed itself, a generator would restart the very stream that drew the
+    initial weights (``torch.manual_seed(seed)`` in ``seed_everything``, and in the
+    reference implementations whose draws ``init`` repeats): its draws would be functions
+    of the numbers that drew the first layers. NumPy's ``SeedSequence`` of (seed, stream)
+    gives each use its own independent stream instead.
+    """
+    state = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1)
+    return torch.Generator().manual_seed(int(state[0]))
 
 
 def batch_order(seed: int) -> torch.Generator:
-    """The generator that shuffles a model's batches, on the CPU (the same order on every device).
+    """The generator that shuffles a model's batches: ``seed_stream(seed, BATCH_ORDER_STREAM)``.
 
-    Seeded with the model's seed itself, it would restart the very stream that drew the
-    initial weights (``torch.manual_seed(seed)`` in ``seed_everything``, and in the
-    reference implementations whose draws ``init`` repeats), so the first epochs' orders
-    would be functions of the numbers that drew the first layers. The references shuffle
-    with a stream independent of their weights; so does this one, a stream of its own
-    derived from the seed. ``docs/fidelity.md`` measures what the coupling did to Deep SAD.
+    The references shuffle with a stream independent of their weights; so does this one.
+    ``docs/fidelity.md`` measures what shuffling from the weights' stream did to Deep SAD.
     """
-    state = np.random.SeedSequence([int(seed), BATCH_ORDER_STREAM]).generate_state(1)
-    return torch.Generator().manual_seed(int(state[0]))
+    return seed_stream(seed, BATCH_ORDER_STREAM)
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator | None = None):

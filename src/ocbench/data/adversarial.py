@@ -178,8 +178,9 @@ def pgd_attack(network, x, y, epsilon: float, step_size: float, steps: int, *, s
                random_start: bool = True, batch_size: int = 512):
     """L∞ projected gradient ascent on the classifier's margin loss of the true classes ``y``.
 
-    ``x``: float images in [0, 1]. From ``x`` plus uniform noise in [−ε, ε] (drawn from a
-    generator seeded with ``seed``, so the attack is deterministic), ``steps`` times: a
+    ``x``: float images in [0, 1]. From ``x`` plus uniform noise in [−ε, ε] (drawn from
+    ``seed_stream(seed, ATTACK_START_STREAM)``: deterministic, and not the stream that drew
+    the classifier's weights from the same seed), ``steps`` times: a
     step of ``step_size`` along the sign of the gradient, then the projection onto the
     ε-ball around ``x`` and onto [0, 1]. Returns the attacked images (a new tensor).
 
@@ -190,8 +191,10 @@ def pgd_attack(network, x, y, epsilon: float, step_size: float, steps: int, *, s
     """
     import torch
 
+    from ..training import ATTACK_START_STREAM, seed_stream
+
     check_attack({"epsilon": epsilon, "step_size": step_size, "steps": steps})
-    generator = torch.Generator().manual_seed(int(seed))  # on the CPU: the same start on every device
+    generator = seed_stream(seed, ATTACK_START_STREAM)
     network.eval()
     attacked = []
     for start in range(0, len(x), batch_size):
