@@ -39,7 +39,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
-from harness import add_common_arguments, check_mirror, fmnist_arrays, import_reference  # noqa: E402
+from harness import OcbenchOrder, add_common_arguments, check_mirror, fmnist_arrays, import_reference  # noqa: E402
 
 RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
 SETTING = {"ratio_known_normal": 0.0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
@@ -86,21 +86,8 @@ class SameOrderDataset(ReferenceDataset):
     def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
         from torch.utils.data import DataLoader
 
-        from ocbench.training import batch_order, batches
-
-        n, generator, passes = len(self.train_set), batch_order(self.seed), []
-
-        class OcbenchOrder:
-            def __iter__(self):
-                passes.append(1)
-                if len(passes) == 1:
-                    return iter([list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)])
-                return iter([b.tolist() for b in batches(n, batch_size, generator)])
-
-            def __len__(self):
-                return (n + batch_size - 1) // batch_size
-
-        return (DataLoader(self.train_set, batch_sampler=OcbenchOrder(), num_workers=num_workers),
+        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, centre_pass=True)
+        return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
 
 

@@ -15,7 +15,13 @@ the mean ± std over seeds per (class, method) on both sides and their differenc
 cheap check; ``--train-subset`` / ``--test-subset`` take the first images only (a smoke
 test; say so when reporting). ``--reference-cells`` takes the reference's AUROCs of the
 cells that earlier runs' CSVs hold (the reference code does not change, so only ocbench
-trains again after a change of ocbench) and runs the reference for the others. Methods: ``cae`` (the autoencoder's reconstruction error;
+trains again after a change of ocbench) and runs the reference for the others.
+``--same-order`` hands the reference's trainings (autoencoder and Deep SVDD) ocbench's
+batches instead of its own shuffle, so that only the arithmetic differs between the two
+codes: what is left of a same-seed difference then is not the batch order.
+``--reference-schedule`` runs ocbench with every milestone one epoch earlier, the schedule
+the reference really runs (it drops the rate one epoch before its milestone, ocbench
+after it: ``docs/deviations.md``); with both options the two codes train alike. Methods: ``cae`` (the autoencoder's reconstruction error;
 the reference's is its pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``,
 ``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
 """
@@ -31,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import by_class, read_cells, write_csv  # noqa: E402
 from harness import (OBJECTIVES, add_common_arguments, check_mirror, load_fmnist, load_recipe,  # noqa: E402
-                     run_ocbench, run_reference, shorten)
+                     reference_schedule, run_ocbench, run_reference, shorten)
 
 METHODS = ("cae", *OBJECTIVES)
 
@@ -52,6 +58,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SVDD-PyTorch", seeds="1-5")
     parser.add_argument("--methods", default="cae,deep_svdd_oneclass,deep_svdd_softboundary")
+    parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
+    parser.add_argument("--reference-schedule", action="store_true",
+                        help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--results", type=Path, help="the fidelity experiment's outdir; else ocbench runs here")
     parser.add_argument("--ae-epochs", type=int, help="shorten the autoencoder's recipe (both sides)")
     parser.add_argument("--epochs", type=int, help="shorten the Deep SVDD recipe (both sides)")
@@ -67,6 +76,11 @@ def main(argv=None) -> int:
     shortened = args.ae_epochs or args.epochs or args.train_subset or args.test_subset
     if args.results and shortened:
         raise SystemExit("--results reads the full recipe's runs: leave out the shortening options")
+    if args.results and args.reference_schedule:
+        raise SystemExit("--results reads the workflow's runs, trained on the recipe's own milestones: "
+                         "leave out --reference-schedule")
+    if args.same_order and args.reference_cells:
+        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
     if args.reference_cells and shortened:
         raise SystemExit("--reference-cells holds the full recipe's AUROCs: leave out the shortening options")
     # (class, seed, method) -> the reference's AUROC, from earlier cell files
@@ -78,6 +92,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.WARNING)
     recipe = shorten(load_recipe(), args.ae_epochs, args.epochs)
+    ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
     print(f"recipe: autoencoder {recipe['autoencoder']}, network {recipe['network']}, init {recipe['init']}")
     objectives = [m for m in methods if m in OBJECTIVES]
     rows = []
@@ -88,11 +103,11 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             reused = all((normal_class, seed, method) in known for method in methods)
             theirs = {method: known[normal_class, seed, method] for method in methods} if reused \
-                else run_reference(args.reference, data, seed, recipe, objectives)
+                else run_reference(args.reference, data, seed, recipe, objectives, args.same_order)
             middle = time.perf_counter()
             reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
             ours = ocbench_from_results(args.results, normal_class, seed, methods) if args.results \
-                else run_ocbench(data, seed, recipe, objectives)
+                else run_ocbench(data, seed, ours_recipe, objectives)
             end = time.perf_counter()
             for method in methods:
                 rows.append({"class": normal_class, "seed": seed, "method": method,

@@ -142,6 +142,47 @@ class ReferenceDataset:
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
 
 
+class OcbenchOrder:
+    """A batch sampler for a reference's training loader: each pass yields ocbench's batches
+    of the next epoch (``training.batches`` with ``training.batch_order(seed)``, one generator
+    per loader, as ocbench starts one per training). With ``centre_pass`` the first pass,
+    the centre's (which does not depend on the order), goes through unshuffled."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, centre_pass: bool):
+        from ocbench.training import batch_order
+
+        self.n, self.batch_size, self.generator = n, batch_size, batch_order(seed)
+        self.unshuffled_passes_left = int(centre_pass)
+
+    def __iter__(self):
+        from ocbench.training import batches
+
+        if self.unshuffled_passes_left:
+            self.unshuffled_passes_left -= 1
+            return iter([list(range(i, min(i + self.batch_size, self.n))) for i in range(0, self.n, self.batch_size)])
+        return iter([b.tolist() for b in batches(self.n, self.batch_size, self.generator)])
+
+    def __len__(self):
+        return (self.n + self.batch_size - 1) // self.batch_size
+
+
+class SameOrderDataset(ReferenceDataset):
+    """The Deep SVDD reference's dataset whose training loader yields ocbench's batches
+    (``OcbenchOrder``): ``centre_pass`` for Deep SVDD's trainer (centre, then epochs), not
+    for the autoencoder's (epochs only)."""
+
+    def __init__(self, *arrays, seed: int, centre_pass: bool):
+        super().__init__(*arrays)
+        self.seed, self.centre_pass = seed, centre_pass
+
+    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
+        from torch.utils.data import DataLoader
+
+        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, self.centre_pass)
+        return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
+                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+
 # --------------------------------------------------------------------------- recipe
 
 def load_recipe(path: Path = EXPERIMENT) -> dict:
@@ -161,6 +202,21 @@ def shorten(recipe: dict, ae_epochs: int | None, epochs: int | None) -> dict:
             old = recipe[block]["epochs"]
             recipe[block]["milestones"] = [max(1, round(m * new / old)) for m in recipe[block]["milestones"]]
             recipe[block]["epochs"] = new
+    return recipe
+
+
+def reference_schedule(recipe: dict) -> dict:
+    """The recipe with every milestone one epoch earlier: the schedule the PyTorch references
+    really run, as they step their scheduler at the start of each epoch and so drop the
+    rate one epoch before the milestone (``docs/deviations.md``; ocbench drops it after).
+    Given to ocbench, the two codes' learning rates agree epoch by epoch."""
+    recipe = copy.deepcopy(recipe)
+    for block in ("autoencoder", "network"):
+        milestones = recipe[block]["milestones"]
+        if min(milestones, default=2) < 2:
+            raise SystemExit(f"{block} milestone 1: the reference runs every epoch at the dropped rate, which "
+                             "ocbench's schedule does not express; take more epochs")
+        recipe[block]["milestones"] = [m - 1 for m in milestones]
     return recipe
 
 
@@ -216,16 +272,20 @@ def reference_ae_auroc(model, dataset: ReferenceDataset) -> float:
 
 
 def run_reference(checkout: Path, data: OneClassData, seed: int, recipe: dict,
-                  methods=tuple(OBJECTIVES)) -> dict[str, float]:
+                  methods=tuple(OBJECTIVES), same_order: bool = False) -> dict[str, float]:
     """AUROC (%) of the reference's autoencoder and Deep SVDD objectives; one main.py run per objective.
 
     The pretraining of every run with the same seed is the same computation, so it runs
     once; each objective then starts from a copy of it and from the random state that
-    followed it, exactly as a separate run would.
+    followed it, exactly as a separate run would. ``same_order``: both trainings take
+    ocbench's batches (``SameOrderDataset``) instead of the reference's shuffle.
     """
     x_train, x_test = reference_preprocess(checkout, data)
     dataset = ReferenceDataset(x_train, x_test, data.y_test)
-    pretrained = reference_pretrained(checkout, dataset, seed, recipe)
+    if same_order:
+        pretraining = SameOrderDataset(x_train, x_test, data.y_test, seed=seed, centre_pass=False)
+        dataset = SameOrderDataset(x_train, x_test, data.y_test, seed=seed, centre_pass=True)
+    pretrained = reference_pretrained(checkout, pretraining if same_order else dataset, seed, recipe)
     state = torch.get_rng_state(), np.random.get_state(), random.getstate()
     result = {"cae": reference_ae_auroc(pretrained, dataset)}
     net = recipe["network"]
