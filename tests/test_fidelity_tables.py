@@ -59,3 +59,16 @@ def test_a_cell_in_two_files_is_refused(by_class, tmp_path):
     second = write_cells(tmp_path / "b.csv", "cae", CELLS[:1])
     with pytest.raises(SystemExit, match="class 0, seed 1, cae is in two files"):
         by_class.read_cells([first, second])
+
+
+def test_every_same_seed_difference_is_listed_and_counted_against_half_a_point(by_class, tmp_path, capsys):
+    # class 0: 80.0 -> 80.3 (+0.30, within 0.5), 82.0 -> 81.0 (-1.00); class 1: +3.00 twice
+    cells = [(0, 2, 82.0, 81.0), (0, 1, 80.0, 80.3), (1, 1, 90.0, 93.0), (1, 2, 90.0, 93.0)]
+    path = write_cells(tmp_path / "cells.csv", "cae", cells)
+    summary = by_class.by_class(by_class.read_cells([path]))
+    assert [(row["same_seed_differences"], row["same_seed_within"]) for row in summary] \
+        == [("+0.30 -1.00", 1), ("+3.00 +3.00", 0)]
+    by_class.main([str(path), "--out", str(tmp_path / "table.csv")])
+    printed = capsys.readouterr().out
+    assert "| ≤ 3: met | +0.30 -1.00 | 1 of 2 |" in printed
+    assert "cae: 1 of 4 same-seed cells within 0.5" in printed
