@@ -39,7 +39,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
-from harness import OcbenchOrder, add_common_arguments, check_mirror, fmnist_arrays, import_reference  # noqa: E402
+from harness import (SameOrderLoaders, add_common_arguments, check_common_arguments, check_mirror,  # noqa: E402
+                     fmnist_arrays, import_reference)
 
 RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
 SETTING = {"ratio_known_normal": 0.0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
@@ -75,20 +76,8 @@ class ReferenceDataset:
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
 
 
-class SameOrderDataset(ReferenceDataset):
-    """The reference's training loader yields ocbench's batches of each epoch, in order; its
-    first pass (the centre, which does not depend on the order) goes through unshuffled."""
-
-    def __init__(self, *arrays, seed: int):
-        super().__init__(*arrays)
-        self.seed = seed
-
-    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
-        from torch.utils.data import DataLoader
-
-        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, centre_pass=True)
-        return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
-                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
+    """The Deep SAD reference's dataset with ocbench's batches (its trainer's first pass is the centre's)."""
 
 
 def run_reference(checkout: Path, data, seed: int, same_order: bool = False) -> float:
@@ -99,7 +88,7 @@ def run_reference(checkout: Path, data, seed: int, same_order: bool = False) -> 
     torch.manual_seed(seed)
     model = deep_sad.DeepSAD(RECIPE["eta"])
     model.set_network("fmnist_LeNet")
-    dataset = SameOrderDataset(*data, seed=seed) if same_order else ReferenceDataset(*data)
+    dataset = SameOrderDataset(*data, seed=seed, centre_pass=True) if same_order else ReferenceDataset(*data)
     model.train(dataset, optimizer_name="adam", lr=RECIPE["lr"], n_epochs=RECIPE["epochs"], lr_milestones=(),
                 batch_size=RECIPE["batch_size"], weight_decay=RECIPE["weight_decay"], device="cpu",
                 n_jobs_dataloader=0)
@@ -162,12 +151,10 @@ def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
-    parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
-    if args.same_order and args.reference_cells:
-        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
+    check_common_arguments(parser, args)
     # (class, seed) -> the reference's AUROC, from earlier cell files
     known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)}
     check_mirror(args.mirror)

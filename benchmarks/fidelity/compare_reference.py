@@ -21,9 +21,10 @@ batches instead of its own shuffle, so that only the arithmetic differs between 
 codes: what is left of a same-seed difference then is not the batch order.
 ``--reference-schedule`` runs ocbench with every milestone one epoch earlier, the schedule
 the reference really runs (it drops the rate one epoch before its milestone, ocbench
-after it: ``docs/deviations.md``); with both options the two codes train alike. Methods: ``cae`` (the autoencoder's reconstruction error;
-the reference's is its pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``,
-``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
+after it: ``docs/deviations.md``); with both options the two codes train alike.
+
+Methods: ``cae`` (the autoencoder's reconstruction error; the reference's is its
+pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``, ``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import by_class, read_cells, write_csv  # noqa: E402
-from harness import (OBJECTIVES, add_common_arguments, check_mirror, load_fmnist, load_recipe,  # noqa: E402
-                     reference_schedule, run_ocbench, run_reference, shorten)
+from harness import (OBJECTIVES, add_common_arguments, check_common_arguments, check_mirror,  # noqa: E402
+                     load_fmnist, load_recipe, reference_schedule, run_ocbench, run_reference, shorten)
 
 METHODS = ("cae", *OBJECTIVES)
 
@@ -58,7 +59,6 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SVDD-PyTorch", seeds="1-5")
     parser.add_argument("--methods", default="cae,deep_svdd_oneclass,deep_svdd_softboundary")
-    parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
     parser.add_argument("--reference-schedule", action="store_true",
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--results", type=Path, help="the fidelity experiment's outdir; else ocbench runs here")
@@ -79,8 +79,7 @@ def main(argv=None) -> int:
     if args.results and args.reference_schedule:
         raise SystemExit("--results reads the workflow's runs, trained on the recipe's own milestones: "
                          "leave out --reference-schedule")
-    if args.same_order and args.reference_cells:
-        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
+    check_common_arguments(parser, args)
     if args.reference_cells and shortened:
         raise SystemExit("--reference-cells holds the full recipe's AUROCs: leave out the shortening options")
     # (class, seed, method) -> the reference's AUROC, from earlier cell files

@@ -77,6 +77,13 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
                         help="earlier cell CSVs (the full recipe): their reference AUROCs are used, not retrained")
+    parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
+
+
+def check_common_arguments(parser, args) -> None:
+    """One line, before any work, for options that contradict each other."""
+    if args.same_order and args.reference_cells:
+        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
 
 
 def check_mirror(mirror: Path) -> None:
@@ -166,10 +173,11 @@ class OcbenchOrder:
         return (self.n + self.batch_size - 1) // self.batch_size
 
 
-class SameOrderDataset(ReferenceDataset):
-    """The Deep SVDD reference's dataset whose training loader yields ocbench's batches
-    (``OcbenchOrder``): ``centre_pass`` for Deep SVDD's trainer (centre, then epochs), not
-    for the autoencoder's (epochs only)."""
+class SameOrderLoaders:
+    """Mixed into a reference's dataset class (either reference: both keep ``train_set`` and
+    ``test_set``): its training loader yields ocbench's batches (``OcbenchOrder``).
+    ``centre_pass`` for a trainer that first computes its centre (Deep SVDD's, Deep SAD's),
+    not for the autoencoder's (epochs only)."""
 
     def __init__(self, *arrays, seed: int, centre_pass: bool):
         super().__init__(*arrays)
@@ -181,6 +189,10 @@ class SameOrderDataset(ReferenceDataset):
         order = OcbenchOrder(len(self.train_set), batch_size, self.seed, self.centre_pass)
         return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+
+class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
+    """The Deep SVDD reference's dataset with ocbench's batches."""
 
 
 # --------------------------------------------------------------------------- recipe
@@ -281,11 +293,11 @@ def run_reference(checkout: Path, data: OneClassData, seed: int, recipe: dict,
     ocbench's batches (``SameOrderDataset``) instead of the reference's shuffle.
     """
     x_train, x_test = reference_preprocess(checkout, data)
-    dataset = ReferenceDataset(x_train, x_test, data.y_test)
+    pretraining = dataset = ReferenceDataset(x_train, x_test, data.y_test)
     if same_order:
         pretraining = SameOrderDataset(x_train, x_test, data.y_test, seed=seed, centre_pass=False)
         dataset = SameOrderDataset(x_train, x_test, data.y_test, seed=seed, centre_pass=True)
-    pretrained = reference_pretrained(checkout, pretraining if same_order else dataset, seed, recipe)
+    pretrained = reference_pretrained(checkout, pretraining, seed, recipe)
     state = torch.get_rng_state(), np.random.get_state(), random.getstate()
     result = {"cae": reference_ae_auroc(pretrained, dataset)}
     net = recipe["network"]
