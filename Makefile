@@ -7,7 +7,17 @@ SNAKEMAKE := PATH="$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --profile wo
 
 .PHONY: venv run report test bench bench-overhead bench-dag bench-stacked bench-stacked-gpu unlock dry-run-papers clean
 
+# torch 2.14.1 on x86_64 is the CUDA build: the environment takes 6.0 GiB, and 6.1 GiB while
+# pip installs it. Refuse at once, rather than fail halfway with "No space left on device".
+VENV_GIB := 6.5
+
 $(VENV)/.installed: requirements.txt requirements/*.txt pyproject.toml
+	@free=$$(df -Pk . | awk 'NR == 2 { printf "%.1f", $$4 / 1048576 }'); \
+	if awk -v free="$$free" -v need=$(VENV_GIB) 'BEGIN { exit !(free < need) }'; then \
+	    echo "make venv: $$free GiB free on $$(df -P . | awk 'NR == 2 { print $$6 }');" \
+	         "the environment needs $(VENV_GIB) GiB (torch's CUDA build and its libraries)" >&2; \
+	    exit 1; \
+	fi
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
