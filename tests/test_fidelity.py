@@ -254,3 +254,26 @@ def test_the_schema_offers_the_choices_the_code_knows():
     defs = yaml.safe_load(Path(SCHEMA_PATH).read_text())["$defs"]
     assert tuple(defs["init"]["enum"]) == INITS
     assert tuple(defs["autoencoder_settings"]["properties"]["loss"]["enum"]) == AUTOENCODER_LOSSES
+
+
+def test_the_deep_sad_fidelity_experiment_is_the_deep_sad_reference_recipe(tmp_path):
+    import yaml
+
+    from ocbench.config.names import grid_settings
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml").read_text())
+    dataset = config["datasets"]["fmnist"]
+    assert dataset["mirror"] == "/usr/share/datasets/fashion-mnist"
+    assert config["seeds"] == [1, 2, 3, 4, 5] and dataset["normal_classes"] == list(range(10))
+    dataset["mirror"] = str(tmp_path)  # validated without the Debian package
+    config = load_and_validate(config)
+    assert (dataset["net"], dataset["preprocessing"]) == ("fmnist_lenet", "unit")
+    assert config["methods"] == ["deep_sad"] and config["training"]["pretrain"] is False
+    assert method_params(config, "fmnist", "deep_sad") == {"lr": 1e-3, "epochs": 30, "milestones": [], "batch_size": 128,
+                                                          "weight_decay": 1e-6, "amsgrad": False, "init": "deep_sad",
+                                                          "eta": 1.0}
+    # the known anomaly class of normal class c is (c + 1) mod 10, as the reference draws it
+    assert [grid_settings(config, "fmnist", "gamma_l_0.01", c) for c in range(10)] == \
+        [[f"gamma_l_0.01.k{(c + 1) % 10}"] for c in range(10)]
+    assert config["validation_fraction"] == 0

@@ -5,7 +5,11 @@
   one epoch earlier, takes the same rate in every epoch.
 - ``OcbenchOrder``: the batches a reference's loader yields under ``--same-order`` are
   the ones ocbench's training loop takes, epoch by epoch.
+- ``auroc_from_results``: ``--results`` reads the workflow's run directories of the cell.
+- ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
+  experiment file, and refuses one its reference side is not written for.
 """
+import json
 import importlib.util
 import sys
 import warnings
@@ -17,16 +21,25 @@ import torch.nn as nn
 
 from ocbench.training import TrainConfig, train_network
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fidelity" / "harness.py"
+FIDELITY = Path(__file__).resolve().parents[1] / "benchmarks" / "fidelity"
 
 
-@pytest.fixture(scope="module")
-def harness():
-    spec = importlib.util.spec_from_file_location("fidelity_harness", SCRIPT)
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"fidelity_{name}", FIDELITY / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def harness():
+    return load_script("harness")
+
+
+@pytest.fixture(scope="module")
+def compare_deep_sad():
+    return load_script("compare_deep_sad")
 
 
 def reference_rates(lr: float, milestones, epochs: int) -> list[float]:
@@ -103,3 +116,35 @@ def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, ce
     yielded = [batch for _ in range(epochs) for batch in sampler]
     assert yielded == seen
     assert len(sampler) == len(seen) // epochs == 6
+
+
+def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
+    run = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k1" / "0" / "seed1" / "deep_sad" / "cpu"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"auroc": 0.65583}))
+    other = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k1" / "0" / "seed2" / "deep_sad" / "cpu"  # another seed
+    other.mkdir(parents=True)
+    (other / "metrics.json").write_text(json.dumps({"auroc": 0.9}))
+    assert harness.auroc_from_results(tmp_path, "gamma_l_0.01.k1", 0, 1, ["deep_sad"]) == \
+        {"deep_sad": pytest.approx(65.583)}
+    with pytest.raises(SystemExit, match="no run of deep_sad, setting gamma_l_0.01.k1, class 0, seed 3"):
+        harness.auroc_from_results(tmp_path, "gamma_l_0.01.k1", 0, 3, ["deep_sad"])
+
+
+def test_compare_deep_sad_reads_its_recipe_and_split_from_the_experiment_file(compare_deep_sad, tmp_path):
+    import yaml
+
+    # the reference's defaults that the script was run with before it read the file
+    assert compare_deep_sad.RECIPE == {"lr": 1e-3, "epochs": 30, "milestones": (), "batch_size": 128,
+                                       "weight_decay": 1e-6, "eta": 1.0}
+    assert compare_deep_sad.SETTING == {"ratio_known_normal": 0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
+                                        "n_known_outlier_classes": 1, "validation_fraction": 0}
+    config = yaml.safe_load(compare_deep_sad.EXPERIMENT.read_text())
+    config["training"]["network"]["epochs"] = 3
+    changed = tmp_path / "epochs.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    assert compare_deep_sad.load_experiment(changed)[0]["epochs"] == 3
+    config["datasets"]["fmnist"]["net"] = "mnist_lenet"
+    changed.write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match="net 'mnist_lenet'; compare_deep_sad.py runs the reference with 'fmnist_lenet'"):
+        compare_deep_sad.load_experiment(changed)

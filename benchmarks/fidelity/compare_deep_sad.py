@@ -6,11 +6,14 @@ paper's scenario (i) on Fashion-MNIST (γ_l = 0.01 known anomalies, all of class
 exactly those samples and semi-labels and score the whole test split: the reference
 (a checkout of github.com/lukasruff/Deep-SAD-PyTorch: its ``DeepSAD`` class, network,
 trainer, centre and test, through a dataset object with its ``loaders`` contract) and
-ocbench's ``DeepSAD`` detector. The recipe is the reference's defaults where the paper's
-setup leaves them: ``fmnist_LeNet``, images in [0, 1] (``ToTensor``), Adam lr 1e-3,
+ocbench's ``DeepSAD`` detector. The recipe and the split's setting are read from
+``workflow/experiments/fidelity_fmnist_deep_sad.yaml``, the reference's defaults where the
+paper's setup leaves them: ``fmnist_LeNet``, images in [0, 1] (``ToTensor``), Adam lr 1e-3,
 weight decay 1e-6, batch 128, η = 1, no pretraining, 30 epochs; ocbench starts from the
 reference's initial weights for the seed (``init: deep_sad``). Only the batch order
-differs (each code shuffles with its own generator).
+differs (each code shuffles with its own generator). ocbench's AUROC comes from that
+experiment's workflow run (``--results``, its outdir) or from training here, in-process,
+through the same detector.
 
     python benchmarks/fidelity/compare_deep_sad.py --reference /tmp/Deep-SAD-PyTorch \
         --classes 0-9 --seeds 1 --out /tmp/fid/deep_sad_seed1.csv
@@ -28,7 +31,6 @@ training is measured against the same reference runs.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import time
@@ -36,15 +38,38 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
-from harness import (SameOrderLoaders, add_common_arguments, check_common_arguments, check_mirror,  # noqa: E402
-                     fmnist_arrays, import_reference)
+from harness import (ROOT, SameOrderLoaders, add_common_arguments, auroc_from_results,  # noqa: E402
+                     check_common_arguments, check_mirror, fmnist_arrays, import_reference,
+                     seed_like_reference)
 
-RECIPE = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "weight_decay": 1e-6, "eta": 1.0}
-SETTING = {"ratio_known_normal": 0.0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
-           "n_known_outlier_classes": 1, "validation_fraction": 0.0}
+EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
+SETTING_NAME = "gamma_l_0.01"
+
+
+def load_experiment(path: Path = EXPERIMENT) -> tuple[dict, dict]:
+    """The recipe (Adam, epochs, batch, η) and the split setting of the Deep SAD fidelity
+    experiment, the one file both the workflow and this script train from."""
+    config = yaml.safe_load(Path(path).read_text())
+    network, dataset = config["training"]["network"], config["datasets"]["fmnist"]
+    setting = dict(config["settings"][SETTING_NAME])
+    # what the reference side of this script is written for
+    fixed = {"net": (dataset["net"], "fmnist_lenet"), "preprocessing": (dataset["preprocessing"], "unit"),
+             "init": (config["training"]["init"], "deep_sad"), "pretrain": (config["training"]["pretrain"], False),
+             "known_outlier_class": (setting.pop("known_outlier_class"), "next")}
+    for key, (value, needed) in fixed.items():
+        if value != needed:
+            raise SystemExit(f"{path}: {key} {value!r}; compare_deep_sad.py runs the reference with {needed!r}")
+    recipe = {key: network[key] for key in ("lr", "epochs", "batch_size", "weight_decay")}
+    recipe["milestones"] = tuple(network["milestones"])
+    recipe["eta"] = config["method_params"]["deep_sad"]["eta"]
+    return recipe, {**setting, "validation_fraction": config["validation_fraction"]}
+
+
+RECIPE, SETTING = load_experiment()
 
 
 def draw(arrays: dict, normal_class: int, seed: int):
@@ -83,15 +108,13 @@ class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
 def run_reference(checkout: Path, data, seed: int, same_order: bool = False) -> float:
     """AUROC (%) of the reference: seeded as its main.py, network built, trained, tested."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_like_reference(seed)
     model = deep_sad.DeepSAD(RECIPE["eta"])
     model.set_network("fmnist_LeNet")
     dataset = SameOrderDataset(*data, seed=seed, centre_pass=True) if same_order else ReferenceDataset(*data)
-    model.train(dataset, optimizer_name="adam", lr=RECIPE["lr"], n_epochs=RECIPE["epochs"], lr_milestones=(),
-                batch_size=RECIPE["batch_size"], weight_decay=RECIPE["weight_decay"], device="cpu",
-                n_jobs_dataloader=0)
+    model.train(dataset, optimizer_name="adam", lr=RECIPE["lr"], n_epochs=RECIPE["epochs"],
+                lr_milestones=RECIPE["milestones"], batch_size=RECIPE["batch_size"],
+                weight_decay=RECIPE["weight_decay"], device="cpu", n_jobs_dataloader=0)
     model.test(dataset, device="cpu", n_jobs_dataloader=0)
     return 100 * model.results["test_auc"]
 
@@ -103,9 +126,17 @@ def run_ocbench(data, seed: int) -> float:
 
     x_train, semi, x_test, y_test = data
     detector = DeepSAD(net="fmnist_lenet", eta=RECIPE["eta"], lr=RECIPE["lr"], epochs=RECIPE["epochs"],
-                       milestones=(), batch_size=RECIPE["batch_size"], weight_decay=RECIPE["weight_decay"],
-                       init="deep_sad", seed=seed).fit(x_train, semi)
+                       milestones=RECIPE["milestones"], batch_size=RECIPE["batch_size"],
+                       weight_decay=RECIPE["weight_decay"], init="deep_sad", seed=seed).fit(x_train, semi)
     return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
+
+
+def ocbench_from_results(results: Path, normal_class: int, seed: int) -> float:
+    """AUROC (%) of the workflow's Deep SAD run of the cell (setting ``gamma_l_0.01.k<(c + 1) mod 10>``)."""
+    from ocbench.config.names import known_setting_name
+
+    setting = known_setting_name(SETTING_NAME, (normal_class + 1) % 10)
+    return auroc_from_results(results, setting, normal_class, seed, ["deep_sad"])["deep_sad"]
 
 
 def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
@@ -152,9 +183,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
+    parser.add_argument("--results", type=Path,
+                        help="the outdir of fidelity_fmnist_deep_sad.yaml's workflow run; else ocbench runs here")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args)
+    if args.results and args.components:
+        parser.error("--components compares the two codes step by step here: leave out --results")
     # (class, seed) -> the reference's AUROC, from earlier cell files
     known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)}
     check_mirror(args.mirror)
@@ -174,7 +209,7 @@ def main(argv=None) -> int:
             theirs = known[normal_class, seed] if reused else run_reference(args.reference, data, seed, args.same_order)
             middle = time.perf_counter()
             reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
-            ours = run_ocbench(data, seed)
+            ours = ocbench_from_results(args.results, normal_class, seed) if args.results else run_ocbench(data, seed)
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2)})

@@ -29,7 +29,6 @@ pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``, ``deep_svdd_softb
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -37,22 +36,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import by_class, read_cells, write_csv  # noqa: E402
-from harness import (OBJECTIVES, add_common_arguments, check_common_arguments, check_mirror,  # noqa: E402
-                     load_fmnist, load_recipe, reference_schedule, run_ocbench, run_reference, shorten)
+from harness import (OBJECTIVES, add_common_arguments, auroc_from_results, check_common_arguments,  # noqa: E402
+                     check_mirror, load_fmnist, load_recipe, reference_schedule, run_ocbench, run_reference, shorten)
 
 METHODS = ("cae", *OBJECTIVES)
-
-
-def ocbench_from_results(results: Path, normal_class: int, seed: int, methods) -> dict[str, float]:
-    """AUROC (%) of the workflow's run directories runs/fmnist/one_class/{class}/seed{seed}/{method}/{device}/."""
-    found = {}
-    for method in methods:
-        files = sorted((results / "runs" / "fmnist" / "one_class" / str(normal_class) / f"seed{seed}" / method)
-                       .glob("*/metrics.json"))
-        if not files:
-            raise SystemExit(f"no run of {method}, class {normal_class}, seed {seed} under {results}/runs")
-        found[method] = 100 * json.loads(files[0].read_text())["auroc"]
-    return found
 
 
 def main(argv=None) -> int:
@@ -105,7 +92,7 @@ def main(argv=None) -> int:
                 else run_reference(args.reference, data, seed, recipe, objectives, args.same_order)
             middle = time.perf_counter()
             reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
-            ours = ocbench_from_results(args.results, normal_class, seed, methods) if args.results \
+            ours = auroc_from_results(args.results, "one_class", normal_class, seed, methods) if args.results \
                 else run_ocbench(data, seed, ours_recipe, objectives)
             end = time.perf_counter()
             for method in methods:

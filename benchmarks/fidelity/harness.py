@@ -195,6 +195,24 @@ class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
     """The Deep SVDD reference's dataset with ocbench's batches."""
 
 
+# --------------------------------------------------------------------------- the workflow's runs
+
+def auroc_from_results(results: Path, setting: str, normal_class: int, seed: int, methods) -> dict[str, float]:
+    """AUROC (%) of each method from a fidelity experiment's run directories,
+    ``runs/fmnist/{setting}/{class}/seed{seed}/{method}/{device}/metrics.json``."""
+    import json
+
+    found = {}
+    for method in methods:
+        files = sorted((Path(results) / "runs" / "fmnist" / setting / str(normal_class) / f"seed{seed}" / method)
+                       .glob("*/metrics.json"))
+        if not files:
+            raise SystemExit(f"no run of {method}, setting {setting}, class {normal_class}, seed {seed} "
+                             f"under {results}/runs")
+        found[method] = 100 * json.loads(files[0].read_text())["auroc"]
+    return found
+
+
 # --------------------------------------------------------------------------- recipe
 
 def load_recipe(path: Path = EXPERIMENT) -> dict:
