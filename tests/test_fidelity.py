@@ -224,16 +224,25 @@ def test_config_refuses_a_missing_mirror_before_any_job(tmp_path):
         load_and_validate(config)
 
 
-def test_the_fidelity_experiment_is_the_reference_recipe(tmp_path):
+def fidelity_experiment(name: str, tmp_path) -> dict:
+    """A fidelity experiment's config, validated: Fashion-MNIST from the Debian mirror,
+    every class normal in turn, seeds 1-5, the whole test split scored (as the references)."""
     import yaml
 
     root = Path(__file__).resolve().parents[1]
-    config = yaml.safe_load((root / "workflow" / "experiments" / "fidelity_fmnist.yaml").read_text())
+    config = yaml.safe_load((root / "workflow" / "experiments" / name).read_text())
     dataset = config["datasets"]["fmnist"]
     assert dataset["mirror"] == "/usr/share/datasets/fashion-mnist"
     assert config["seeds"] == [1, 2, 3, 4, 5] and dataset["normal_classes"] == list(range(10))
     dataset["mirror"] = str(tmp_path)  # validated without the Debian package
     config = load_and_validate(config)
+    assert config["validation_fraction"] == 0
+    return config
+
+
+def test_the_fidelity_experiment_is_the_reference_recipe(tmp_path):
+    config = fidelity_experiment("fidelity_fmnist.yaml", tmp_path)
+    dataset = config["datasets"]["fmnist"]
     assert (dataset["net"], dataset["preprocessing"]) == ("mnist_lenet", "gcn_minmax")
     assert autoencoder_params(config, "fmnist") == {"lr": 1e-4, "epochs": 50, "milestones": [40], "batch_size": 200,
                                                    "weight_decay": 0.5e-3, "amsgrad": False, "loss": "sum",
@@ -241,7 +250,6 @@ def test_the_fidelity_experiment_is_the_reference_recipe(tmp_path):
     network = method_params(config, "fmnist", "deep_svdd_oneclass")
     assert network == {"lr": 1e-4, "epochs": 50, "milestones": [40], "batch_size": 200, "weight_decay": 0.5e-6,
                        "amsgrad": False, "init": "deep_svdd"}
-    assert config["validation_fraction"] == 0  # scored on the whole test split, as the reference
 
 
 def test_the_schema_offers_the_choices_the_code_knows():
@@ -257,17 +265,10 @@ def test_the_schema_offers_the_choices_the_code_knows():
 
 
 def test_the_deep_sad_fidelity_experiment_is_the_deep_sad_reference_recipe(tmp_path):
-    import yaml
-
     from ocbench.config.names import grid_settings
 
-    root = Path(__file__).resolve().parents[1]
-    config = yaml.safe_load((root / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml").read_text())
+    config = fidelity_experiment("fidelity_fmnist_deep_sad.yaml", tmp_path)
     dataset = config["datasets"]["fmnist"]
-    assert dataset["mirror"] == "/usr/share/datasets/fashion-mnist"
-    assert config["seeds"] == [1, 2, 3, 4, 5] and dataset["normal_classes"] == list(range(10))
-    dataset["mirror"] = str(tmp_path)  # validated without the Debian package
-    config = load_and_validate(config)
     assert (dataset["net"], dataset["preprocessing"]) == ("fmnist_lenet", "unit")
     assert config["methods"] == ["deep_sad"] and config["training"]["pretrain"] is False
     assert method_params(config, "fmnist", "deep_sad") == {"lr": 1e-3, "epochs": 30, "milestones": [], "batch_size": 128,
@@ -276,4 +277,3 @@ def test_the_deep_sad_fidelity_experiment_is_the_deep_sad_reference_recipe(tmp_p
     # the known anomaly class of normal class c is (c + 1) mod 10, as the reference draws it
     assert [grid_settings(config, "fmnist", "gamma_l_0.01", c) for c in range(10)] == \
         [[f"gamma_l_0.01.k{(c + 1) % 10}"] for c in range(10)]
-    assert config["validation_fraction"] == 0
