@@ -5,6 +5,8 @@ Two classes, two seeds each:
 - class 1: reference 90, 90 (mean 90); ocbench 93, 93 (mean 93): difference +3.
 Over the classes: reference 85.5, ocbench 86.5, difference +1; the per-class differences
 -1 and +3 have standard deviation 2*sqrt(2), so the standard error is 2*sqrt(2)/sqrt(2) = 2.
+With two classes Student's t has one degree of freedom, the Cauchy distribution, whose
+0.975 quantile is tan(0.475*pi) = 12.7062: the 95 % interval is 1 ± 25.41.
 """
 import csv
 import importlib.util
@@ -39,19 +41,20 @@ def test_per_class_means_and_the_mean_over_classes_with_its_standard_error(by_cl
         == [(0, 81.0, 80.0, -1.0), (1, 90.0, 93.0, 3.0)]
     (means,) = by_class.over_classes(summary)
     assert means == {"method": "deep_sad", "classes": 2, "cells": 4, "reference_mean": 85.5,
-                     "ocbench_mean": 86.5, "difference": 1.0, "standard_error": 2.0}
+                     "ocbench_mean": 86.5, "difference": 1.0, "standard_error": 2.0,
+                     "interval_low": -24.41, "interval_high": 26.41}
 
 
 def test_the_deep_sad_target_is_on_the_mean_over_classes(by_class, tmp_path, capsys):
     cells = write_cells(tmp_path / "cells.csv", "deep_sad")
     by_class.main([str(cells), "--out", str(tmp_path / "table.csv")])
     printed = capsys.readouterr().out
-    assert "| deep_sad | 2 | 4 | 85.50 | 86.50 | +1.00 | 2.00 | ≤ 1.5: met |" in printed
+    assert "| deep_sad | 2 | 4 | 85.50 | 86.50 | +1.00 | 2.00 | -24.41 to +26.41 | ≤ 1.5: met |" in printed
     assert (tmp_path / "table_over_classes.csv").exists()
     # shift every ocbench cell down by 3: the mean over classes is 2 below, outside 1.5
     shifted = [(c, s, r, o - 3) for c, s, r, o in CELLS]
     by_class.main([str(write_cells(tmp_path / "low.csv", "deep_sad", shifted)), "--out", str(tmp_path / "low_table.csv")])
-    assert "| -2.00 | 2.00 | ≤ 1.5: missed |" in capsys.readouterr().out
+    assert "| -2.00 | 2.00 | -27.41 to +23.41 | ≤ 1.5: missed |" in capsys.readouterr().out
 
 
 def test_a_cell_in_two_files_is_refused(by_class, tmp_path):

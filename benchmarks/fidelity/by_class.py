@@ -7,8 +7,10 @@ Markdown table with each cell's targets (|mean difference| ≤ 1.5 AUROC for Dee
 ≤ 3 for CAE) and written as CSV. Each row also lists the same-seed differences, seed by
 seed, and how many are within 0.5 (the same-seed target of Deep SVDD and CAE), so the
 table reports every cell. Below it, per method, the mean over classes on both sides,
-their difference and its standard error over the classes: the Deep SAD target (within 1.5)
-is on that mean, as the paper reports means over classes. ``compare_deep_sad.py``'s cell
+their difference, its standard error over the classes and the 95 % interval it gives
+(Student's t with one degree of freedom less than the classes): the Deep SAD target
+(within 1.5) is on that mean, as the paper reports means over classes, and the interval
+says which differences the cells can rule out. ``compare_deep_sad.py``'s cell
 files have the same columns and are joined the same way.
 
     python benchmarks/fidelity/by_class.py /tmp/fid/full_5_8_seed*.csv --out /tmp/fid/by_class.csv
@@ -79,19 +81,24 @@ def read_cells(paths: list[Path]) -> list[dict]:
 
 def over_classes(summary: list[dict]) -> list[dict]:
     """Per method, each side's mean over classes of its per-class means, their difference,
-    and the standard error of that difference: the standard deviation of the per-class
+    the standard error of that difference (the standard deviation of the per-class
     differences over sqrt(number of classes), so a difference can be read against the
-    scatter of the classes it averages."""
+    scatter of the classes it averages) and its 95 % interval, difference ± t·error with
+    Student's t quantile for one degree of freedom less than the classes."""
+    from scipy.stats import t
+
     out = []
     for method in sorted({row["method"] for row in summary}):
         rows = [row for row in summary if row["method"] == method]
         differences = [row["ocbench_mean"] - row["reference_mean"] for row in rows]
+        mean = statistics.fmean(differences)
         error = statistics.stdev(differences) / math.sqrt(len(rows)) if len(rows) > 1 else float("nan")
+        half_width = t.ppf(0.975, len(rows) - 1) * error if len(rows) > 1 else float("nan")
         out.append({"method": method, "classes": len(rows), "cells": sum(row["seeds"] for row in rows),
                     "reference_mean": round(statistics.fmean(row["reference_mean"] for row in rows), 2),
                     "ocbench_mean": round(statistics.fmean(row["ocbench_mean"] for row in rows), 2),
-                    "difference": round(statistics.fmean(differences), 2),
-                    "standard_error": round(error, 2)})
+                    "difference": round(mean, 2), "standard_error": round(error, 2),
+                    "interval_low": round(mean - half_width, 2), "interval_high": round(mean + half_width, 2)})
     return out
 
 
@@ -120,11 +127,13 @@ def main(argv=None) -> int:
     means_path = args.out.with_name(args.out.stem + "_over_classes.csv")
     write_csv(means_path, means)
     print()
-    print("| method | classes | cells | reference | ocbench | difference | standard error | target |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| method | classes | cells | reference | ocbench | difference | standard error | 95 % interval "
+          "| target |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in means:
         print(f"| {row['method']} | {row['classes']} | {row['cells']} | {row['reference_mean']:.2f} | "
               f"{row['ocbench_mean']:.2f} | {row['difference']:+.2f} | {row['standard_error']:.2f} | "
+              f"{row['interval_low']:+.2f} to {row['interval_high']:+.2f} | "
               f"{verdict(row['difference'], CLASS_MEAN_TARGETS.get(row['method']))} |")
     for method in sorted({row["method"] for row in summary} & set(SAME_SEED_METHODS)):
         rows = [row for row in summary if row["method"] == method]
