@@ -15,6 +15,7 @@ autoencoder); hand the encoder weights over; train; test.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import sys
 import tempfile
@@ -200,8 +201,6 @@ class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
 def auroc_from_results(results: Path, setting: str, normal_class: int, seed: int, methods) -> dict[str, float]:
     """AUROC (%) of each method from a fidelity experiment's run directories,
     ``runs/fmnist/{setting}/{class}/seed{seed}/{method}/{device}/metrics.json``."""
-    import json
-
     found = {}
     for method in methods:
         files = sorted((Path(results) / "runs" / "fmnist" / setting / str(normal_class) / f"seed{seed}" / method)
