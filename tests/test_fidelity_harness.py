@@ -9,8 +9,8 @@
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
 """
-import json
 import importlib.util
+import json
 import sys
 import warnings
 from pathlib import Path

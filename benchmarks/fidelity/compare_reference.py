@@ -24,7 +24,8 @@ the reference really runs (it drops the rate one epoch before its milestone, ocb
 after it: ``docs/deviations.md``); with both options the two codes train alike.
 
 Methods: ``cae`` (the autoencoder's reconstruction error; the reference's is its
-pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``, ``deep_svdd_softboundary``. On one CPU thread a 50 + 50-epoch cell takes minutes per side.
+pretraining autoencoder's test AUROC), ``deep_svdd_oneclass``, ``deep_svdd_softboundary``.
+On one CPU thread a 50 + 50-epoch cell takes minutes per side.
 """
 from __future__ import annotations
 

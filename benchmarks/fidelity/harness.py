@@ -165,13 +165,15 @@ class OcbenchOrder:
     def __iter__(self):
         from ocbench.training import batches
 
+        generator = self.generator
         if self.unshuffled_passes_left:
-            self.unshuffled_passes_left -= 1
-            return iter([list(range(i, min(i + self.batch_size, self.n))) for i in range(0, self.n, self.batch_size)])
-        return iter([b.tolist() for b in batches(self.n, self.batch_size, self.generator)])
+            self.unshuffled_passes_left, generator = self.unshuffled_passes_left - 1, None
+        return iter([b.tolist() for b in batches(self.n, self.batch_size, generator)])
 
     def __len__(self):
-        return (self.n + self.batch_size - 1) // self.batch_size
+        from ocbench.training import batches
+
+        return len(batches(self.n, self.batch_size))  # a last batch of one sample is folded in
 
 
 class SameOrderLoaders:
