@@ -10,6 +10,7 @@ from ocbench.config import (Pretrain, Run, autoencoder_params, load_and_validate
 from ocbench.detectors import METHODS
 from ocbench.errors import OcbenchError
 from config_checks import fails
+from shipped_configs import SHIPPED_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -320,8 +321,7 @@ def test_load_and_validate_does_not_share_state_between_calls():
 
 # --------------------------------------------------------------------------- shipped configs
 
-@pytest.mark.parametrize("path", ["config.yaml"] + sorted(
-    str(p.relative_to(ROOT)) for p in (ROOT / "workflow" / "experiments").glob("*.yaml")))
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS)
 def test_shipped_configs_are_valid(path):
     from ocbench.data.sources import DATASETS
     from ocbench.detectors import METHODS

@@ -16,6 +16,7 @@ from ocbench.data.sources import DATASETS
 from ocbench.detectors import METHODS
 from ocbench.detectors.params import Param
 from ocbench.nets import NETS
+from shipped_configs import SHIPPED_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,9 +118,6 @@ def test_stratified_train_sizes_hand_worked():
 # --------------------------------------------------------------------------- light config parsing
 
 HEAVY = ("torch", "sklearn", "torchvision", "matplotlib", "scipy", "pandas")
-
-
-SHIPPED_CONFIGS = ["config.yaml"] + sorted(str(p.relative_to(ROOT)) for p in (ROOT / "workflow" / "experiments").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED_CONFIGS)
