@@ -16,6 +16,7 @@ min_version("9.0")
 # The workflow's own library comes first, also when Snakemake runs from another environment.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from ocbench.config import exit_on_config_error, load_and_validate, read_config_file  # noqa: E402
+from ocbench.outcome import exit_on_failed_runs, exit_with_failed_jobs  # noqa: E402
 from ocbench.plugins import environment_value  # noqa: E402
 
 # Where envs/ocbench.post-deploy.sh installs ocbench from, for --software-deployment-method conda.
@@ -64,3 +65,13 @@ rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+# The console ends with what went wrong: each failed job's own reason (from its log), or
+# one line naming the failed runs, with a non-zero exit unless allow_failed_runs is set.
+onerror:
+    exit_with_failed_jobs(log)
+
+
+onsuccess:
+    exit_on_failed_runs(all_manifests(), f"{OUTDIR}/summary.md", config["allow_failed_runs"])

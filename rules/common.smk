@@ -148,7 +148,11 @@ def extremes_figures():
 
 
 def final_outputs():
+    # The splits are targets themselves: a split removed by a job that failed on a rerun (an
+    # unreadable prepared file) is then remade by the same command once the prepared file is
+    # deleted. As an intermediate input of a finished batch, Snakemake would leave it missing.
     return [
+        *dict.fromkeys(split_of(run) for run in RUNS),
         f"{TABLES}/runs.csv",
         f"{TABLES}/auroc_summary.csv",
         *latex_tables(),

@@ -7,8 +7,11 @@ from ocbench.report.summary import reported_configuration
 
 # The configuration as this workflow resolved it (every default filled), for the report's
 # *Configuration* category and the summary; the cluster block (where jobs ran) is left out.
-# A changed value (params) writes it again.
+# A changed value (params) writes it again, but only together with the tables it
+# describes: after them, so a workflow whose jobs fail leaves both as they were.
 rule configuration:
+    input:
+        tables=f"{TABLES}/auroc_summary.csv",
     output:
         configuration=report(
             f"{OUTDIR}/configuration.yaml",

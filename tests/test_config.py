@@ -1,5 +1,6 @@
 """The workflow config: schema errors, registry checks, defaults, resolved parameters, the grid."""
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -454,3 +455,49 @@ def test_check_config_command_catches_the_same_errors(tmp_path, capsys):
     assert main(["check-config", str(path), "--snakefile", ""]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"ocbench: error: {path}: config datasets.wine.preprocessing:") and "\n" not in err
+
+
+# --------------------------------------------------------------------------- what only fails in a job otherwise
+
+def _wine(**extra):
+    return {"seeds": [1], "methods": ["deep_svdd_oneclass", "isoforest"],
+            "training": {"autoencoder": {"batch_size": 32}, "network": {"batch_size": 32}},
+            "datasets": {"wine": {"settings": ["one_class"]}}, **extra}
+
+
+@pytest.mark.parametrize("normal", [[1], [0, 1]])
+def test_a_tabular_set_takes_class_0_as_normal(normal):
+    config = _wine()
+    config["datasets"]["wbc"] = {"settings": ["one_class"], "normal_classes": normal}
+    fails(config, f"config datasets.wbc.normal_classes: {normal} for tabular dataset 'wbc', whose class 0 is the "
+                  "normal data", "allowed: [0]")
+
+
+def test_a_batch_of_one_sample_is_refused_with_the_reason():
+    config = _wine()
+    config["training"]["network"]["batch_size"] = 1
+    fails(config, "config training.network.batch_size: batch size 1 cannot train datasets.wine", "batch norm",
+          "allowed: at least 2")
+
+
+def test_a_training_set_of_one_sample_is_refused(monkeypatch):
+    from ocbench.data.sources import DATASETS
+
+    # wine with 2 normal and 10 outlier rows: its stratified 60 % training share holds 1 normal row
+    shrunk = dataclasses.replace(DATASETS["wine"], class_sizes=(2, 10))
+    assert shrunk.train_class_sizes() == (1, 6)
+    monkeypatch.setitem(DATASETS, "wine", shrunk)
+    fails(_wine(), "the training set holds 1 sample(s); every method needs at least 2")
+
+
+def test_a_plugin_with_a_syntax_error_names_its_file_and_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.py").write_text("x = 1\ndef f(:\n    pass\n")
+    message = fails(_wine(plugins=["broken.py"]), "plugins: plugin broken.py, line 2: SyntaxError: ")
+    assert "Traceback" not in message
+
+
+def test_a_plugin_that_raises_at_import_names_its_file_line_and_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raising.py").write_text("import math\n\n\ndef ratio():\n    return 1 / 0\n\n\nVALUE = ratio()\n")
+    fails(_wine(plugins=["raising.py"]), "plugins: plugin raising.py, line 5: ZeroDivisionError: division by zero")

@@ -1,6 +1,8 @@
 """Image sources and the prepared cache: mnist5k, mirror folders checked by content, offline
 failures that say what to do, and ``.npz`` files that are written whole or not at all."""
 import gzip
+import os
+import re
 import hashlib
 import io
 import tarfile
@@ -412,3 +414,44 @@ def test_new_sources_declare_shapes_and_test_sizes():
         assert DATASETS[name].sample_shape == shape, name
     assert sum(DATASETS["svhn"].class_sizes) == 73257 and sum(DATASETS["emnist_letters"].class_sizes) == 124800
     assert set(TEST_SET_SIZES) == set(IMAGE_SOURCES)
+
+
+# --------------------------------------------------------------------------- mirrors checked before any job
+
+@pytest.mark.parametrize("dataset, missing", [
+    ("mnist", "train-images-idx3-ubyte"), ("fmnist", "train-images-idx3-ubyte"), ("kmnist", "train-images-idx3-ubyte"),
+    ("emnist_letters", "gzip.zip"), ("cifar10", "cifar-10-python.tar.gz"), ("cifar100", "cifar-100-python.tar.gz"),
+    ("svhn", "train_32x32.mat"), ("gtsrb", "GTSRB-Training_fixed.zip")])
+def test_every_image_sources_mirror_is_checked_for_its_files(tmp_path, dataset, missing):
+    from ocbench.config import load_and_validate
+    from ocbench.errors import OcbenchError
+
+    config = {"seeds": [1], "methods": ["isoforest"],
+              "datasets": {dataset: {"settings": ["one_class"], "normal_classes": [0], "mirror": str(tmp_path)}}}
+    with pytest.raises(OcbenchError, match=rf"config datasets\.{dataset}\.mirror: .*{re.escape(str(tmp_path))} "
+                                           rf"has no .*{re.escape(missing)}|neither {re.escape(missing)}"):
+        load_and_validate(config)
+
+
+def test_a_mirror_holding_the_files_by_name_passes_the_check(tmp_path):
+    from ocbench.data.images import CIFAR_MIRROR_NAMES, IDX_CONTENT, IMAGE_SOURCES, SVHN_FILES, EMNIST_ARCHIVE
+
+    for file in IDX_CONTENT["fmnist"]:
+        (tmp_path / f"{file}.gz").write_bytes(b"")
+    (tmp_path / CIFAR_MIRROR_NAMES["cifar10"][1]).mkdir()  # the unpacked folder stands for the archive
+    for file in SVHN_FILES:
+        (tmp_path / file).write_bytes(b"")
+    (tmp_path / EMNIST_ARCHIVE).write_bytes(b"")
+    for name in ("fmnist", "cifar10", "svhn", "emnist_letters"):
+        IMAGE_SOURCES[name].check_mirror(tmp_path)  # names only: the fetch job checks the content
+
+
+def test_the_mirror_file_names_are_torchvisions():
+    import torchvision.datasets as tv
+
+    from ocbench.data.images import CIFAR_MIRROR_NAMES, EMNIST_ARCHIVE, SVHN_FILES
+
+    assert EMNIST_ARCHIVE == os.path.basename(tv.EMNIST.url)
+    assert SVHN_FILES == (tv.SVHN.split_list["train"][1], tv.SVHN.split_list["test"][1])
+    assert CIFAR_MIRROR_NAMES == {"cifar10": (tv.CIFAR10.filename, tv.CIFAR10.base_folder),
+                                  "cifar100": (tv.CIFAR100.filename, tv.CIFAR100.base_folder)}

@@ -182,7 +182,12 @@ def test_a_new_seed_adds_only_its_jobs(tiny_run):
 def test_a_diverging_rerun_keeps_the_good_results_and_reports_a_dash(tiny_run):
     before = snapshot(tiny_run)
     diverging = changed_config(**{"method_params.deep_svdd_oneclass": {"lr": 1000.0}})
-    snakemake(tiny_run, diverging, "--cores", "2")
+    result = snakemake(tiny_run, diverging, "--cores", "2", check=False)
+    # the workflow finishes, then says which runs failed in one last line, and exits 3
+    assert result.returncode == 3, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("2 runs failed: results/runs/mnist5k/one_class/0/seed1/deep_svdd_oneclass/cpu (")
+    assert "loss diverged" in last and last.endswith("(results/summary.md)")
     failed = [f"results/runs/mnist5k/one_class/{normal}/seed1/deep_svdd_oneclass/cpu/failed.json"
               for normal in ("0", "1")]
     assert changed_files(before, snapshot(tiny_run)) == failed  # the good files are byte for byte the same
@@ -203,6 +208,11 @@ def test_a_diverging_rerun_keeps_the_good_results_and_reports_a_dash(tiny_run):
     assert r"$^\dagger$ at least one run of this cell failed" in table
     summary = (results / "summary.md").read_text()
     assert "## Failed runs" in summary and "loss diverged" in summary
+
+    # allow_failed_runs: the same line, and exit status 0
+    allowed = dict(diverging, allow_failed_runs=True)
+    result = snakemake(tiny_run, allowed, "--cores", "2")
+    assert "2 runs failed: " in result.stderr and "allowed by allow_failed_runs" in result.stderr
 
 
 @pytest.mark.workflow
@@ -229,7 +239,11 @@ def test_kill_9_then_the_same_command_finishes_only_the_rest(tmp_path):
     assert 1 <= len(finished) < 6, finished
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for d in finished for p in d.iterdir()}
 
-    snakemake(tmp_path, TINY, "--unlock")  # a killed run leaves its lock (the profile's comment says so)
+    # a killed run leaves its lock; with no Snakemake process left in the folder it is stale
+    assert (tmp_path / ".snakemake" / "locks").is_dir() and any((tmp_path / ".snakemake" / "locks").iterdir())
+    unlock = subprocess.run([str(BIN / "ocbench"), "unlock-stale", "--directory", str(tmp_path)],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert unlock.returncode == 0 and "removed the lock a killed run left" in unlock.stderr, unlock.stderr
     snakemake(tmp_path, TINY, *profile)
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before
     assert len(finished_runs()) == 6

@@ -210,11 +210,27 @@ def _add_job_commands(sub) -> None:
     p.set_defaults(func=_check_config)
 
 
+def _unlock_stale(args):
+    from .locks import remove_stale_lock
+
+    if remove_stale_lock(args.directory):
+        print(f"ocbench: removed the lock a killed run left in {args.directory} (no workflow runs there)",
+              file=sys.stderr)
+
+
+def _add_workflow_commands(sub) -> None:
+    p = sub.add_parser("unlock-stale", help="remove the Snakemake lock a killed run left in a working directory "
+                                            "(never a live run's): then the same snakemake command resumes")
+    p.add_argument("--directory", default=".", help="the workflow's working directory (default: here)")
+    p.set_defaults(func=_unlock_stale)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # "@file" stands for the arguments listed in that file, one a line (long lists of paths).
     parser = argparse.ArgumentParser(prog="ocbench", description=__doc__.splitlines()[0], fromfile_prefix_chars="@")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     _add_job_commands(sub)
+    _add_workflow_commands(sub)
     add_report_commands(sub)
     return parser
 

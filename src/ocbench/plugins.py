@@ -19,9 +19,11 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .errors import OcbenchError
+from .io import one_line
 
 #: the environment variable that names the plugins of the jobs, joined by os.pathsep
 ENVIRONMENT = "OCBENCH_PLUGINS"
@@ -83,6 +85,18 @@ def register_net(name: str, spec) -> None:
 
 # --------------------------------------------------------------------------- loading
 
+def _failed_import(entry: str, path: Path | None, err: Exception) -> OcbenchError:
+    """One line for a plugin whose import raised: its file, the line, the error (no traceback)."""
+    if isinstance(err, SyntaxError):
+        file = entry if err.filename and path and Path(err.filename).resolve() == path else err.filename
+        return OcbenchError(f"plugin {file}, line {err.lineno}: SyntaxError: {err.msg}")
+    # the deepest line of the plugin's own file (the error may come from a library it calls)
+    frames = [frame for frame in traceback.extract_tb(err.__traceback__)
+              if path is not None and Path(frame.filename).resolve() == path]
+    where = f", line {frames[-1].lineno}" if frames else ""
+    return OcbenchError(f"plugin {entry}{where}: {type(err).__name__}: {one_line(err)}")
+
+
 def _import(entry: str):
     if entry.endswith(".py"):
         path = Path(entry).resolve()
@@ -98,15 +112,24 @@ def _import(entry: str):
         except ImportError as err:
             del sys.modules[module_name]
             raise OcbenchError(f"plugin file {entry} imports what is not installed ({err})") from None
-        except BaseException:
+        except OcbenchError:  # what it registers was refused: already one line
             del sys.modules[module_name]
             raise
+        except Exception as err:  # a syntax error or a bug in the plugin: its file and line
+            del sys.modules[module_name]
+            raise _failed_import(entry, path, err) from None
         return module
     try:
         return importlib.import_module(entry)
-    except ImportError as err:  # the module, or a package it imports, is missing (a bug in it keeps its traceback)
+    except ImportError as err:  # the module, or a package it imports, is missing
         raise OcbenchError(f"plugin module {entry!r} is not importable ({err}); install it, or give the path "
                            "of its .py file") from None
+    except OcbenchError:
+        raise
+    except Exception as err:
+        spec = importlib.util.find_spec(entry)
+        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+        raise _failed_import(entry, origin, err) from None
 
 
 def load_plugins(entries) -> None:

@@ -163,6 +163,11 @@ def _key_of(config: dict, dataset: str, method: str, key: str) -> str:
     return f"training.{spec.training}.{key}"
 
 
+#: the fewest training samples (and samples a batch) a method can learn from: batch norm in
+#: training mode cannot normalise one sample, nor can a kernel width or a quantile come from one
+MIN_TRAINING_SAMPLES = 2
+
+
 def _check_training_sizes(config: dict, name: str, setting_name: str, group: list[int], chosen: list[str]) -> None:
     """Enough outliers for the setting's ratios, and no batch larger than the training set."""
     setting = config["settings"][setting_name]
@@ -171,8 +176,9 @@ def _check_training_sizes(config: dict, name: str, setting_name: str, group: lis
         n_train = training_set_size(name, group, setting)
     except OcbenchError as err:
         raise OcbenchError(f"config {where}: {err}") from None
-    if n_train is None:
-        return
+    if n_train is not None and n_train < MIN_TRAINING_SAMPLES:
+        raise OcbenchError(f"config {where}: the training set holds {n_train} sample(s); every method needs at "
+                           f"least {MIN_TRAINING_SAMPLES} (batch norm, kernel widths, score quantiles)")
     batch_sizes = []
     if any(needs_autoencoder(config, m) for m in chosen):
         batch_sizes.append((autoencoder_params(config, name)["batch_size"],
@@ -184,7 +190,11 @@ def _check_training_sizes(config: dict, name: str, setting_name: str, group: lis
         if size is not None:
             batch_sizes.append((size, _key_of(config, name, method, "batch_size")))
     for size, key in batch_sizes:
-        if size > n_train:
+        if size < MIN_TRAINING_SAMPLES:
+            raise OcbenchError(f"config {key}: batch size {size} cannot train {where}: every net normalises its "
+                               f"batches (batch norm), which needs at least {MIN_TRAINING_SAMPLES} samples a batch; "
+                               f"allowed: at least {MIN_TRAINING_SAMPLES}")
+        if n_train is not None and size > n_train:
             raise OcbenchError(f"config {key}: batch size {size} is larger than the {n_train} training samples "
                                f"of {where}; allowed: at most {n_train}")
 
@@ -289,6 +299,10 @@ def check_semantics(config: dict) -> dict:
         dataset["normal_classes"] = expand_normal_classes(
             dataset["normal_classes"], n_classes, f"config {where}.normal_classes", f"dataset {name!r}")
         groups = [[item] if isinstance(item, int) else item for item in dataset["normal_classes"]]
+        if datasets[name].kind == "tabular" and groups != [[0]]:
+            raise OcbenchError(f"config {where}.normal_classes: {dataset['normal_classes']} for tabular dataset "
+                               f"{name!r}, whose class 0 is the normal data and class 1 the outliers (its labels "
+                               "are the ground truth, not classes to choose from); allowed: [0]")
         for group in groups:
             own_anomalies = [s for s in dataset["settings"]
                              if not config["settings"].get(s, {}).get("anomaly_datasets")

@@ -293,6 +293,15 @@ def _find_idx_in_mirror(name: str, mirror: Path, class_name: str, file: str) -> 
                        f"{', '.join(f + '.gz' for f in IDX_CONTENT[name])}")
 
 
+def _idx_mirror_check(name: str, class_name: str):
+    """A mirror of an IDX set must hold its four files (names only: checked before any job)."""
+    def check(mirror: Path) -> None:
+        for file in IDX_CONTENT[name]:
+            _find_idx_in_mirror(name, Path(mirror), class_name, file)
+
+    return check
+
+
 def _idx_fetcher(name: str, class_name: str):
     def fetch(raw_dir: Path, mirror: Path | None) -> None:
         import torchvision.datasets
@@ -348,6 +357,18 @@ def _emnist_from_archive(name: str, archive: Path, md5: str, folder: Path) -> No
     _write_idx_files(name, folder, verified)
 
 
+#: torchvision's EMNIST archive (the file name of ``EMNIST.url``; tests/test_images.py checks they agree)
+EMNIST_ARCHIVE = "gzip.zip"
+
+
+def check_emnist_mirror(mirror: Path) -> None:
+    """An EMNIST mirror must hold torchvision's archive, in the folder or as a torchvision root."""
+    places = (Path(mirror), _idx_folder(Path(mirror), "EMNIST"))
+    if not any((place / EMNIST_ARCHIVE).is_file() for place in places):
+        raise OcbenchError(f"dataset 'emnist_letters': mirror folder {mirror} has no {EMNIST_ARCHIVE} (looked in "
+                           f"{' and '.join(map(str, places))}); it needs torchvision's EMNIST archive")
+
+
 def _fetch_emnist_letters(raw_dir: Path, mirror: Path | None) -> None:
     from torchvision.datasets import EMNIST
 
@@ -374,6 +395,18 @@ def _fetch_emnist_letters(raw_dir: Path, mirror: Path | None) -> None:
 def _svhn_files(dataset_class) -> dict[str, str]:
     """File name -> md5 of the train and test files (the extra set is not used)."""
     return {dataset_class.split_list[part][1]: dataset_class.split_list[part][2] for part in ("train", "test")}
+
+
+#: SVHN's train and test files (torchvision's ``SVHN.split_list``; tests/test_images.py checks they agree)
+SVHN_FILES = ("train_32x32.mat", "test_32x32.mat")
+
+
+def check_svhn_mirror(mirror: Path) -> None:
+    """An SVHN mirror must hold the train and test .mat files, in the folder or its svhn/."""
+    missing = [f for f in SVHN_FILES if not any(p.is_file() for p in (Path(mirror) / f, Path(mirror) / "svhn" / f))]
+    if missing:
+        raise OcbenchError(f"dataset 'svhn': mirror folder {mirror} has no {', '.join(missing)}; it needs "
+                           f"{', '.join(SVHN_FILES)}")
 
 
 def _fetch_svhn(raw_dir: Path, mirror: Path | None) -> None:
@@ -461,6 +494,23 @@ def _extract_members(name: str, archive: Path, base: str, members: dict[str, str
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise OcbenchError(f"dataset {name!r}: {archive} is not a readable tar.gz archive ({one_line(exc)})") \
             from None
+
+
+#: torchvision's CIFAR archive and the folder it unpacks to (``filename`` and ``base_folder`` of its
+#: CIFAR10/CIFAR100 classes; tests/test_images.py checks they agree)
+CIFAR_MIRROR_NAMES = {"cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
+                      "cifar100": ("cifar-100-python.tar.gz", "cifar-100-python")}
+
+
+def _cifar_mirror_check(name: str):
+    """A CIFAR mirror must hold torchvision's archive or the folder it unpacks to."""
+    def check(mirror: Path) -> None:
+        archive, extracted = CIFAR_MIRROR_NAMES[name]
+        if not ((Path(mirror) / archive).is_file() or (Path(mirror) / extracted).is_dir()):
+            raise OcbenchError(f"dataset {name!r}: mirror folder {mirror} has neither {archive} nor the extracted "
+                               f"folder {extracted}/")
+
+    return check
 
 
 def _cifar_fetcher(name: str, class_name: str):
@@ -670,30 +720,37 @@ IMAGE_SOURCES: dict[str, DatasetSource] = {
     "mnist5k": MNIST5K,
     "mnist": DatasetSource(
         name="mnist", kind="image", classes=DIGITS, fetch=_idx_fetcher("mnist", "MNIST"),
+        check_mirror=_idx_mirror_check("mnist", "MNIST"),
         prepare=_torchvision_preparer("mnist", "MNIST"), default_net="mnist_lenet",
         default_preprocessing="gcn_minmax"),
     "fmnist": DatasetSource(
         name="fmnist", kind="image", classes=FASHION_CLASSES, fetch=_idx_fetcher("fmnist", "FashionMNIST"),
+        check_mirror=_idx_mirror_check("fmnist", "FashionMNIST"),
         prepare=_torchvision_preparer("fmnist", "FashionMNIST"), default_net="fmnist_lenet",
         default_preprocessing="unit"),  # Deep SAD's Fashion-MNIST protocol: [0, 1] only
     "kmnist": DatasetSource(
         name="kmnist", kind="image", classes=KMNIST_CLASSES, fetch=_idx_fetcher("kmnist", "KMNIST"),
+        check_mirror=_idx_mirror_check("kmnist", "KMNIST"),
         prepare=_torchvision_preparer("kmnist", "KMNIST"), default_net="mnist_lenet",
         default_preprocessing="gcn_minmax"),
     "emnist_letters": DatasetSource(
         name="emnist_letters", kind="image", classes=LETTERS, fetch=_fetch_emnist_letters,
+        check_mirror=check_emnist_mirror,
         prepare=_torchvision_preparer("emnist_letters", "EMNIST", adjust=_emnist_letters, split=EMNIST_SPLIT),
         default_net="mnist_lenet", default_preprocessing="gcn_minmax"),
     "cifar10": DatasetSource(
         name="cifar10", kind="image", classes=CIFAR10_CLASSES, fetch=_cifar_fetcher("cifar10", "CIFAR10"),
+        check_mirror=_cifar_mirror_check("cifar10"),
         prepare=_torchvision_preparer("cifar10", "CIFAR10"), default_net="cifar10_lenet",
         default_preprocessing="gcn_minmax"),
     "cifar100": DatasetSource(
         name="cifar100", kind="image", classes=CIFAR100_CLASSES, fetch=_cifar_fetcher("cifar100", "CIFAR100"),
+        check_mirror=_cifar_mirror_check("cifar100"),
         prepare=_torchvision_preparer("cifar100", "CIFAR100"), default_net="cifar10_lenet",
         default_preprocessing="gcn_minmax"),
     "svhn": DatasetSource(
         name="svhn", kind="image", classes=DIGITS, fetch=_fetch_svhn,
+        check_mirror=check_svhn_mirror,
         prepare=_torchvision_preparer("svhn", "SVHN", part_keyword="split", channels_last=False),
         default_net="cifar10_lenet", default_preprocessing="gcn_minmax"),
     "gtsrb": DatasetSource(

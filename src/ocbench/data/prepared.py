@@ -26,6 +26,10 @@ def save_npz(arrays: dict, path) -> None:
         np.savez(out, **arrays)
 
 
+#: what to do about a damaged file of the workflow's (every such file is remade by the rerun)
+REMAKE = "delete it and run the same command again, which makes it anew"
+
+
 def load_npz(path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
     """Read every array of ``path`` into memory; raise ``OcbenchError`` naming the file if it is bad.
 
@@ -39,12 +43,11 @@ def load_npz(path, required: tuple[str, ...], what: str) -> dict[str, np.ndarray
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise OcbenchError(f"{what} file {path} is unreadable ({one_line(exc)}); delete it and make it again") \
-            from None
+        raise OcbenchError(f"{what} file {path} is unreadable ({one_line(exc)}); {REMAKE}") from None
     missing = [key for key in required if key not in arrays]
     if missing:
         raise OcbenchError(f"{what} file {path} lacks the arrays {', '.join(missing)}; "
-                           "delete it and make it again")
+                           f"{REMAKE}")
     return arrays
 
 
