@@ -57,6 +57,18 @@ def test_the_planted_method_is_ranked_first_in_its_own_group():
     assert first["tested"] and first["rejected"] and first["n_cells"] == 8
     assert not set(first["group"]) & set(frame.iloc[1]["group"] + frame.iloc[2]["group"])
     assert frame.iloc[1]["group"] == frame.iloc[2]["group"]
+    caption = ranks_latex(frame, "mnist5k", "one_class")
+    assert "Methods that share a letter are not significantly different (Wilcoxon signed-rank tests, " \
+           r"Holm-corrected, $\alpha = 0.05$)." in caption
+    assert "No difference" not in caption and "can differ" not in caption  # 8 cells: 7 are enough for 3
+
+
+def test_noise_only_methods_are_one_group_without_a_post_hoc_test():
+    aurocs = {key: value - (0.1 if key[3] == "deep_svdd_oneclass" else 0.0) for key, value in planted_runs().items()}
+    frame = ranks_frame(rank_all(runs_frame(aurocs)))
+    assert frame["tested"].all() and not frame["rejected"].any() and frame["group"].eq("a").all()
+    assert "No difference at α = 0.05: no post-hoc test, every method in group a." in \
+        summary_markdown(runs_frame(aurocs), ranks=frame, versions={"python": "3"})
 
 
 def test_a_method_missing_from_some_cells_is_compared_on_the_common_cells():
@@ -174,3 +186,14 @@ def test_a_failed_run_is_a_dash_and_one_seed_is_no_test():
     assert not marks["not_worse"].any() and set(marks["seed_test"]) == {""}
     table = latex_tables(summarize(runs), seed_marks(runs, 0.05))[("wine", "one_class")]
     assert "no paired test over seeds" in table and r"\underline" not in table
+
+
+def test_a_missing_or_foreign_ranks_table_is_refused_by_name(tmp_path):
+    from ocbench.errors import OcbenchError
+
+    with pytest.raises(OcbenchError, match="ranks table .*missing.csv does not exist; make it with `ocbench ranks`"):
+        read_ranks(tmp_path / "missing.csv")
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("scope,setting\nmnist5k,one_class\n")
+    with pytest.raises(OcbenchError, match="lacks the columns method, label, average_rank"):
+        read_ranks(foreign)

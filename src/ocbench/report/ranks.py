@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .collect import method_labels
+from .collect import method_labels, read_csv_file
 from .significance import POSTHOC_NAMES, RankTest, check_statistics, compare_methods, wilcoxon_holm_min_cells
 from .tables import fit_to_page, latex_escape, short_labels
 
@@ -175,19 +175,10 @@ def pairwise_frame(groups: list[GroupRanks]) -> pd.DataFrame:
 
 def read_ranks(path) -> pd.DataFrame:
     """A ranks.csv written by ``ocbench ranks``."""
-    from ..errors import OcbenchError
-    from ..io import one_line
-
-    try:
-        frame = pd.read_csv(path, dtype={"scope": str, "setting": str, "method": str, "label": str, "group": str,
-                                         "methods_left_out": str, "reason": str, "posthoc": str})
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise OcbenchError(f"ranks table {path} is not a readable CSV ({one_line(err)}); "
-                           "make it again with `ocbench ranks`") from None
-    missing = [column for column in RANK_COLUMNS if column not in frame.columns]
-    if missing:
-        raise OcbenchError(f"ranks table {path} lacks the columns {', '.join(missing)}; "
-                           "make it again with `ocbench ranks`")
+    text = {column: str for column in ("scope", "setting", "method", "label", "group", "methods_left_out", "reason",
+                                       "posthoc")}
+    frame = read_csv_file(path, "ranks table", RANK_COLUMNS, "make it with `ocbench ranks`",
+                          "make it again with `ocbench ranks`", dtype=text)
     for column in ("method", "label", "group", "methods_left_out", "reason"):
         frame[column] = frame[column].fillna("")
     return frame
@@ -226,12 +217,12 @@ def test_sentences(group: pd.Series, latex: bool = False) -> list[str]:
                 f", critical difference {group['critical_difference']:.2f}"
             sentences.append(f"Methods that share a letter are not significantly different "
                              f"({POSTHOC_NAMES[group['posthoc']]}, {level}{cd}).")
+        else:
+            sentences.append(f"No difference at {level}: no post-hoc test, every method in group a.")
         fewest = wilcoxon_holm_min_cells(int(group["n_methods"]), alpha)
         if group["posthoc"] == "wilcoxon_holm" and int(group["n_cells"]) < fewest:
             sentences.append(f"With {int(group['n_cells'])} cells no pair of the {int(group['n_methods'])} "
                              f"methods can differ significantly after Holm's correction ({fewest} needed).")
-        else:
-            sentences.append(f"No difference at {level}: no post-hoc test, every method in group a.")
     n, total = int(group["n_cells"]), int(group["n_cells_total"])
     if n < total:
         sentences.append(f"Compared on the {n} of {total} cells where every method has a result.")
