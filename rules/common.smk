@@ -11,6 +11,7 @@ from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
 from ocbench import paths
 from ocbench.report.published import load_published
+from ocbench.report.ranks import config_rank_groups, rank_figure_name, rank_table_name
 
 # A published table naming a dataset, method or class that ocbench does not know stops the
 # workflow here, in one line, before any job (the summary compares the runs with them).
@@ -128,6 +129,17 @@ def latex_tables():
     return [f"{TABLES}/auroc_{dataset}_{setting}.tex" for dataset, setting in dataset_settings(config)]
 
 
+def rank_tables():
+    """A ranks table per (dataset, setting), and per setting over all its datasets where it has two or more."""
+    return [f"{TABLES}/{rank_table_name(scope, setting)}" for scope, setting in config_rank_groups(config)]
+
+
+def rank_figures():
+    """The critical-difference diagram of each ranks table."""
+    return [f"{FIGURES}/critical_difference/{rank_figure_name(scope, setting)}"
+            for scope, setting in config_rank_groups(config)]
+
+
 def roc_figures():
     return [f"{FIGURES}/roc/{dataset}/{setting}.png" for dataset, setting in dataset_settings(config)]
 
@@ -156,6 +168,9 @@ def final_outputs():
         f"{TABLES}/runs.csv",
         f"{TABLES}/auroc_summary.csv",
         *latex_tables(),
+        f"{TABLES}/ranks.csv",
+        *rank_tables(),
+        *rank_figures(),
         f"{FIGURES}/auroc.png",
         *roc_figures(),
         *extremes_figures(),

@@ -79,6 +79,7 @@ rule tables:
         ),
     params:
         outdir=lambda wildcards, output: Path(output.summary).parent,
+        significance_level=config["statistics"]["significance_level"],
     log:
         f"{LOGS}/report/tables.log",
     resources:
@@ -86,7 +87,53 @@ rule tables:
     conda:
         ENV
     shell:
-        "ocbench tables --runs {input.runs} --outdir {params.outdir} 2> {log}"
+        "ocbench tables --runs {input.runs} --outdir {params.outdir}"
+        " --significance-level {params.significance_level} 2> {log}"
+
+
+# Average ranks over cells with the Friedman and post-hoc tests (docs/statistics.md): one job
+# for every (dataset, setting) and every setting over all its datasets.
+rule ranks:
+    input:
+        runs=f"{TABLES}/runs.csv",
+    output:
+        ranks=report(
+            f"{TABLES}/ranks.csv",
+            caption="../workflow/report/ranks.rst",
+            category="Tables",
+        ),
+        pairwise=report(
+            f"{TABLES}/ranks_pairwise.csv",
+            caption="../workflow/report/ranks_pairwise.rst",
+            category="Tables",
+        ),
+        latex=report(
+            rank_tables(),
+            caption="../workflow/report/ranks_latex.rst",
+            category="Tables",
+            subcategory="LaTeX",
+        ),
+        figures=report(
+            rank_figures(),
+            caption="../workflow/report/critical_difference.rst",
+            category="Figures",
+            subcategory="Critical difference",
+        ),
+    params:
+        tables=lambda wildcards, output: Path(output.ranks).parent,
+        # the diagrams lie at <figures>/{dataset}/{setting}.png (ocbench.report.ranks.rank_figure_name)
+        figures=lambda wildcards, output: Path(output.figures[0]).parents[1],
+        significance_level=config["statistics"]["significance_level"],
+        posthoc=config["statistics"]["posthoc"],
+    log:
+        f"{LOGS}/report/ranks.log",
+    resources:
+        **cluster_resources("small"),
+    conda:
+        ENV
+    shell:
+        "ocbench ranks --runs {input.runs} --tables-dir {params.tables} --figures-dir {params.figures}"
+        " --significance-level {params.significance_level} --posthoc {params.posthoc} 2> {log}"
 
 
 rule plot_auroc:
@@ -169,6 +216,8 @@ rule summary:
         runs=f"{TABLES}/runs.csv",
         configuration=f"{OUTDIR}/configuration.yaml",
         figure=f"{FIGURES}/auroc.png",  # linked from the summary
+        ranks=f"{TABLES}/ranks.csv",
+        rank_figures=rank_figures(),  # shown in the summary
     output:
         summary=report(
             f"{OUTDIR}/summary.md",
@@ -178,6 +227,7 @@ rule summary:
         comparison=directory(f"{OUTDIR}/published"),
     params:
         snakemake_version=SNAKEMAKE_VERSION,
+        rank_figures=lambda wildcards, input: Path(input.rank_figures[0]).parents[1],
     log:
         f"{LOGS}/report/summary.log",
     resources:
@@ -187,4 +237,5 @@ rule summary:
     shell:
         "ocbench summary --runs {input.runs} --configuration {input.configuration} --out {output.summary}"
         " --comparison-dir {output.comparison} --auroc-figure {input.figure}"
+        " --ranks {input.ranks} --rank-figures {params.rank_figures}"
         " --snakemake-version {params.snakemake_version} 2> {log}"

@@ -23,7 +23,9 @@ from ocbench.report.published import EXTRA_KEYS, PUBLISHED_COLUMNS, load_publish
 from ocbench.report.comparison import compare, compare_all, comparison_named, latex_comparison
 from ocbench.report.summary import REPORTED_PACKAGES, configuration_yaml, read_configuration, software_versions, \
     summary_markdown, write_configuration
-from ocbench.report.tables import fit_to_page, latex_table, latex_tables, method_blocks, short_labels, summarize
+from ocbench.report.ranks import rank_all, ranks_frame, ranks_latex
+from ocbench.report.tables import fit_to_page, latex_table, latex_tables, method_blocks, seed_marks, short_labels, \
+    summarize
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 N_TEST = 20
@@ -226,7 +228,11 @@ def without_fit(table: str) -> str:
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
 def test_every_generated_table_fits_the_page_when_compiled(tmp_path):
     runs = wide_and_tall_runs()
-    tables = {f"{dataset}_{setting}": text for (dataset, setting), text in latex_tables(summarize(runs)).items()}
+    marks = seed_marks(runs)  # underlined cells and the caption that names their test
+    tables = {f"{dataset}_{setting}": text for (dataset, setting), text in latex_tables(summarize(runs), marks).items()}
+    rank_frame = ranks_frame(rank_all(runs))
+    tables.update({f"ranks_{scope}_{setting}": ranks_latex(rank_frame, scope, setting)
+                   for scope, setting in zip(rank_frame["scope"], rank_frame["setting"])})
     comparisons = compare_all(runs)
     assert "deep_svdd_icml2018" in comparisons  # mnist5k's classes against the Deep SVDD paper
     tables.update({name: latex_comparison(comparison_named(name), rows) for name, rows in comparisons.items()})

@@ -121,6 +121,15 @@ def test_tiny_workflow_writes_every_run_and_report(finished):
     for name in ("tables/runs.csv", "tables/auroc_summary.csv", "tables/auroc_mnist5k_one_class.tex",
                  "summary.md", "figures/auroc.png", "figures/roc/mnist5k/one_class.png"):
         assert (results / name).is_file(), name
+    # the ranks table and the critical-difference diagram (two classes: ranks, and no test)
+    for name in ("tables/ranks.csv", "tables/ranks_mnist5k_one_class.tex",
+                 "figures/critical_difference/mnist5k/one_class.png"):
+        assert (results / name).is_file() and (results / name).stat().st_size > 0, name
+    with open(results / "tables" / "ranks.csv") as handle:
+        ranks = list(csv.DictReader(handle))
+    assert sorted(row["label"] for row in ranks) == sorted(TINY["methods"])
+    assert all(row["tested"] == "False" and "need at least 5" in row["reason"] for row in ranks)
+    assert "## Ranks and significance" in (results / "summary.md").read_text()
     runs_csv = (results / "tables" / "runs.csv").read_text().strip().splitlines()
     assert len(runs_csv) == 1 + 2 * 3  # header, 2 classes x 3 methods
     for normal in ("0", "1"):
@@ -148,7 +157,8 @@ def test_the_html_report_of_a_finished_run_has_every_category(tiny_run):
     before = snapshot(tiny_run)
     snakemake(tiny_run, TINY, "--report", "report.html")
     report = (tiny_run / "report.html").read_text(errors="replace")
-    for category in ("Configuration", "summary.md", "auroc.png", "configuration.yaml"):
+    for category in ("Configuration", "summary.md", "auroc.png", "configuration.yaml", "ranks.csv",
+                     "Critical difference"):
         assert category in report, category
     assert changed_files(before, snapshot(tiny_run)) == []
 
@@ -169,6 +179,12 @@ def test_a_changed_autoencoder_rewrites_it_and_the_runs_that_read_it(tiny_run):
     expected = [path for normal in ("0", "1") for path in
                 autoencoder_files(normal) + run_files(normal, "deep_svdd_oneclass") + run_files(normal, "cae")]
     assert changed_files(before, snapshot(tiny_run)) == sorted(expected)
+
+
+@pytest.mark.workflow
+def test_a_changed_significance_level_reruns_only_the_report(tiny_run):
+    plan = planned_jobs(tiny_run, changed_config(**{"statistics.significance_level": 0.1}))
+    assert set(plan) - {"all"} == {"configuration", "tables", "ranks", "summary"}, plan
 
 
 @pytest.mark.workflow
@@ -307,4 +323,4 @@ def test_every_preset_plans_its_jobs_offline(preset, tmp_path):
     datasets = set(config["datasets"])
     assert counts.get("fetch", 0) >= len(datasets) - len(mirrors), counts
     assert counts.get("run_batch", 0) >= len(datasets) * len(config["seeds"]), counts
-    assert counts.get("collect") == 1 and counts.get("summary") == 1, counts
+    assert counts.get("collect") == 1 and counts.get("summary") == 1 and counts.get("ranks") == 1, counts

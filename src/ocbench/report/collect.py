@@ -129,20 +129,27 @@ def run_row(path) -> dict:
     return row
 
 
-def read_scores(path) -> pd.DataFrame:
-    """The ``scores.csv`` of one run: ``index`` (into the prepared test array), ``label`` (0/1), ``score``."""
+def read_csv_file(path, what: str, columns: list[str], make: str, remake: str, **options) -> pd.DataFrame:
+    """A CSV file that must hold ``columns`` (``options`` go to ``pandas.read_csv``). Where it is
+    missing, unreadable or lacks a column: ``OcbenchError`` naming ``what`` and the path, then
+    ``make`` (how to write it) or ``remake`` (how to write it again)."""
     path = Path(path)
     if not path.is_file():
-        raise OcbenchError(f"scores file {path} does not exist; run the job that writes it")
+        raise OcbenchError(f"{what} {path} does not exist; {make}")
     try:
-        scores = pd.read_csv(path)
+        frame = pd.read_csv(path, **options)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise OcbenchError(f"scores file {path} is not a readable CSV ({one_line(err)}); "
-                           "delete its run directory and run it again") from None
-    missing = [column for column in SCORE_COLUMNS if column not in scores.columns]
+        raise OcbenchError(f"{what} {path} is not a readable CSV ({one_line(err)}); {remake}") from None
+    missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise OcbenchError(f"scores file {path} lacks the columns {', '.join(missing)}; "
-                           f"expected {','.join(SCORE_COLUMNS)}")
+        raise OcbenchError(f"{what} {path} lacks the columns {', '.join(missing)}; {remake}")
+    return frame
+
+
+def read_scores(path) -> pd.DataFrame:
+    """The ``scores.csv`` of one run: ``index`` (into the prepared test array), ``label`` (0/1), ``score``."""
+    scores = read_csv_file(path, "scores file", SCORE_COLUMNS, "run the job that writes it",
+                           "delete its run directory and run it again")
     if not scores["label"].isin([0, 1]).all():
         raise OcbenchError(f"scores file {path}: labels must be 0 (normal) or 1 (anomaly)")
     return scores[SCORE_COLUMNS]

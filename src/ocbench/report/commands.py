@@ -1,4 +1,4 @@
-"""The report commands of ``ocbench``: collect, tables, plot-auroc, plot-roc, plot-extremes, summary.
+"""The report commands of ``ocbench``: collect, tables, ranks, plot-auroc, plot-roc, plot-extremes, summary.
 
 Handlers import their module when called, so ``ocbench run`` never pays for pandas,
 matplotlib or seaborn. Every file is written beside its destination and renamed into
@@ -28,16 +28,26 @@ def _tables(args):
 
     from ..io import atomic_path
     from .collect import read_runs
-    from .tables import latex_file_name, latex_tables, summarize
+    from .tables import latex_file_name, latex_tables, seed_marks, summarize
 
-    summary = summarize(read_runs(args.runs))
+    runs = read_runs(args.runs)
+    summary = summarize(runs)
     outdir = Path(args.outdir)
     with atomic_path(outdir / "auroc_summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
-    for (dataset, setting), text in latex_tables(summary).items():
+    for (dataset, setting), text in latex_tables(summary, seed_marks(runs, args.significance_level)).items():
         with atomic_path(outdir / latex_file_name(dataset, setting)) as tmp:
             tmp.write_text(text, encoding="utf-8")
     log.info("AUROC summary and LaTeX tables written to %s", outdir)
+
+
+def _ranks(args):
+    from .collect import read_runs
+    from .ranks import write_ranks
+
+    groups = write_ranks(read_runs(args.runs), args.tables_dir, args.figures_dir, args.significance_level,
+                         args.posthoc)
+    log.info("ranks of %d groups written to %s and %s", len(groups), args.tables_dir, args.figures_dir)
 
 
 def _plot_auroc(args):
@@ -113,7 +123,8 @@ def _summary(args):
 
     config = read_configuration(args.configuration) if args.configuration else None
     write_summary(read_runs(args.runs), args.out, settings=args.settings, comparison_dir=args.comparison_dir,
-                  config=config, snakemake_version=args.snakemake_version, auroc_figure=args.auroc_figure)
+                  config=config, snakemake_version=args.snakemake_version, auroc_figure=args.auroc_figure,
+                  ranks=args.ranks, rank_figures=args.rank_figures)
 
 
 def add_report_commands(sub) -> None:
@@ -129,7 +140,22 @@ def add_report_commands(sub) -> None:
                                       "per (dataset, setting)")
     p.add_argument("--runs", required=True, help="runs.csv from `ocbench collect`")
     p.add_argument("--outdir", required=True)
+    p.add_argument("--significance-level", type=float, default=0.05,
+                   help="α of the paired test over seeds that underlines the methods not significantly worse "
+                        "than a row's best (default 0.05)")
     p.set_defaults(func=_tables)
+
+    p = sub.add_parser("ranks", help="average ranks over cells, the Friedman and a post-hoc test: ranks.csv, "
+                                     "ranks_pairwise.csv, a LaTeX table and a critical-difference diagram per "
+                                     "(dataset, setting) and per setting over all datasets")
+    p.add_argument("--runs", required=True, help="runs.csv from `ocbench collect`")
+    p.add_argument("--tables-dir", required=True, help="folder of ranks.csv, ranks_pairwise.csv and "
+                                                       "ranks_{dataset}_{setting}.tex ({dataset} 'all': every dataset)")
+    p.add_argument("--figures-dir", required=True, help="folder of the diagrams, {dataset}/{setting}.png")
+    p.add_argument("--significance-level", type=float, default=0.05, help="α of the tests (default 0.05)")
+    p.add_argument("--posthoc", default="wilcoxon_holm",
+                   help="the post-hoc test: wilcoxon_holm (default) or nemenyi (docs/statistics.md)")
+    p.set_defaults(func=_ranks)
 
     p = sub.add_parser("plot-auroc", help="heatmap of the mean AUROC over seeds per method and normal class, "
                                           "one panel per (dataset, setting)")
@@ -175,4 +201,8 @@ def add_report_commands(sub) -> None:
                    help="Snakemake's version, for a job environment without Snakemake")
     p.add_argument("--auroc-figure", default=None,
                    help="the AUROC heatmap (`ocbench plot-auroc`), linked from the summary")
+    p.add_argument("--ranks", default=None, help="ranks.csv (`ocbench ranks`): the section on ranks and tests")
+    p.add_argument("--rank-figures", default=None,
+                   help="the folder of the critical-difference diagrams (`ocbench ranks --figures-dir`), shown "
+                        "in that section")
     p.set_defaults(func=_summary)

@@ -140,6 +140,45 @@ def plot_auroc(runs: pd.DataFrame, out) -> None:
     _save(auroc_heatmap(runs), out)
 
 
+# --------------------------------------------------------------------------- critical difference
+
+def plot_critical_difference(labels: list[str], average_ranks: np.ndarray, p_values: np.ndarray | None,
+                             significance_level: float, critical_difference: float, title: str, note: str,
+                             out) -> None:
+    """A critical-difference diagram in Demšar's (2006) style, drawn by scikit-posthocs: the methods
+    on an axis of average ranks (1, the best, on the left), a bar under the methods that are not
+    significantly different by ``p_values`` (``None`` where nothing was tested: no bar), and
+    Nemenyi's critical difference above the axis where it is given (not NaN). ``note`` says which
+    test ran, or why none did."""
+    import scikit_posthocs as sp
+
+    ranks = pd.Series(np.asarray(average_ranks, dtype=float), index=list(labels))
+    height = 1.2 + 0.3 * max(1, math.ceil(len(ranks) / 2) + 2)
+    figure, axis = plt.subplots(figsize=(7.5, height))
+    if ranks.empty or ranks.isna().any():
+        axis.axis("off")
+        axis.text(0.5, 0.5, note, ha="center", va="center", transform=axis.transAxes)
+    else:
+        # A p-value of 0 for every pair draws no bar: nothing is claimed equal without a test.
+        p = np.zeros((len(ranks), len(ranks))) if p_values is None else np.asarray(p_values, dtype=float)
+        sp.critical_difference_diagram(ranks, pd.DataFrame(p, index=ranks.index, columns=ranks.index),
+                                       alpha=significance_level, ax=axis,
+                                       label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}",
+                                       label_props={"fontsize": 9})
+        axis.set_xlim(0.5, max(len(ranks), 2) + 0.5)
+        axis.set_xticks(range(1, len(ranks) + 1))
+        axis.set_xlabel(note, fontsize=8)
+        if not math.isnan(critical_difference):  # above the rank labels, from rank 1 as Demšar draws it
+            bottom, _ = axis.get_ylim()
+            axis.set_ylim(bottom, 2.2)
+            axis.plot([1, 1 + critical_difference], [1.6, 1.6], color="k", linewidth=2)
+            axis.plot([1, 1], [1.45, 1.75], [1 + critical_difference] * 2, [1.45, 1.75], color="k", linewidth=1)
+            axis.text(1 + critical_difference / 2, 1.8, f"CD = {critical_difference:.2f}", ha="center",
+                      va="bottom", fontsize=9)
+    axis.set_title(f"{title}: average rank", fontsize=10, pad=22)
+    _save(figure, out)
+
+
 # --------------------------------------------------------------------------- ROC curves
 
 def _run_of_scores(path) -> dict:

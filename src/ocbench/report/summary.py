@@ -211,40 +211,55 @@ def _configuration(config: dict | None, versions: dict[str, str]) -> list[str]:
 def summary_markdown(runs: pd.DataFrame, settings: dict | None = None,
                      published: pd.DataFrame | None = None, results: dict | None = None,
                      config: dict | None = None, versions: dict[str, str] | None = None,
-                     auroc_figure: str | None = None) -> str:
+                     auroc_figure: str | None = None, ranks: pd.DataFrame | None = None,
+                     rank_figure=None) -> str:
     """The summary as Markdown text. ``settings``: the config's split settings by name; when
     given, each comparison keeps to the runs of its paper's split protocol. ``results``: the
     comparisons (``comparison.compare_all``), computed here when not given. ``config``: the
     resolved configuration, shown under *Configuration* with ``versions`` (``software_versions()``
     when not given). ``auroc_figure``: the AUROC heatmap's path relative to the summary, linked
-    and shown under the mean AUROCs."""
+    and shown under the mean AUROCs. ``ranks``: ``ranks.csv`` (``ranks.write_ranks``), its section
+    after the mean AUROCs, with the diagram of each group at ``rank_figure(scope, setting)`` when given."""
+    from .ranks import ranks_markdown
+
     if results is None:
         results = compare_all(runs, settings, published)
     versions = software_versions() if versions is None else versions
+    rank_lines = [] if ranks is None else ranks_markdown(ranks, rank_figure)
     lines = ["# ocbench results", "", *_overview(runs), "", *_failed(runs), *_per_dataset(runs, auroc_figure),
-             *_comparison(results, settings), *_configuration(config, versions)]
+             *rank_lines, *_comparison(results, settings), *_configuration(config, versions)]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, comparison_dir=None,
-                  config: dict | None = None, snakemake_version: str | None = None, auroc_figure=None) -> None:
+                  config: dict | None = None, snakemake_version: str | None = None, auroc_figure=None,
+                  ranks=None, rank_figures=None) -> None:
     """Write ``summary_markdown`` to ``out`` (a failed write leaves no half file), and each comparison's
     CSV, LaTeX table and figure to ``comparison_dir`` when given. Without ``settings``, those of
     ``config`` (when given) decide which runs each comparison keeps. ``auroc_figure``: the path of
-    the AUROC heatmap (``plots.plot_auroc``), linked from the summary by its path relative to ``out``."""
+    the AUROC heatmap (``plots.plot_auroc``), linked from the summary by its path relative to ``out``.
+    ``ranks``: the path of ``ranks.csv``, and ``rank_figures`` the folder of its diagrams."""
     import os
     from pathlib import Path
 
     from ..io import atomic_path
+    from .ranks import rank_figure_name, read_ranks
 
     if settings is None and config is not None:
         settings = config.get("settings")
     results = compare_all(runs, settings)
     if comparison_dir is not None:
         write_comparisons(results, comparison_dir)
-    figure = None if auroc_figure is None else \
-        Path(os.path.relpath(Path(auroc_figure).resolve(), Path(out).resolve().parent)).as_posix()
+    def relative(path) -> str:
+        return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve().parent)).as_posix()
+
+    def rank_figure(scope, setting):
+        return relative(Path(rank_figures) / rank_figure_name(scope, setting))
+
+    rank_table = None if ranks is None else read_ranks(ranks)
     text = summary_markdown(runs, settings, results=results, config=config,
-                            versions=software_versions(snakemake_version), auroc_figure=figure)
+                            versions=software_versions(snakemake_version),
+                            auroc_figure=None if auroc_figure is None else relative(auroc_figure),
+                            ranks=rank_table, rank_figure=None if rank_figures is None else rank_figure)
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")

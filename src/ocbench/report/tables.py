@@ -50,6 +50,55 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS]
 
 
+#: the columns of ``seed_marks``
+MARK_COLUMNS = SUMMARY_KEYS + ["label", "not_worse", "seed_test", "p_holm", "significance_level"]
+#: a paired test over seeds in a caption
+SEED_TEST_WORDS = {"t-test": "paired $t$-test", "wilcoxon": "Wilcoxon signed-rank test"}
+
+
+def seed_marks(runs: pd.DataFrame, significance_level: float = 0.05) -> pd.DataFrame:
+    """Per (dataset, setting, normal, method, device): whether the method is not significantly worse
+    than the best of its table row over the row's seeds (``significance.row_marks``: a one-sided
+    paired test, Holm-corrected across the row's methods), the test (``seed_test``: ``t-test``,
+    ``wilcoxon``, or empty for the best and for a method without two seeds in common with it) and
+    the adjusted p-value. A method with a failed run in the row has a dash there, and no test."""
+    from .significance import row_marks
+
+    runs = runs.assign(label=method_labels(runs), auroc=pd.to_numeric(runs["auroc"], errors="coerce"))
+    ok = runs["status"].astype(str) == "ok"
+    rows = []
+    for keys, row in runs.groupby(["dataset", "setting", "normal"], sort=False):
+        labels = list(pd.unique(row["label"]))
+        with_failure = set(row.loc[~ok.loc[row.index], "label"])
+        values = row[ok.loc[row.index]].pivot(index="seed", columns="label", values="auroc").reindex(columns=labels)
+        if with_failure:
+            values[sorted(with_failure)] = math.nan
+        marks = row_marks(values.to_numpy(dtype=float), significance_level)
+        first = row.drop_duplicates("label").set_index("label")
+        rows += [dict(zip(["dataset", "setting", "normal"], keys), method=first.loc[label, "method"],
+                      device=first.loc[label, "device"], label=label, not_worse=bool(marks.not_worse[j]),
+                      seed_test=marks.tests[j], p_holm=float(marks.p_values[j]), significance_level=significance_level)
+                 for j, label in enumerate(labels)]
+    return pd.DataFrame(rows, columns=MARK_COLUMNS)
+
+
+def marks_caption(marks: pd.DataFrame) -> str:
+    """The end of a caption that says how the cells of ``seed_marks`` are underlined."""
+    tests = [test for test in ("t-test", "wilcoxon") if (marks["seed_test"] == test).any()]
+    if not tests:
+        return "; no paired test over seeds: no row has two seeds of two methods."
+    from .significance import WILCOXON_FROM_SEEDS
+
+    alpha = float(marks["significance_level"].iloc[0])
+    if len(tests) == 2:
+        named = (f"{SEED_TEST_WORDS['t-test']} below {WILCOXON_FROM_SEEDS} seeds, "
+                 f"{SEED_TEST_WORDS['wilcoxon']} from {WILCOXON_FROM_SEEDS}")
+    else:
+        named = SEED_TEST_WORDS[tests[0]]
+    return (r"; underlined, the methods not significantly worse than the best of their row over its seeds "
+            f"(one-sided {named}, Holm-corrected across the row's methods, $\\alpha = {alpha:g}$).")
+
+
 def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Mean and std over seeds of the outlier and inlier accuracies (percent), and the anomaly datasets.
 
@@ -97,24 +146,30 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(char, char) for char in str(text))
 
 
-def _cell(mean: float, std: float, bold: bool, failed: bool = False) -> str:
+def _cell(mean: float, std: float, bold: bool, failed: bool = False, underline: bool = False) -> str:
     if failed:
         return FAILED_CELL
     if math.isnan(mean):
         return "--"
     text = f"{mean:.1f}" if math.isnan(std) else f"{mean:.1f}$\\pm${std:.1f}"
-    return f"\\textbf{{{text}}}" if bold else text
+    if bold:
+        return f"\\textbf{{{text}}}"
+    return f"\\underline{{{text}}}" if underline else text
 
 
-def _cells(means: list[float], stds: list[float], failed: list[bool] | None = None) -> list[str]:
-    """The cells of one row, its best mean in bold."""
+def _cells(means: list[float], stds: list[float], failed: list[bool] | None = None,
+           not_worse: list[bool] | None = None) -> list[str]:
+    """The cells of one row, its best mean in bold, and underlined the other cells ``not_worse`` marks
+    (not significantly worse than the best, ``seed_marks``)."""
     # A cell with a failed run shows a dash, never the mean of the runs that did not fail.
     failed = failed or [False] * len(means)
+    not_worse = not_worse or [False] * len(means)
     means = [math.nan if f else m for m, f in zip(means, failed)]
     # The best is judged on the printed (rounded) means, so equal-looking cells are all bold.
     shown = [round(m, 1) for m in means if not math.isnan(m)]
     best = max(shown) if shown else None
-    return [_cell(m, s, not math.isnan(m) and round(m, 1) == best, f) for m, s, f in zip(means, stds, failed)]
+    return [_cell(m, s, not math.isnan(m) and round(m, 1) == best, f, u)
+            for m, s, f, u in zip(means, stds, failed, not_worse)]
 
 
 def method_blocks(n_methods: int, per_block: int = METHODS_PER_BLOCK) -> list[slice]:
@@ -125,12 +180,14 @@ def method_blocks(n_methods: int, per_block: int = METHODS_PER_BLOCK) -> list[sl
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
-def latex_table(summary: pd.DataFrame) -> str:
+def latex_table(summary: pd.DataFrame, marks: pd.DataFrame | None = None) -> str:
     """A booktabs table of one (dataset, setting): one row per normal class, one column per method.
 
     ``summary``: the rows of ``summarize`` for one dataset and setting. Cells read
     ``98.0$\\pm$0.5`` (mean ± std over seeds, one decimal); the best mean of each row is
-    bold (all of them on a tie). The last row, ``mean``, averages the class means of
+    bold (all of them on a tie). ``marks`` (``seed_marks``), where given, underline the methods
+    not significantly worse than the row's best over its seeds, and the caption names the test
+    and the level. The last row, ``mean``, averages the class means of
     each method. Methods go by their short names (``short_labels``); more than
     ``METHODS_PER_BLOCK`` are split into blocks stacked in the table (``method_blocks``), each
     with its header and mean row, the bold still the best of the whole row; and a table wider
@@ -152,16 +209,24 @@ def latex_table(summary: pd.DataFrame) -> str:
         summary = summary.assign(n_failed=0)
     failed = summary.pivot(index="normal", columns="label", values="n_failed").reindex(
         index=normals, columns=labels).fillna(0) > 0
+    not_worse = pd.DataFrame(False, index=normals, columns=labels)
+    if marks is not None:
+        marked = summary.merge(marks[SUMMARY_KEYS + ["not_worse"]], on=SUMMARY_KEYS, how="left")
+        not_worse = marked.pivot(index="normal", columns="label", values="not_worse").reindex(
+            index=normals, columns=labels).fillna(False).astype(bool)
     lines = [
         "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         f"\\caption{{Test AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
-        r"mean $\pm$ std over seeds; the best method of each row in bold.}",
+        r"mean $\pm$ std over seeds; the best method of each row in bold"
+        + ("." if marks is None else marks_caption(marks[(marks["dataset"] == dataset)
+                                                          & (marks["setting"] == setting)])) + "}",
         f"\\label{{tab:auroc-{dataset}-{setting}}}",
     ]
     rows = {normal: _cells([float(v) for v in means.loc[normal]], [float(v) for v in stds.loc[normal]],
-                           [bool(v) for v in failed.loc[normal]]) for normal in normals}
+                           [bool(v) for v in failed.loc[normal]], [bool(v) for v in not_worse.loc[normal]])
+            for normal in normals}
     class_means = [float(means[label].mean()) for label in labels]  # NaN only if a method has no AUROC at all
     rows["mean"] = _cells(class_means, [math.nan] * len(labels), [bool(failed[label].any()) for label in labels])
     blocks = method_blocks(len(labels))
@@ -183,12 +248,13 @@ def latex_table(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def latex_tables(summary: pd.DataFrame) -> dict[tuple[str, str], str]:
+def latex_tables(summary: pd.DataFrame, marks: pd.DataFrame | None = None) -> dict[tuple[str, str], str]:
     """One LaTeX table per (dataset, setting) present in ``summary``; the multi-class layout
-    (``multiclass_latex_table``) where the setting's anomalies came from other datasets."""
+    (``multiclass_latex_table``, a row per method: no best of a row to mark) where the setting's
+    anomalies came from other datasets. ``marks``: see ``latex_table``."""
     def table(rows):
         multiclass = "anomaly_datasets" in rows and (rows["anomaly_datasets"].fillna("") != "").any()
-        return multiclass_latex_table(rows) if multiclass else latex_table(rows)
+        return multiclass_latex_table(rows) if multiclass else latex_table(rows, marks)
 
     return {(dataset, setting): table(rows)
             for (dataset, setting), rows in summary.groupby(["dataset", "setting"], sort=False)}
