@@ -11,7 +11,7 @@ from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
 from ocbench import paths
 from ocbench.report.published import load_published
-from ocbench.report.ranks import config_rank_groups, rank_figure_name, rank_table_name
+from ocbench.report.rank_layout import config_rank_groups, rank_figure_name, rank_table_name
 
 # A published table naming a dataset, method or class that ocbench does not know stops the
 # workflow here, in one line, before any job (the summary compares the runs with them).

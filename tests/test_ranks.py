@@ -9,8 +9,8 @@ import pytest
 
 from ocbench.cli import main
 from ocbench.report.collect import RUN_COLUMNS
-from ocbench.report.ranks import (ALL_DATASETS, cell_aurocs, config_rank_groups, rank_all, rank_figure_name,
-                                  rank_groups, rank_table_name, ranks_frame, ranks_latex, read_ranks)
+from ocbench.report.rank_layout import ALL_DATASETS, config_rank_groups, rank_figure_name, rank_groups, rank_table_name
+from ocbench.report.ranks import cell_aurocs, rank_all, ranks_frame, ranks_latex, read_ranks
 from ocbench.report.summary import summary_markdown
 from ocbench.report.tables import latex_tables, seed_marks, summarize
 

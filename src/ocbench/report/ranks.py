@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .collect import method_labels, read_csv_file
+from .rank_layout import ALL_DATASETS, rank_figure_name, rank_groups, rank_table_name
 from .significance import POSTHOC_NAMES, RankTest, check_statistics, compare_methods, wilcoxon_holm_min_cells
 from .tables import fit_to_page, latex_escape, short_labels
 
-#: the scope of the ranks over every dataset of a setting (a dataset's name otherwise)
-ALL_DATASETS = "all"
 #: what identifies a cell within a setting
 CELL_KEYS = ["dataset", "normal", "known"]
 #: ranks.csv: one row per (scope, setting, method), best first; the columns from ``n_cells`` on
@@ -35,30 +34,6 @@ RANK_COLUMNS = ["scope", "setting", "method", "label", "average_rank", "group", 
 PAIRWISE_COLUMNS = ["scope", "setting", "label_a", "label_b", "rank_difference", "p_value", "significant"]
 RANKS_CSV = "ranks.csv"
 PAIRWISE_CSV = "ranks_pairwise.csv"
-
-
-def rank_groups(pairs) -> list[tuple[str, str]]:
-    """The (scope, setting) of each group ranked: every (dataset, setting) of ``pairs`` in their
-    order, then (``ALL_DATASETS``, setting) for each setting that two datasets or more share."""
-    pairs = list(dict.fromkeys((str(dataset), str(setting)) for dataset, setting in pairs))
-    datasets_of: dict[str, list[str]] = {}
-    for dataset, setting in pairs:
-        datasets_of.setdefault(setting, []).append(dataset)
-    return pairs + [(ALL_DATASETS, setting) for setting, datasets in datasets_of.items() if len(datasets) > 1]
-
-
-def config_rank_groups(config: dict) -> list[tuple[str, str]]:
-    """``rank_groups`` of a validated workflow config: the files the workflow expects."""
-    return rank_groups((dataset, setting) for dataset, entry in config["datasets"].items()
-                       for setting in entry["settings"])
-
-
-def rank_table_name(scope: str, setting: str) -> str:
-    return f"ranks_{scope}_{setting}.tex"
-
-
-def rank_figure_name(scope: str, setting: str) -> str:
-    return f"{scope}/{setting}.png"
 
 
 def _scope_title(scope: str, setting: str) -> str:

@@ -243,7 +243,8 @@ def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, compari
     from pathlib import Path
 
     from ..io import atomic_path
-    from .ranks import rank_figure_name, read_ranks
+    from .rank_layout import rank_figure_name
+    from .ranks import read_ranks
 
     if settings is None and config is not None:
         settings = config.get("settings")
