@@ -110,6 +110,16 @@ def test_imports_inside_functions_are_followed():
     assert PACKAGE / "detectors" / "ocnn.py" not in registry
 
 
+def test_a_plugin_file_brings_the_ocbench_modules_and_its_own_helpers_that_it_imports(tmp_path):
+    (tmp_path / "distances.py").write_text("import numpy\n")
+    (tmp_path / "my_plugin.py").write_text("import numpy\nfrom distances import euclidean\n"
+                                           "from ocbench.detectors.base import Detector\n")
+    files = imported_files((tmp_path / "my_plugin.py",))
+    assert tmp_path / "distances.py" in files and PACKAGE / "detectors" / "base.py" in files
+    assert PACKAGE / "detectors" / "__init__.py" in files and PACKAGE / "__init__.py" in files  # its packages
+    assert not any("numpy" in str(path) for path in files)
+
+
 def test_the_modules_every_run_calls_exist():
     import importlib.util
 

@@ -12,7 +12,8 @@ parse stays free of torch and scikit-learn): the files of its *roots* and, trans
 every ocbench module that they import, at module level or inside a function
 (``imported_files``). The roots of a run:
 
-- its method: the module of its detector class (a plugin's class: the plugin file);
+- its method: the module of its detector class (a plugin's class: the plugin file, with the
+  modules beside it that it imports);
 - its network, for a deep or hybrid method: the net's module under ``ocbench.nets``,
   and the net's registered definition (``NetSpec``: classes and arguments), which a
   plugin may give;
@@ -148,12 +149,13 @@ def _defining_files(obj, package: Path) -> list[Path]:
 # --------------------------------------------------------------------------- imports
 
 def imported_files(roots: tuple[Path, ...], package: Path = PACKAGE) -> list[Path]:
-    """``roots`` and every ocbench module they import, transitively, as files under ``package``.
+    """``roots`` and every ocbench module they import, transitively, as files under ``package``
+    (and a plugin's own modules in its folder).
 
     Every ``import`` and ``from … import`` counts, at module level or inside a function (a
     lazy import is still code the module may run); importing a submodule imports its
-    packages too. Imports of other packages are left out: their versions are recorded
-    with each run (``metrics.versions``).
+    packages too. Imports of other installed packages are left out (each run records the
+    versions of the main ones, ``metrics.versions``).
     """
     seen: set[Path] = set()
     todo = [Path(root).resolve() for root in roots]
@@ -167,7 +169,8 @@ def imported_files(roots: tuple[Path, ...], package: Path = PACKAGE) -> list[Pat
 
 @lru_cache(maxsize=None)
 def _imports_of(path: Path, package: Path) -> tuple[Path, ...]:
-    """The ocbench modules one file imports, as files."""
+    """The ocbench modules one file imports, as files; for a file outside the package (a plugin), also
+    the modules it imports that are files beside it."""
     inside = path.is_relative_to(package)
     here = ["ocbench", *path.relative_to(package).parent.parts] if inside else []  # the file's package
     found = set()
@@ -186,10 +189,14 @@ def _imports_of(path: Path, package: Path) -> tuple[Path, ...]:
             continue
         for name in names:
             parts = name.split(".")
-            if parts[0] != "ocbench":
+            if parts[0] == "ocbench":
+                root, parts = package, parts[1:]
+            elif not inside:  # a plugin's own module: a file beside it
+                root = path.parent
+            else:
                 continue
-            for depth in range(1, len(parts) + 1):  # ocbench.data.splits imports ocbench and ocbench.data too
-                module = _module_file(package, parts[1:depth])
+            for depth in range(len(parts) + 1):  # ocbench.data.splits imports ocbench and ocbench.data too
+                module = _module_file(root, parts[:depth]) if depth or root == package else None
                 if module is not None:
                     found.add(module)
     return tuple(sorted(found))
