@@ -48,6 +48,41 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
                                f"allowed: {declared.describe()}")
 
 
+#: the arguments ``MethodSpec.factory`` gives a detector beside its hyper-parameters, by ``builds``
+#: ("load" reads a saved detector and takes none; tests/test_config.py checks these against the factory)
+FACTORY_ARGUMENTS = {"encoder": ("net", "device", "seed", "autoencoder"), "scratch": ("net", "device", "seed"),
+                     "shallow": ("seed",)}
+
+
+def _check_constructor(method: str) -> None:
+    """A plugin's detector must take every argument its runs will give it: the factory's, the
+    method's ``fixed`` ones and every declared hyper-parameter (else each run fails with
+    ``TypeError: unexpected keyword argument``). Only a plugin's class is compared: it is imported
+    already, while a built-in's module may import torch (tests/test_registry.py checks those)."""
+    import inspect
+
+    from ..detectors import DETECTOR_CLASSES
+
+    spec = _methods()[method]
+    detector = DETECTOR_CLASSES.get(spec.detector_name)
+    if detector is None or spec.builds not in FACTORY_ARGUMENTS:
+        return
+    try:
+        parameters = inspect.signature(detector).parameters
+    except (TypeError, ValueError):  # no signature to read (a class implemented in C)
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    given = [*FACTORY_ARGUMENTS[spec.builds], *spec.fixed, *spec.hyper_parameters]
+    refused = [name for name in given if name not in parameters]
+    if refused:
+        raise OcbenchError(
+            f"config methods: method {method!r} gives its detector {', '.join(map(repr, refused))} but "
+            f"{spec.detector_name}.__init__ does not take {'it' if len(refused) == 1 else 'them'}; it takes: "
+            f"{', '.join(parameters) or 'nothing'} (its runs pass {', '.join(FACTORY_ARGUMENTS[spec.builds])}, "
+            "the MethodSpec's fixed arguments and its declared hyper_parameters)")
+
+
 def _check_every_method_runs(config: dict) -> None:
     """A method of the global list that no dataset and setting runs is a mistake (most often one that
     an exclude_methods list leaves out everywhere): refuse it, naming the lists."""
@@ -257,14 +292,19 @@ def check_local_devices(config: dict) -> None:
                                "or run the workflow on a cluster whose nodes have GPUs")
 
 
-def _check_mirror(where: str, dataset: dict, source=None) -> None:
+#: where a dataset's raw files come from without a download, for the datasets a system package ships
+MIRROR_PACKAGES = {"fmnist": "apt-get install dataset-fashion-mnist puts them in /usr/share/datasets/fashion-mnist"}
+
+
+def _check_mirror(where: str, dataset: dict, source) -> None:
     """A ``mirror`` must be an existing folder (holding the files the source declares it needs):
     the fetch job would fail on it much later."""
     mirror = dataset.get("mirror")
     if mirror and not Path(mirror).is_dir():
-        raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; install or copy the raw "
-                           "files there (Fashion-MNIST: apt-get install dataset-fashion-mnist) or remove mirror")
-    if mirror and source is not None and source.check_mirror is not None:
+        package = f" ({MIRROR_PACKAGES[source.name]})" if source.name in MIRROR_PACKAGES else ""
+        raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; put the raw files of dataset "
+                           f"{source.name!r} there{package}, or remove mirror")
+    if mirror and source.check_mirror is not None:
         try:
             source.check_mirror(Path(mirror))
         except OcbenchError as err:
@@ -288,6 +328,7 @@ def check_semantics(config: dict) -> dict:
 
     for method in config["methods"]:
         _check_name("methods", "method", method, methods)
+        _check_constructor(method)
     for name, params in config["method_params"].items():
         _check_name("method_params", "method", name, methods)
         _check_hyper_parameters(f"method_params.{name}", name, params)
