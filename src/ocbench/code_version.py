@@ -26,7 +26,9 @@ every ocbench module that they import, at module level or inside a function
 
 So an edit to ``detectors/ocnn.py`` refits the OC-NN runs, an edit to ``training.py``
 every deep method (and the autoencoders), an edit to a plugin file the runs of what it
-defines, and adding a plugin refits nothing that existed. A module that only reads
+defines, and adding a plugin refits nothing that existed. (An edit to ``training.py``
+refits the shallow methods too while ``data/adversarial.py``, which every run's data
+loading imports, imports the training loop for its classifier.) A module that only reads
 results (``report``), parses arguments (``cli``) or resolves the config (``config``:
 what it resolves is in the plan already) is no run's root, so an edit to a figure or a
 message refits nothing. Shared modules tie many runs together: ``data/`` (every run
