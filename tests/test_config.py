@@ -180,10 +180,10 @@ def test_semi_supervised_method_needs_labelled_samples():
     config = base()
     config["methods"].append(semi[0])
     fails(config, f"method {semi[0]!r} is semi-supervised", "'one_class' has no labelled samples")
-    # narrowing the setting's methods, or giving it labels, makes the config valid
+    # excluding it from the setting, and giving it a setting with labels, makes the config valid
     config = base()
     config["methods"].append(semi[0])
-    config["settings"] = {"one_class": {"methods": base()["methods"]},
+    config["settings"] = {"one_class": {"exclude_methods": [semi[0]]},
                           "labelled": {"ratio_known_outlier": 0.05, "ratio_pollution": 0.1,
                                        "known_outlier_class": 7, "n_known_outlier_classes": 1}}
     config["datasets"]["mnist5k"]["settings"] = ["one_class", "labelled"]
@@ -306,11 +306,45 @@ def test_pretrain_switch_keeps_the_autoencoder_for_cae():
     assert not needs_autoencoder(config, "ocsvm")
 
 
-def test_setting_methods_narrow_the_grid():
+def test_exclude_methods_leave_methods_out_of_a_setting_or_a_dataset():
+    config = base()
+    config["settings"] = {"one_class": {"exclude_methods": ["cae", "ocsvm"]}, "polluted": {"ratio_pollution": 0.02}}
+    config["datasets"]["mnist5k"]["settings"] = ["one_class", "polluted"]
+    config["datasets"]["wbc"] = {"exclude_methods": ["deep_svdd_oneclass", "deep_svdd_softboundary", "cae"]}
+    config = load_and_validate(config)
+    methods = {(r.dataset, r.setting): set() for r in runs(config)}
+    for run in runs(config):
+        methods[run.dataset, run.setting].add(run.method)
+    assert methods == {
+        ("mnist5k", "one_class"): {"deep_svdd_oneclass", "deep_svdd_softboundary", "isoforest"},
+        ("mnist5k", "polluted"): set(base()["methods"]),
+        ("wbc", "one_class"): {"isoforest"},  # both lists apply
+        ("wbc", "polluted"): {"ocsvm", "isoforest"}}
+
+
+def test_a_method_that_runs_nowhere_is_refused_naming_the_lists_that_leave_it_out():
+    config = base()
+    config["settings"] = {"one_class": {"exclude_methods": ["ocsvm"]}, "polluted": {"ratio_pollution": 0.1}}
+    config["datasets"]["mnist5k"]["settings"] = ["one_class", "polluted"]
+    config["datasets"]["mnist5k"]["exclude_methods"] = ["ocsvm"]
+    fails(config, "config methods: method 'ocsvm' runs nowhere: datasets.mnist5k.exclude_methods and "
+                  "settings.one_class.exclude_methods leave it out; remove it there or from methods")
+    # an exclusion may name a method the global list leaves out (the global list may change), not an unknown one
+    config = base()
+    config["datasets"]["mnist5k"]["exclude_methods"] = ["kde"]
+    load_and_validate(config)
+    config["datasets"]["mnist5k"]["exclude_methods"] = ["kdee"]
+    fails(config, "config datasets.mnist5k.exclude_methods: unknown method 'kdee'; allowed: ")
+
+
+def test_a_methods_list_under_a_setting_or_a_dataset_says_what_replaced_it():
     config = base()
     config["settings"] = {"one_class": {"methods": ["ocsvm"]}}
-    config = load_and_validate(config)
-    assert {r.method for r in runs(config)} == {"ocsvm"}
+    fails(config, "config settings.one_class.methods: a setting does not list the methods it runs; every method of "
+                  "the top-level methods runs everywhere, except those named under settings.one_class.exclude_methods")
+    config = base()
+    config["datasets"]["mnist5k"]["methods"] = ["ocsvm"]
+    fails(config, "config datasets.mnist5k.methods: a dataset does not list")
 
 
 def test_load_and_validate_does_not_share_state_between_calls():
@@ -338,14 +372,15 @@ def test_shipped_configs_are_valid(path):
 def test_default_config_grid():
     config = load_and_validate(yaml.safe_load((ROOT / "config.yaml").read_text()))
     grid = runs(config)
-    on_images = config["datasets"]["mnist5k"]["methods"]
-    one_class = config["settings"]["one_class"]["methods"]
-    semi = config["settings"]["semi_supervised"]["methods"]
+    every = config["methods"]
+    one_class = [m for m in every if m not in config["settings"]["one_class"]["exclude_methods"]]
+    semi = [m for m in every if m not in config["settings"]["semi_supervised"]["exclude_methods"]]
+    on_images = [m for m in one_class if m not in config["datasets"]["mnist5k"]["exclude_methods"]]
     # mnist5k: 10 classes x 2 seeds, one-class only; wbc and wine: class 0 x 2 seeds, both settings
-    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi))
+    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi)) == 352
     assert {r.method for r in grid if r.dataset == "mnist5k"} == set(on_images)
     assert {r.method for r in grid if r.setting == "semi_supervised"} == set(semi)
-    assert set(one_class) | set(semi) == set(METHODS)  # the default shows every method
+    assert set(one_class) | set(semi) == set(every) == set(METHODS)  # the default shows every method
     assert "ss_dgm" not in one_class and "deep_sad" not in one_class
     assert len(pretrain_jobs(config)) == 10 * 2 + 2 * 2 * 2
 

@@ -2,6 +2,7 @@
 method and a dataset that the config check, the detector API and the workflow accept, and
 the runs reach runs.csv with an AUROC. Also what a plugin may not do."""
 import csv
+import json
 import math
 import os
 import re
@@ -103,6 +104,37 @@ def test_a_plugin_changes_the_code_version(tmp_path, monkeypatch, registries):
     assert code_version() != before
 
 
+def test_a_plugin_file_is_in_the_code_versions_of_its_runs_and_of_no_other(tmp_path, monkeypatch, registries):
+    from ocbench.code_version import clear_cache, run_version
+    from ocbench.data.sources import DATASETS
+    from ocbench.detectors import METHODS
+
+    def versions():
+        clear_cache()  # computed once per process; the test edits the files in between
+        return {(method, dataset): run_version(method, dataset, None)
+                for method, dataset in [("isoforest", "wine"), ("mean_distance", "wine"), ("knn", "wine"),
+                                        ("isoforest", "two_blobs")] if method in METHODS and dataset in DATASETS}
+
+    built_in = versions()
+    write_doc_files(tmp_path)
+    knn_plugin(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    plugins.load_plugins(["toy_plugin.py", "knn_plugin.py"])
+    loaded = versions()
+    assert loaded[("isoforest", "wine")] == built_in[("isoforest", "wine")]  # adding plugins changes no version
+    assert len(set(loaded.values())) == 4
+
+    (tmp_path / "knn_plugin.py").write_text((tmp_path / "knn_plugin.py").read_text() + "# a comment\n")
+    edited = versions()
+    assert {key for key in loaded if loaded[key] != edited[key]} == {("knn", "wine")}
+
+    # toy_plugin.py defines mean_distance and the two_blobs dataset: their runs, whatever the other half
+    (tmp_path / "toy_plugin.py").write_text((tmp_path / "toy_plugin.py").read_text() + "# a comment\n")
+    again = versions()
+    assert {key for key in edited if edited[key] != again[key]} == {("mean_distance", "wine"),
+                                                                    ("isoforest", "two_blobs")}
+
+
 # --------------------------------------------------------------------------- what a plugin may not do
 
 def test_a_plugin_may_not_reuse_a_name(tmp_path, monkeypatch, registries):
@@ -140,6 +172,105 @@ def test_a_method_may_not_take_another_methods_short_name(registries):
         plugins.register_method("mine", MethodSpec("Mine", "shallow", short_name="OC-SVM"), Mine)
 
 
+KNN_PLUGIN = """\
+import numpy as np
+
+from ocbench.detectors import MethodSpec
+from ocbench.detectors.base import Detector
+from ocbench.detectors.params import positive_int
+from ocbench.plugins import register_method
+
+
+class KNNDistance(Detector):
+    \"\"\"Anomaly score: the distance to the k-th nearest training sample.\"\"\"
+
+    def __init__(self, {arguments}):
+{stores}
+
+    def fit(self, X, y=None):
+        self.train_ = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        self.threshold_ = self._threshold_from_training(self.decision_function(X))
+        return self
+
+    def decision_function(self, X):
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        distances = np.sqrt(((X[:, None, :] - self.train_[None, :, :]) ** 2).sum(axis=2))
+        return np.sort(distances, axis=1)[:, min(self.n_neighbors, self.train_.shape[0] - 1)]
+
+
+register_method("{method}", MethodSpec("KNNDistance", "shallow",
+                                       hyper_parameters={{"{declared}": positive_int()}}, short_name="{method}"),
+                KNNDistance)
+"""
+
+
+def knn_plugin(folder: Path, arguments: str = "n_neighbors=5, seed=0", declared: str = "n_neighbors",
+               method: str = "knn") -> Path:
+    """A kNN-distance method as a plugin file, ``{method}_plugin.py``; ``arguments``: its constructor's,
+    ``declared``: the hyper-parameter its MethodSpec declares."""
+    names = [argument.split("=")[0].strip() for argument in arguments.split(",")]
+    path = folder / f"{method}_plugin.py"
+    path.write_text(KNN_PLUGIN.format(arguments=arguments, declared=declared, method=method,
+                                      stores="\n".join(f"        self.{name} = {name}" for name in names)))
+    return path
+
+
+def test_a_declared_parameter_the_constructor_does_not_take_is_refused_before_any_job(
+        tmp_path, monkeypatch, registries):
+    from ocbench.config import load_and_validate
+
+    knn_plugin(tmp_path, arguments="n_neighbors=5, seed=0", declared="k")
+    monkeypatch.chdir(tmp_path)
+    config = {"plugins": ["knn_plugin.py"], "methods": ["knn"], "datasets": {"wine": {}}}
+    with pytest.raises(OcbenchError, match=r"^config methods: method 'knn' gives its detector 'k' but "
+                                           r"KNNDistance.__init__ does not take it; it takes: n_neighbors, seed "
+                                           r"\(its runs pass seed, the MethodSpec's fixed arguments and its declared "
+                                           r"hyper_parameters\)$"):
+        load_and_validate(config)
+
+
+def test_a_constructor_without_the_seed_the_workflow_passes_is_refused(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_and_validate
+
+    knn_plugin(tmp_path, arguments="n_neighbors=5")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OcbenchError, match=r"^config methods: method 'knn' gives its detector 'seed' but "
+                                           r"KNNDistance.__init__ does not take it; it takes: n_neighbors "):
+        load_and_validate({"plugins": ["knn_plugin.py"], "methods": ["knn"], "datasets": {"wine": {}}})
+
+
+@pytest.mark.parametrize("builds", ["encoder", "scratch", "shallow"])
+def test_the_checked_arguments_are_those_the_factory_passes(builds, registries):
+    from ocbench.config.checks import FACTORY_ARGUMENTS
+    from ocbench.detectors import MethodSpec
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    spec = MethodSpec("Recorder", builds, fixed={"objective": "x"})
+    plugins.register_method("recorder", spec, Recorder)
+    built = spec.factory({"lr": 0.1}, net="n", device="cpu", seed=3, autoencoder="ae.pt")
+    assert sorted(built.kwargs) == sorted([*FACTORY_ARGUMENTS[builds], "objective", "lr"])
+
+
+def test_a_plugin_datasets_missing_mirror_is_named_after_that_dataset(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_and_validate
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config = {"plugins": ["toy_plugin.py"], "methods": ["mean_distance"],
+              "datasets": {"two_blobs": {"mirror": str(tmp_path / "nowhere")}}}
+    with pytest.raises(OcbenchError, match=f"^config datasets.two_blobs.mirror: folder {tmp_path}/nowhere does not "
+                                           f"exist; put the raw files of dataset 'two_blobs' there, or remove mirror$"):
+        load_and_validate(config)
+    # Fashion-MNIST's message says which package holds its files
+    config = {"methods": ["isoforest"], "datasets": {"fmnist": {"mirror": str(tmp_path / "nowhere")}}}
+    with pytest.raises(OcbenchError, match=r"dataset 'fmnist' there \(apt-get install dataset-fashion-mnist puts them "
+                                           r"in /usr/share/datasets/fashion-mnist\), or remove mirror$"):
+        load_and_validate(config)
+
+
 def test_a_missing_plugin_is_one_line_naming_it(tmp_path, monkeypatch, registries):
     from ocbench.config import load_and_validate
 
@@ -175,3 +306,67 @@ def test_the_worked_example_runs_through_the_workflow(tmp_path):
     assert all(0.0 <= value <= 1.0 and not math.isnan(value) for value in aurocs.values())
     # outliers 4 standard deviations away in every feature: the mean's distance ranks them all first
     assert aurocs["mean_distance"] > 0.95
+
+
+@pytest.mark.workflow
+def test_a_plugin_method_added_to_a_copy_of_config_yaml_runs_everywhere(tmp_path):
+    """docs/extending.md's one change to the shipped default: the plugin and its method's name."""
+    write_doc_files(tmp_path)
+    default = (ROOT / "config.yaml").read_text()
+    methods = yaml.safe_load(default)["methods"]
+    config = yaml.safe_load(default)
+    config.update(plugins=["toy_plugin.py"], methods=methods + ["mean_distance"])
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    check = subprocess.run([str(BIN / "ocbench"), "check-config", "config.yaml", "--snakefile", ""],
+                           cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=300)
+    assert check.returncode == 0, check.stderr
+    # the default's 352 runs, and mean_distance beside them: 10 mnist5k classes, wbc and wine in both settings, 2 seeds
+    assert check.stdout.startswith("config.yaml: valid; 380 runs in 10 batch jobs")
+    # one of its batch jobs, run: wine in the semi-supervised setting, seed 1
+    manifest = "results/batches/wine/semi_supervised/seed1/cpu.json"
+    result = subprocess.run([str(BIN / "snakemake"), manifest, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
+                             "--configfile", "config.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    runs = json.loads((tmp_path / manifest).read_text())["runs"]
+    assert ("mean_distance", "ok") in [(run["method"], run["status"]) for run in runs]
+
+
+FAILING_PLUGIN = """\
+from ocbench.detectors import MethodSpec
+from ocbench.detectors.base import Detector
+from ocbench.plugins import register_method
+
+
+class AlwaysFails(Detector):
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        raise ValueError("this method always fails")
+
+
+register_method("always_fails", MethodSpec("AlwaysFails", "shallow", short_name="Fails"), AlwaysFails)
+"""
+
+
+@pytest.mark.workflow
+def test_a_panel_whose_every_run_failed_still_gets_its_figure_and_the_summary_lists_the_failures(tmp_path):
+    (tmp_path / "failing_plugin.py").write_text(FAILING_PLUGIN)
+    config = {"plugins": ["failing_plugin.py"], "seeds": [1], "methods": ["isoforest", "always_fails"],
+              "settings": {"one_class": {}, "polluted": {"ratio_pollution": 0.05, "exclude_methods": ["isoforest"]}},
+              "datasets": {"wine": {}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
+                             "--configfile", "config.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    results = tmp_path / "results"
+    assert (results / "figures" / "roc" / "wine" / "polluted.png").is_file()  # every run of it failed
+    with open(results / "tables" / "runs.csv") as handle:
+        status = {(row["setting"], row["method"]): row["status"] for row in csv.DictReader(handle)}
+    assert status == {("one_class", "isoforest"): "ok", ("one_class", "always_fails"): "failed",
+                      ("polluted", "always_fails"): "failed"}
+    summary = (results / "summary.md").read_text()
+    failures = summary[summary.index("## Failed runs"):]
+    assert failures.count("this method always fails") == 2 and "polluted" in failures

@@ -287,6 +287,13 @@ def test_plots_write_png_files(results, prepared, tmp_path):
         assert_png(tmp_path / name)
 
 
+def test_the_roc_figure_of_a_panel_without_a_finished_run_says_so(tmp_path):
+    plot_roc([], tmp_path / "roc.png", panel="wine (polluted)")  # every run of the panel failed
+    assert (tmp_path / "roc.png").stat().st_size > 0
+    with pytest.raises(OcbenchError, match="no scores.csv files given"):  # called with nothing at all
+        plot_roc([], tmp_path / "nothing.png")
+
+
 def heatmap_cells(figure) -> dict[tuple[str, str, str], str]:
     """The text printed in each heatmap cell: (panel title, method, normal class) -> text."""
     cells = {}

@@ -362,8 +362,8 @@ def autoencoder_request(plan: dict, inputs: dict) -> dict:
     ae = plan["autoencoder"]
     request = {"net": ae["net"], "params": ae["params"], "device": plan["device"], "seed": plan["seed"],
                "preprocessing": plan["preprocessing"], "inputs": inputs}
-    if "code" in plan:  # the code that trains it (code_version); absent in plans written by hand
-        request["code"] = plan["code"]
+    if "code" in ae:  # the code that trains it (code_version.autoencoder_version); absent in plans written by hand
+        request["code"] = ae["code"]
     return _canonical(request)
 
 
@@ -373,8 +373,8 @@ def run_request(plan: dict, entry: dict, inputs: dict) -> dict:
     Stored in ``params.json`` (key ``request``); a rerun skips the run while this is
     unchanged. ``inputs`` holds the sha256 of the prepared data and of the split; the
     autoencoder enters by its own request (the same settings on the same inputs give
-    the same autoencoder), and ``plan["code"]`` (``code_version``, which the workflow
-    sets) ties the runs to the version of the code that computed them.
+    the same autoencoder), and the entry's ``code`` (``code_version.run_version``, which
+    the workflow sets) ties the run to the version of the code that computed it.
     """
     request = {
         "dataset": plan["dataset"], "setting": plan["setting"], "normal_classes": plan["normal_classes"],
@@ -383,8 +383,8 @@ def run_request(plan: dict, entry: dict, inputs: dict) -> dict:
         "hyper_parameters": entry["hyper_parameters"], "net": entry["net"], "inputs": inputs,
         "autoencoder": autoencoder_request(plan, inputs) if entry["uses_autoencoder"] else None,
     }
-    if "code" in plan:
-        request["code"] = plan["code"]
+    if "code" in entry:
+        request["code"] = entry["code"]
     return _canonical(request)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from ..errors import OcbenchError
 from .names import (
     WORKFLOW_ARGUMENTS, _check_name, _datasets, _methods, _nets, _preprocessings, dataset_methods,
-    expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder, normal_name,
-    parse_setting_name, setting_has_labels)
+    excluding_lists, expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder,
+    normal_name, parse_setting_name, setting_has_labels)
 from .resolve import autoencoder_params, method_params, training_init
 from .schema import SCHEMA_PATH, validate_schema
 
@@ -46,6 +46,72 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
         if not declared.accepts(value):
             raise OcbenchError(f"config {where}.{key}: {value!r} is not allowed for method {method!r}; "
                                f"allowed: {declared.describe()}")
+
+
+#: the arguments ``MethodSpec.factory`` gives a detector beside its hyper-parameters, by ``builds``
+#: ("load" reads a saved detector and takes none; tests/test_config.py checks these against the factory)
+FACTORY_ARGUMENTS = {"encoder": ("net", "device", "seed", "autoencoder"), "scratch": ("net", "device", "seed"),
+                     "shallow": ("seed",)}
+
+
+def _check_constructor(method: str) -> None:
+    """A plugin's detector must take every argument its runs will give it: the factory's, the
+    method's ``fixed`` ones and every declared hyper-parameter (else each run fails with
+    ``TypeError: unexpected keyword argument``). Only a plugin's class is compared: it is imported
+    already, while a built-in's module may import torch (tests/test_registry.py checks those)."""
+    import inspect
+
+    from ..detectors import DETECTOR_CLASSES
+
+    spec = _methods()[method]
+    detector = DETECTOR_CLASSES.get(spec.detector_name)
+    if detector is None or spec.builds not in FACTORY_ARGUMENTS:
+        return
+    try:
+        parameters = inspect.signature(detector).parameters
+    except (TypeError, ValueError):  # no signature to read (a class implemented in C)
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    given = [*FACTORY_ARGUMENTS[spec.builds], *spec.fixed, *spec.hyper_parameters]
+    refused = [name for name in given if name not in parameters]
+    if refused:
+        raise OcbenchError(
+            f"config methods: method {method!r} gives its detector {', '.join(map(repr, refused))} but "
+            f"{spec.detector_name}.__init__ does not take {'it' if len(refused) == 1 else 'them'}; it takes: "
+            f"{', '.join(parameters) or 'nothing'} (its runs pass {', '.join(FACTORY_ARGUMENTS[spec.builds])}, "
+            "the MethodSpec's fixed arguments and its declared hyper_parameters)")
+
+
+def _check_every_method_runs(config: dict) -> None:
+    """A method of the global list that no dataset and setting runs is a mistake (most often one that
+    an exclude_methods list leaves out everywhere): refuse it, naming the lists."""
+    runs_somewhere, leaving_out = set(), {}
+    for dataset, ds in config["datasets"].items():
+        for setting in ds["settings"]:
+            runs_somewhere.update(dataset_methods(config, dataset, setting))
+            for key, names in excluding_lists(config, dataset, setting).items():
+                for method in names:
+                    keys = leaving_out.setdefault(method, [])
+                    if key not in keys:
+                        keys.append(key)
+    for method in config["methods"]:
+        if method not in runs_somewhere:
+            where = (f"{' and '.join(leaving_out[method])} leave it out; remove it there or from methods"
+                     if method in leaving_out else "no dataset lists a setting")
+            raise OcbenchError(f"config methods: method {method!r} runs nowhere: {where}")
+
+
+def _refuse_narrowing_lists(config: dict) -> None:
+    """A ``methods`` list under a setting or a dataset (the lists that once narrowed the global one):
+    one line saying what replaced it, rather than the schema's unknown key."""
+    for kind in ("settings", "datasets"):
+        blocks = config.get(kind)
+        for name, block in (blocks.items() if isinstance(blocks, dict) else ()):
+            if isinstance(block, dict) and "methods" in block:
+                raise OcbenchError(
+                    f"config {kind}.{name}.methods: a {kind[:-1]} does not list the methods it runs; every method "
+                    f"of the top-level methods runs everywhere, except those named under {kind}.{name}.exclude_methods")
 
 
 def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_classes: int,
@@ -236,14 +302,19 @@ def check_local_devices(config: dict) -> None:
                                "or run the workflow on a cluster whose nodes have GPUs")
 
 
-def _check_mirror(where: str, dataset: dict, source=None) -> None:
+#: where a dataset's raw files come from without a download, for the datasets a system package ships
+MIRROR_PACKAGES = {"fmnist": "apt-get install dataset-fashion-mnist puts them in /usr/share/datasets/fashion-mnist"}
+
+
+def _check_mirror(where: str, dataset: dict, source) -> None:
     """A ``mirror`` must be an existing folder (holding the files the source declares it needs):
     the fetch job would fail on it much later."""
     mirror = dataset.get("mirror")
     if mirror and not Path(mirror).is_dir():
-        raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; install or copy the raw "
-                           "files there (Fashion-MNIST: apt-get install dataset-fashion-mnist) or remove mirror")
-    if mirror and source is not None and source.check_mirror is not None:
+        package = f" ({MIRROR_PACKAGES[source.name]})" if source.name in MIRROR_PACKAGES else ""
+        raise OcbenchError(f"config {where}.mirror: folder {mirror} does not exist; put the raw files of dataset "
+                           f"{source.name!r} there{package}, or remove mirror")
+    if mirror and source.check_mirror is not None:
         try:
             source.check_mirror(Path(mirror))
         except OcbenchError as err:
@@ -267,6 +338,7 @@ def check_semantics(config: dict) -> dict:
 
     for method in config["methods"]:
         _check_name("methods", "method", method, methods)
+        _check_constructor(method)
     for name, params in config["method_params"].items():
         _check_name("method_params", "method", name, methods)
         _check_hyper_parameters(f"method_params.{name}", name, params)
@@ -275,8 +347,8 @@ def check_semantics(config: dict) -> dict:
             raise OcbenchError(f"config settings: setting name {name!r} ends in '.k<class>', the grid's name of a "
                                "setting with one known outlier class; rename it")
         _check_setting_ratios(name, setting)
-        for method in setting.get("methods", []):
-            _check_name(f"settings.{name}.methods", "method", method, config["methods"])
+        for method in setting.get("exclude_methods", []):  # any registered method: the global list may change
+            _check_name(f"settings.{name}.exclude_methods", "method", method, methods)
 
     for name, dataset in config["datasets"].items():
         _check_name("datasets", "dataset", name, datasets)
@@ -287,8 +359,8 @@ def check_semantics(config: dict) -> dict:
         _check_fits_dataset(where, name, dataset)
         _check_init(where, config, name)
         _check_mirror(where, dataset, datasets[name])
-        for method in dataset.get("methods", []):
-            _check_name(f"{where}.methods", "method", method, config["methods"])
+        for method in dataset.get("exclude_methods", []):
+            _check_name(f"{where}.exclude_methods", "method", method, methods)
         for method, params in dataset["method_params"].items():
             _check_name(f"{where}.method_params", "method", method, methods)
             _check_hyper_parameters(f"{where}.method_params.{method}", method, params)
@@ -324,17 +396,18 @@ def check_semantics(config: dict) -> dict:
             _check_setting_classes(name, setting_name, setting, n_classes, groups)
             chosen = dataset_methods(config, name, setting_name)
             if not chosen:
-                raise OcbenchError(f"config {where}: no method is left for setting {setting_name!r} once the "
-                                   "dataset's and the setting's methods lists are applied")
+                raise OcbenchError(f"config {where}: no method is left for setting {setting_name!r} once "
+                                   f"{' and '.join(excluding_lists(config, name, setting_name))} are applied")
             if not setting_has_labels(setting):
                 for method in chosen:
                     if methods[method].needs_labels:
                         raise OcbenchError(
                             f"config {where}: method {method!r} is semi-supervised but setting {setting_name!r} "
                             "has no labelled samples (ratio_known_normal and ratio_known_outlier are 0); "
-                            "narrow the setting's methods or give it labels")
+                            f"name it under settings.{setting_name}.exclude_methods or give the setting labels")
             for group in groups:
                 _check_training_sizes(config, name, setting_name, group, chosen)
+    _check_every_method_runs(config)
     return config
 
 
@@ -347,6 +420,7 @@ def load_and_validate(config: dict, schema_path: str | Path = SCHEMA_PATH) -> di
 
     if not isinstance(config, dict) or not config:
         raise OcbenchError("config is empty; give a config file (see config.yaml)")
+    _refuse_narrowing_lists(config)
     validate_schema(config, schema_path)
     load_plugins(config.get("plugins"))
     return check_semantics(config)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..code_version import code_version
+from ..code_version import autoencoder_version, run_version
 from .names import (
     _methods, dataset_methods, grid_settings, method_devices, needs_autoencoder, normal_name, parse_normal,
     parse_setting_name)
@@ -138,12 +138,14 @@ def batch_plan(config: dict, split_group: list[Run], *, prepared: str, split: st
     entries = []
     for run in split_group:
         spec = methods[run.method]
+        net = ds["net"] if spec.deep or spec.hybrid else None
         entries.append({
             "method": run.method,
             "run_dir": str(run_dir(run)),
             "hyper_parameters": method_params(config, first.dataset, run.method),
-            "net": ds["net"] if spec.deep or spec.hybrid else None,
+            "net": net,
             "uses_autoencoder": pretrain_for(config, run) is not None,
+            "code": run_version(run.method, first.dataset, net),  # the code this run uses (code_version.py)
         })
     return {
         "dataset": first.dataset, "setting": first.setting, "normal_classes": parse_normal(first.normal),
@@ -151,7 +153,7 @@ def batch_plan(config: dict, split_group: list[Run], *, prepared: str, split: st
         "split_params": split_params(config, first.setting), "preprocessing": ds["preprocessing"],
         "autoencoder": None if pretrain is None else {
             "path": str(autoencoder_path(pretrain)), "net": pretrain.net,
-            "params": autoencoder_params(config, first.dataset)},
+            "params": autoencoder_params(config, first.dataset),
+            "code": autoencoder_version(first.dataset, pretrain.net)},
         "runs": entries,
-        "code": code_version(),
     }

@@ -166,8 +166,15 @@ def base_setting(config: dict, name: str) -> str:
     return base
 
 
+def excluding_lists(config: dict, dataset: str, setting: str) -> dict[str, list[str]]:
+    """The ``exclude_methods`` lists that apply to a dataset and a (config) setting, by config key."""
+    return {f"datasets.{dataset}.exclude_methods": config["datasets"][dataset].get("exclude_methods", []),
+            f"settings.{setting}.exclude_methods": config["settings"][setting].get("exclude_methods", [])}
+
+
 def dataset_methods(config: dict, dataset: str, setting: str) -> list[str]:
-    """The global methods, narrowed by the dataset's and the setting's ``methods`` lists."""
+    """The global methods that run on ``dataset`` in ``setting``: all but those that the dataset's or
+    the setting's ``exclude_methods`` name (so a method added to the global list runs everywhere)."""
     setting = base_setting(config, setting)
-    narrowed = [config["datasets"][dataset].get("methods"), config["settings"][setting].get("methods")]
-    return [m for m in config["methods"] if all(n is None or m in n for n in narrowed)]
+    excluded = {m for names in excluding_lists(config, dataset, setting).values() for m in names}
+    return [m for m in config["methods"] if m not in excluded]

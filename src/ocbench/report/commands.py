@@ -87,7 +87,7 @@ def _plot_roc(args):
             raise OcbenchError("plot-roc --runs needs --dataset and --setting")
         paths += [Path(d) / "scores.csv" for d in _family(args.runs, args.dataset, args.setting)["run_dir"]]
     with atomic_path(check_figure_path(args.out)) as tmp:
-        plot_roc(paths, tmp)
+        plot_roc(paths, tmp, panel=f"{args.dataset} ({args.setting})" if args.runs else None)
 
 
 def _plot_extremes(args):

@@ -189,14 +189,22 @@ def _run_of_scores(path) -> dict:
     return run_keys(metrics, path)
 
 
-def plot_roc(score_paths, out) -> None:
+def plot_roc(score_paths, out, *, panel: str | None = None) -> None:
     """ROC curves of every method: one panel per method, one curve per (normal classes, seed),
-    coloured by the normal classes."""
+    coloured by the normal classes.
+
+    ``panel`` names the (dataset, setting) whose good runs ``score_paths`` are: when it has
+    none (every run failed), the figure says so, and the report goes on to list the failures
+    (``summary.md``) instead of stopping here.
+    """
     from sklearn.metrics import auc, roc_curve
 
     paths = [Path(p) for p in score_paths]
     if not paths:
-        raise OcbenchError("no scores.csv files given; pass at least one path (or @listing)")
+        if panel is None:
+            raise OcbenchError("no scores.csv files given; pass at least one path (or @listing)")
+        _save(_no_curve_figure(f"ROC curves on {panel}: no run finished\n(summary.md lists the failed runs)"), out)
+        return
     runs = pd.DataFrame([{**_run_of_scores(p), "path": p} for p in paths])
     runs["panel"] = method_labels(runs)
     pairs = list(pd.unique(runs["dataset"] + " (" + runs["setting"] + ")"))
@@ -236,6 +244,13 @@ def plot_roc(score_paths, out) -> None:
     figure.suptitle(f"ROC curves{where}: one curve per normal class and seed")
     figure.tight_layout()
     _save(figure, out)
+
+
+def _no_curve_figure(text: str):
+    figure, axis = plt.subplots(figsize=(4.8, 1.6))
+    axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=11)
+    axis.set_axis_off()
+    return figure
 
 
 # --------------------------------------------------------------------------- extremes
