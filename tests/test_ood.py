@@ -174,6 +174,8 @@ def test_config_bad_anomaly_datasets():
 
 
 def test_config_accepts_conversions_and_anomaly_only_datasets(tmp_path):
+    for name in ("train_32x32.mat", "test_32x32.mat"):  # the mirror's files, by name (checked before any job)
+        (tmp_path / name).write_bytes(b"")
     config = load_and_validate(config_with(
         {"anomaly_datasets": ["mnist", "svhn"], "conversions": ["gray_to_rgb", "resize"]}, dataset="cifar10",
         extra_datasets={"svhn": {"mirror": str(tmp_path), "settings": []}}))
