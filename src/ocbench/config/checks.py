@@ -48,6 +48,24 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
                                f"allowed: {declared.describe()}")
 
 
+def _training_blocks() -> dict:
+    """Each ``training`` block's declarations, by block name (plain data: no torch)."""
+    from ..data.adversarial import CLASSIFIER_TRAINING
+    from ..detectors.params import TRAINING_BLOCKS
+
+    return {**TRAINING_BLOCKS, "classifier": CLASSIFIER_TRAINING}
+
+
+def _check_training(where: str, training: dict) -> None:
+    """Each value of the ``training`` blocks within its declaration (what the schema cannot say: 3.0 is no
+    number of epochs, a NaN no learning rate), as the training loop will check it inside the job."""
+    for block, declarations in _training_blocks().items():
+        for key, value in (training.get(block) or {}).items():
+            if key in declarations and not declarations[key].accepts(value):
+                raise OcbenchError(f"config {where}.{block}.{key}: {value!r} is not allowed; "
+                                   f"allowed: {declarations[key].describe()}")
+
+
 def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_classes: int,
                            normal_groups: list[list[int]]) -> None:
     """The split's class rules (``splits.check_classes``, the one place for them) for every
@@ -257,6 +275,7 @@ def check_semantics(config: dict) -> dict:
 
     for method in config["methods"]:
         _check_name("methods", "method", method, methods)
+    _check_training("training", config["training"])
     for name, params in config["method_params"].items():
         _check_name("method_params", "method", name, methods)
         _check_hyper_parameters(f"method_params.{name}", name, params)
@@ -272,6 +291,7 @@ def check_semantics(config: dict) -> dict:
         _check_name("datasets", "dataset", name, datasets)
         _fill_dataset_defaults(name, dataset, config)
         where = f"datasets.{name}"
+        _check_training(f"{where}.training", dataset["training"])
         _check_name(f"{where}.net", "net", dataset["net"], nets)
         _check_name(f"{where}.preprocessing", "preprocessing", dataset["preprocessing"], preprocessings)
         _check_fits_dataset(where, name, dataset)
