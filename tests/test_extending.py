@@ -132,6 +132,17 @@ def test_the_doc_deep_plugin_trains_on_its_own_network_with_the_loss_worked_by_h
     assert fitted.threshold_ == np.quantile(fitted.decision_scores_, 0.9)
 
 
+def test_the_deep_method_takes_the_training_block_without_declaring_it(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_config_file, method_params
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config = load_config_file("deep_experiment.yaml")
+    assert method_params(config, "two_blobs", "robust_deep_svdd") == {
+        "lr": 1e-3, "epochs": 10, "milestones": [], "batch_size": 32, "weight_decay": 0.5e-6, "amsgrad": False,
+        "init": "default", "scale": 0.5}
+
+
 def test_loading_a_plugin_again_replaces_what_it_registered(tmp_path, monkeypatch, registries):
     from ocbench.detectors import METHODS, method_spec
 

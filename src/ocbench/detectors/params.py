@@ -31,8 +31,10 @@ def _default(param: Param, default, doc: str | None = None) -> Param:
 
 #: where a network's initial weights come from (``training.init``; ``nets.reference_init``)
 INIT = {"init": Param("choice", choices=INITS, default="default", doc=(
-    "the initial weights: ocbench's own draws (default), or exactly those the named reference "
-    "implementation draws for the same seed (deep_svdd, deep_sad; reference: the one that has the net)"))}
+    "the initial weights of every network and autoencoder: ocbench's own draws (default), or exactly those "
+    "the named reference implementation draws for the same seed (deep_svdd, deep_sad; reference: the one "
+    "that has the net, an error for cifar10_lenet, which they initialise differently), so that seed N starts "
+    "where the reference's seed N does (docs/fidelity.md)"))}
 
 #: how the autoencoder's training loss reduces a sample's squared errors (docs/deviations.md)
 AUTOENCODER_LOSSES = ("sum", "mean")
