@@ -134,9 +134,11 @@ class DeepDetector(Detector):
     def transform(self, X) -> np.ndarray:
         """The network's codes phi(X)."""
         check_is_fitted(self)
-        return self._codes(X).cpu().numpy()
+        return self.codes(X).cpu().numpy()
 
-    def _codes(self, X) -> torch.Tensor:
+    def codes(self, X) -> torch.Tensor:
+        """The network's codes phi(X), a tensor on the device: in evaluation mode, without gradients, in batches
+        (``transform`` is the same as an array, for a fitted detector)."""
         self.network_.eval()
         return map_batches(self.network_, self.as_input(X))
 

@@ -77,7 +77,7 @@ class DeepSAD(DeepDetector):
         x = self.setup_network(X)
         semi_t = as_tensor(semi, self.device_).long()
         self.network_.eval()
-        self.c_ = init_center(self._codes(x))
+        self.c_ = init_center(self.codes(x))
         self.n_known_normal_ = int(np.sum(semi == 1))
         self.n_known_anomalies_ = int(np.sum(semi == -1))
         return [x, semi_t], [self.c_]
@@ -89,7 +89,7 @@ class DeepSAD(DeepDetector):
         self.set_training_scores(self._score(x))
 
     def _score(self, x) -> np.ndarray:
-        return squared_distance(self._codes(x), self.c_).cpu().numpy().astype(np.float64)
+        return squared_distance(self.codes(x), self.c_).cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:
         check_is_fitted(self)

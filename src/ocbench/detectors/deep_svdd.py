@@ -63,7 +63,7 @@ class DeepSVDD(DeepDetector):
         self.check_hyper_parameters()
         x = self.setup_network(X)
         self.network_.eval()
-        self.c_ = init_center(self._codes(x))
+        self.c_ = init_center(self.codes(x))
         radius = torch.zeros((), dtype=torch.float64, device=x.device)  # R, set from the warm-up's end on
         return [x], [self.c_, radius]
 
@@ -82,7 +82,7 @@ class DeepSVDD(DeepDetector):
         self.set_training_scores(self._score(x), 0.0 if self.objective == "soft-boundary" else None)
 
     def _score(self, x) -> np.ndarray:
-        dist = squared_distance(self._codes(x), self.c_)
+        dist = squared_distance(self.codes(x), self.c_)
         if self.objective == "soft-boundary":
             dist = dist - self.R_ ** 2
         return dist.cpu().numpy().astype(np.float64)

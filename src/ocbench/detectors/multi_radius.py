@@ -215,7 +215,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
         config = self.train_config()
         x = self.setup_network(X)
         self.network_.eval()
-        codes = self._codes(x)
+        codes = self.codes(x)
         ids = self._cluster_ids(codes, groups)
         self.n_clusters_ = int(ids.max()) + 1
         self.train_clusters_ = ids
@@ -239,7 +239,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
         return self.set_training_scores(self._score(x), 0.0)
 
     def _score(self, x) -> np.ndarray:
-        dists = squared_distances_to_centers(self._codes(x), self.centers_)
+        dists = squared_distances_to_centers(self.codes(x), self.centers_)
         return multi_radius_score(dists, self.radii_).cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:

@@ -89,7 +89,7 @@ class OCNN(DeepDetector):
         x = self.setup_network(X)
         # The encoder is frozen: its codes are computed once and are the head's only input.
         self.network_.eval().requires_grad_(False)
-        codes = self._codes(x)
+        codes = self.codes(x)
         self.head_ = OCNNHead(codes.shape[1], self.hidden, self.activation).to(self.device_)
         self.r_ = self._offset(codes)
 
@@ -112,5 +112,5 @@ class OCNN(DeepDetector):
 
     def decision_function(self, X):
         check_is_fitted(self)
-        y_hat = self._outputs(self._codes(X))
+        y_hat = self._outputs(self.codes(X))
         return (self.r_ - y_hat).cpu().numpy().astype(np.float64)
