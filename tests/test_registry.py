@@ -106,10 +106,10 @@ def test_schema_registry_and_constructor_agree_on_every_parameter(method):
 def test_schema_training_blocks_are_their_declarations(block):
     """The schema's training blocks: each declared name with the declared default filled in, and the
     config accepts exactly the values the declaration accepts; TrainConfig refuses the others."""
-    from ocbench.config.checks import _training_blocks
+    from ocbench.config.schema import TRAINING_BLOCK_DECLARATIONS
     from ocbench.training import TrainConfig
 
-    declarations = _training_blocks()[block]
+    declarations = TRAINING_BLOCK_DECLARATIONS[block]
     filled = load_and_validate({"methods": ["ocsvm"], "datasets": {"wine": {}}})["training"][block]
     assert filled == {name: list(p.default) if isinstance(p.default, tuple) else p.default
                       for name, p in declarations.items()}

@@ -11,7 +11,7 @@ from .names import (
     expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder, normal_name,
     parse_setting_name, setting_has_labels)
 from .resolve import autoencoder_params, method_params, training_init
-from .schema import SCHEMA_PATH, validate_schema
+from .schema import SCHEMA_PATH, TRAINING_BLOCK_DECLARATIONS, validate_schema
 
 
 def _fill_dataset_defaults(name: str, dataset: dict, config: dict) -> None:
@@ -48,18 +48,10 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
                                f"allowed: {declared.describe()}")
 
 
-def _training_blocks() -> dict:
-    """Each ``training`` block's declarations, by block name (plain data: no torch)."""
-    from ..data.adversarial import CLASSIFIER_TRAINING
-    from ..detectors.params import TRAINING_BLOCKS
-
-    return {**TRAINING_BLOCKS, "classifier": CLASSIFIER_TRAINING}
-
-
 def _check_training(where: str, training: dict) -> None:
     """Each value of the ``training`` blocks within its declaration (what the schema cannot say: 3.0 is no
     number of epochs, a NaN no learning rate), as the training loop will check it inside the job."""
-    for block, declarations in _training_blocks().items():
+    for block, declarations in TRAINING_BLOCK_DECLARATIONS.items():
         for key, value in (training.get(block) or {}).items():
             if key in declarations and not declarations[key].accepts(value):
                 raise OcbenchError(f"config {where}.{block}.{key}: {value!r} is not allowed; "

@@ -14,11 +14,17 @@ from pathlib import Path
 
 import yaml
 
+from ..data.adversarial import CLASSIFIER_TRAINING
+from ..detectors.params import INIT, TRAINING_BLOCKS
 from ..errors import OcbenchError
+from ..hyperparameters import TRAINING
 
 
 #: the JSON Schema of a workflow config, package data (workflow/schemas/ links to it)
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config.schema.yaml"
+
+#: the declarations of each block of the config's ``training``, by block name
+TRAINING_BLOCK_DECLARATIONS = {**TRAINING_BLOCKS, "classifier": CLASSIFIER_TRAINING}
 
 
 def _extend_with_defaults(validator_class):
@@ -54,16 +60,11 @@ def _declared_blocks(schema: dict) -> dict:
     ``training`` its defaults. A schema without these definitions (a test's) is left as
     it is.
     """
-    from ..data.adversarial import CLASSIFIER_TRAINING
-    from ..detectors.params import INIT, TRAINING_BLOCKS
-    from ..hyperparameters import TRAINING
-
     defs = schema.get("$defs", {})
     if "optimiser_settings" not in defs:
         return schema
     defs["optimiser_settings"]["properties"] = {name: param.json_schema() for name, param in TRAINING.items()}
-    blocks = {**TRAINING_BLOCKS, "classifier": CLASSIFIER_TRAINING}
-    for block, declarations in blocks.items():
+    for block, declarations in TRAINING_BLOCK_DECLARATIONS.items():
         settings = defs[f"{block}_settings" if block != "network" else "train_settings"]
         for name in declarations.keys() - TRAINING.keys():  # the block's own keys: loss, device
             settings.setdefault("properties", {})[name] = declarations[name].json_schema()
