@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -51,18 +50,10 @@ def flatten(X) -> np.ndarray:
     return X.reshape(len(X), -1)
 
 
-def check_grid(what: str, values) -> tuple[float, ...]:
-    """A non-empty tuple of positive finite numbers (a gamma or bandwidth grid)."""
-    try:
-        grid = tuple(values)
-    except TypeError:
-        raise OcbenchError(f"{what} must be a list of positive numbers, got {values!r}") from None
-    if not grid:
-        raise OcbenchError(f"{what} must list at least one positive number, got an empty list")
-    for value in grid:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise OcbenchError(f"{what} must hold positive finite numbers, got {value!r}")
-    return tuple(float(v) for v in grid)
+def grid(values, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A gamma or bandwidth grid as floats: ``values`` (which ``check_hyper_parameters`` has checked against
+    their declaration: positive finite numbers), or ``default`` where they are None."""
+    return tuple(float(v) for v in (default if values is None else values))
 
 
 def check_validation_set(X_val, y_val, n_features: int):
@@ -195,7 +186,7 @@ class OCSVM(Detector):
         from sklearn.svm import OneClassSVM
 
         self.check_hyper_parameters()
-        gammas = check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
+        gammas = grid(self.gammas, DEFAULT_GAMMAS)
         X_all = flatten(X)
         X = capped(X_all, self.max_train_samples, self.seed)
         self.n_train_used_ = len(X)
@@ -291,7 +282,7 @@ class KDE(Detector):
         from sklearn.neighbors import KernelDensity
 
         self.check_hyper_parameters()
-        bandwidths = check_grid("bandwidths", DEFAULT_BANDWIDTHS if self.bandwidths is None else self.bandwidths)
+        bandwidths = grid(self.bandwidths, DEFAULT_BANDWIDTHS)
         X_all = flatten(X)
         X = capped(X_all, self.max_train_samples, self.seed)
         self.n_train_used_ = len(X)

@@ -38,7 +38,7 @@ from ..errors import OcbenchError
 from ..hyperparameters import defaults
 from . import params
 from .base import Detector, semi_labels
-from .shallow import (DEFAULT_GAMMAS, GAMMA_SELECTION_ATTRIBUTES, check_grid, check_validation_set, flatten,
+from .shallow import (DEFAULT_GAMMAS, GAMMA_SELECTION_ATTRIBUTES, check_validation_set, flatten, grid,
                       select_gamma, training_subset)
 
 log = logging.getLogger("ocbench.detectors.ssad")
@@ -224,7 +224,7 @@ class SSAD(Detector):
 
     def fit(self, X, y=None, X_val=None, y_val=None):
         self.check_hyper_parameters()
-        gammas = check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
+        gammas = grid(self.gammas, DEFAULT_GAMMAS)
         X_all = flatten(X)
         semi = semi_labels(y, len(X_all))
         validation = check_validation_set(X_val, y_val, X_all.shape[1])
