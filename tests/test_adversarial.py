@@ -25,8 +25,9 @@ from ocbench import paths
 from ocbench.config import load_and_validate, runs, split_params
 from ocbench.data import load_run_data
 from ocbench.data.adversarial import (attack_name, attacked_images_path, classifier_path, craft_attacked_images,
-                                      make_attack_split, pgd_attack, predict_classes, to_8bit_within, to_unit_tensor,
+                                      make_attack_split, predict_classes, to_8bit_within, to_unit_tensor,
                                       train_classifier)
+from ocbench.data.pgd import pgd_attack
 from ocbench.data.images import GTSRB_ARCHIVES, GTSRB_STOP_SIGN, GTSRB_URL, check_gtsrb_mirror, gtsrb_folders
 from ocbench.data.prepared import save_npz
 from ocbench.data.sources import DATASETS

@@ -1,6 +1,7 @@
-"""docs/extending.md as written: its plugin file and config, taken from the page itself, add a
-method and a dataset that the config check, the detector API and the workflow accept, and
-the runs reach runs.csv with an AUROC. Also what a plugin may not do."""
+"""docs/extending.md as written: its plugin files and configs, taken from the page itself, add a
+shallow method and a dataset, and a deep method and a network, that the config check, the
+detector API and the workflow accept, and the runs reach runs.csv with an AUROC. Also what a
+plugin may not do, and loading one again."""
 import csv
 import json
 import math
@@ -25,7 +26,7 @@ DOC = ROOT / "docs" / "extending.md"
 def doc_files() -> dict[str, str]:
     """The files the page shows, by name: each code block under a `<!-- file: NAME -->` line."""
     files = dict(re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", DOC.read_text(), re.S))
-    assert set(files) == {"toy_plugin.py", "experiment.yaml"}
+    assert set(files) == {"toy_plugin.py", "experiment.yaml", "deep_plugin.py", "deep_experiment.yaml"}
     return files
 
 
@@ -37,12 +38,12 @@ def write_doc_files(folder: Path) -> None:
 @pytest.fixture
 def registries():
     """The registries as they were before the test: a plugin loaded here must not leak into other tests."""
-    from ocbench.config import hyper_parameter_names
     from ocbench.data.sources import DATASETS
     from ocbench.detectors import DETECTOR_CLASSES, METHODS
     from ocbench.nets import NETS
 
-    saved = [(registry, dict(registry)) for registry in (DATASETS, METHODS, DETECTOR_CLASSES, NETS, plugins._LOADED)]
+    saved = [(registry, dict(registry))
+             for registry in (DATASETS, METHODS, DETECTOR_CLASSES, NETS, plugins._LOADED, plugins._REGISTERED)]
     modules = set(sys.modules)
     yield
     for registry, before in saved:
@@ -51,7 +52,6 @@ def registries():
     for name in set(sys.modules) - modules:
         if name.startswith("ocbench_plugin_"):
             del sys.modules[name]
-    hyper_parameter_names.cache_clear()
 
 
 def env():
@@ -134,6 +134,65 @@ def test_a_plugin_file_is_in_the_code_versions_of_its_runs_and_of_no_other(tmp_p
     assert {key for key in edited if edited[key] != again[key]} == {("mean_distance", "wine"),
                                                                     ("isoforest", "two_blobs")}
 
+def test_the_doc_deep_plugin_trains_on_its_own_network_with_the_loss_worked_by_hand(tmp_path, monkeypatch,
+                                                                                     registries):
+    import torch
+    from sklearn.base import clone
+
+    from ocbench.detectors import method_spec
+    from ocbench.nets import build_network
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    plugins.load_plugins(["toy_plugin.py", "deep_plugin.py"])
+    spec = method_spec("robust_deep_svdd")
+    # an encoder method: deep, pretrained, and the training block's settings and init are its own
+    assert (spec.deep, spec.pretrained, spec.training) == (True, True, "network")
+    assert list(spec.hyper_parameters) == ["lr", "epochs", "milestones", "batch_size", "weight_decay", "amsgrad",
+                                           "init", "scale"]
+    assert type(build_network("two_blobs_tiny")).__name__ == "TinyEncoder"
+    detector = spec.factory({"scale": 2.0}, net="two_blobs_tiny", device="cpu", seed=1, autoencoder=None)
+    # squared distances to (1, 1): 0, 1 + 1 = 2 and 4 + 0 = 4; at scale 2: log 1, log 2, log 3, averaged
+    codes = torch.tensor([[1.0, 1.0], [2.0, 0.0], [3.0, 1.0]])
+    loss = detector.batch_loss(lambda x: x, codes, torch.tensor([1.0, 1.0]))
+    assert loss.item() == pytest.approx((0.0 + math.log(2.0) + math.log(3.0)) / 3)
+    x = np.random.default_rng(0).random((48, 4)).astype(np.float32)
+    fitted = clone(detector).set_params(epochs=2, batch_size=16).fit(x)
+    np.testing.assert_array_equal(fitted.decision_scores_, fitted.decision_function(x))
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(x))
+    assert fitted.threshold_ == np.quantile(fitted.decision_scores_, 0.9)
+
+
+def test_the_deep_method_takes_the_training_block_without_declaring_it(tmp_path, monkeypatch, registries):
+    from ocbench.config import load_config_file, method_params
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config = load_config_file("deep_experiment.yaml")
+    assert method_params(config, "two_blobs", "robust_deep_svdd") == {
+        "lr": 1e-3, "epochs": 10, "milestones": [], "batch_size": 32, "weight_decay": 0.5e-6, "amsgrad": False,
+        "init": "default", "scale": 0.5}
+
+
+def test_loading_a_plugin_again_replaces_what_it_registered(tmp_path, monkeypatch, registries):
+    from ocbench.detectors import METHODS, method_spec
+
+    write_doc_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    plugins.load_plugins(["toy_plugin.py"])
+    first = method_spec("mean_distance").detector
+    plugins.load_plugins(["./toy_plugin.py"])  # the same file, named another way: loaded again, not refused
+    assert method_spec("mean_distance").detector is not first
+    edited = doc_files()["toy_plugin.py"].replace('short_name="MeanDist"', 'short_name="MD"')
+    (tmp_path / "toy_plugin.py").write_text(edited)
+    plugins.load_plugins(["toy_plugin.py"])  # a notebook after an edit: the edit takes effect
+    assert METHODS["mean_distance"].short_name == "MD"
+    # another file that registers the same name is still refused
+    (tmp_path / "copy.py").write_text(edited)
+    with pytest.raises(OcbenchError, match="^plugins: copy.py: a plugin registers method 'mean_distance', which "
+                                           "is already registered"):
+        plugins.load_plugins(["copy.py"])
+
 
 # --------------------------------------------------------------------------- what a plugin may not do
 
@@ -189,8 +248,7 @@ class KNNDistance(Detector):
 
     def fit(self, X, y=None):
         self.train_ = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        self.threshold_ = self._threshold_from_training(self.decision_function(X))
-        return self
+        return self.set_training_scores(self.decision_function(X))
 
     def decision_function(self, X):
         X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
@@ -269,6 +327,36 @@ def test_a_plugin_datasets_missing_mirror_is_named_after_that_dataset(tmp_path, 
     with pytest.raises(OcbenchError, match=r"dataset 'fmnist' there \(apt-get install dataset-fashion-mnist puts them "
                                            r"in /usr/share/datasets/fashion-mnist\), or remove mirror$"):
         load_and_validate(config)
+
+@pytest.mark.parametrize("flags, fragment", [
+    ('"shallow", deep=True', "builds='shallow' fits on the inputs, or a hybrid on the pretrained encoder's codes, "
+                             "and trains no network, so deep=True contradicts it; leave deep out"),
+    ('"load", fits=True', "builds='load' scores with the pretrained autoencoder and fits nothing, so fits=True "
+                          "contradicts it"),
+    ('"encoder", hybrid=True', "so hybrid=True contradicts it; a hybrid is shallow"),
+    ('"scratch", pretrained=True', "so pretrained=True contradicts it"),
+    ('"shallow", training="network"', "training='network' has nothing to configure"),
+    ('"encoder", training_opt_out=("loss",)', "training_opt_out names loss, which the 'network' block does not have"),
+])
+def test_contradictory_method_spec_flags_are_one_line_when_the_plugin_loads(tmp_path, monkeypatch, registries,
+                                                                          flags, fragment):
+    (tmp_path / "bad.py").write_text(
+        "from ocbench.detectors import MethodSpec\n"
+        f"MethodSpec('Mine', {flags})\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OcbenchError) as err:
+        plugins.load_plugins(["bad.py"])
+    message = str(err.value)
+    assert message.startswith("plugins: bad.py: MethodSpec of detector 'Mine': ") and "\n" not in message
+    assert fragment in message, message
+
+
+def test_a_net_of_class_names_must_name_a_module_of_the_package(registries):
+    from ocbench.nets import NetSpec
+
+    with pytest.raises(OcbenchError, match=r"^unknown net module \(a module of ocbench.nets; a plugin's classes go "
+                                           r"through NetSpec.from_classes\) 'my_nets'; allowed: .*lenet.*mlp"):
+        NetSpec("my_nets", "Encoder", "Decoder", input_shape=(4,))
 
 
 def test_a_missing_plugin_is_one_line_naming_it(tmp_path, monkeypatch, registries):
@@ -370,3 +458,18 @@ def test_a_panel_whose_every_run_failed_still_gets_its_figure_and_the_summary_li
     summary = (results / "summary.md").read_text()
     failures = summary[summary.index("## Failed runs"):]
     assert failures.count("this method always fails") == 2 and "polluted" in failures
+
+def test_the_deep_worked_example_runs_through_the_workflow(tmp_path):
+    write_doc_files(tmp_path)
+    # the page's command: snakemake --snakefile /path/to/ocbench/Snakefile --cores 2 --configfile deep_experiment.yaml
+    result = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
+                             "--configfile", "deep_experiment.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    with open(tmp_path / "results" / "tables" / "runs.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["dataset"], row["method"], row["status"]) for row in rows] == [
+        ("two_blobs", "robust_deep_svdd", "ok"), ("two_blobs", "deep_svdd_oneclass", "ok")]
+    assert all(0.0 <= float(row["auroc"]) <= 1.0 for row in rows)
+    # both started from the one pretrained autoencoder of the plugin's net
+    assert len(list((tmp_path / "results").rglob("two_blobs_tiny/cpu/autoencoder.pt"))) == 1

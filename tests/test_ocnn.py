@@ -6,7 +6,8 @@ from sklearn.metrics import roc_auc_score
 
 from ocbench.detectors import METHODS
 from ocbench.detectors.objectives import ocnn_loss, ocnn_offset
-from ocbench.detectors.ocnn import OCNN, OCNNHead
+from ocbench.detectors.ocnn import OCNN
+from ocbench.nets.ocnn_head import OCNNHead
 from ocbench.errors import OcbenchError
 from ocbench.nets import Autoencoder
 from ocbench.nets.mlp import MLP, MLPDecoder

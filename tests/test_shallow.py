@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest as SklearnIsolationForest
 from sklearn.metrics import roc_auc_score
+from sklearn.exceptions import NotFittedError
 from sklearn.svm import OneClassSVM
 
 from ocbench.data.splits import holdout_validation
@@ -235,7 +236,7 @@ def test_bad_parameters_raise_before_fitting(detector, match):
 
 
 def test_predict_before_fit_raises():
-    with pytest.raises(OcbenchError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         OCSVM().predict(np.zeros((2, 3)))
 
 

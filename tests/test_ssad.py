@@ -199,7 +199,7 @@ NOT_AN_ARRAY = object()  # fitting on it would fail: the parameter check must co
 
 
 @pytest.mark.parametrize("detector, match", [
-    (SSAD(kappa=-1.0), "kappa"), (SSAD(kappa=float("nan")), "kappa"), (SSAD(C=0.0), "C must be > 0"),
+    (SSAD(kappa=-1.0), "kappa"), (SSAD(kappa=0.0), "kappa must be a number > 0"), (SSAD(kappa=float("nan")), "kappa"), (SSAD(C=0.0), "C must be a number > 0"),
     (SSAD(gammas=[]), "gammas"), (SSAD(gammas=[-0.5]), "gammas"), (SSAD(max_train_samples=0), "max_train_samples"),
 ])
 def test_bad_parameters_raise_before_fitting(detector, match):

@@ -12,6 +12,9 @@ plugins (``config.load_and_validate``), the Snakefile hands the list to the jobs
 environment variable ``OCBENCH_PLUGINS``, and every ``ocbench`` command imports the
 plugins it names before it runs (``load_environment_plugins``). A plugin's source is part
 of ``code_version``, so an edit to it refits the runs, as an edit to the package does.
+
+Loading a plugin again (a notebook that edits it) runs it again: what it registered
+before is removed first, so its registrations are replaced rather than refused as taken.
 """
 from __future__ import annotations
 
@@ -30,6 +33,10 @@ ENVIRONMENT = "OCBENCH_PLUGINS"
 
 #: plugin entry -> the file of the module it imported (the sources code_version hashes)
 _LOADED: dict[str, Path | None] = {}
+#: plugin entry -> what it registered, as (registry, name) pairs: removed before it is loaded again
+_REGISTERED: dict[str, list[tuple[dict, str]]] = {}
+#: the entry being imported now, whose registrations are recorded
+_loading: list[str] = []
 
 
 # --------------------------------------------------------------------------- registration
@@ -40,14 +47,26 @@ def _refuse_taken(what: str, name: str, registry: dict) -> None:
                            f"choose another name (taken: {', '.join(registry)})")
 
 
+def _record(registry: dict, name: str) -> None:
+    if _loading:
+        _REGISTERED.setdefault(_loading[-1], []).append((registry, name))
+
+
+def _unregister(entry: str) -> None:
+    """Remove what ``entry`` registered when it was loaded before."""
+    for registry, name in _REGISTERED.pop(entry, []):
+        registry.pop(name, None)
+
+
 def register_method(name: str, spec, detector: type) -> None:
     """Add method ``name``: a ``detectors.MethodSpec`` and its detector class.
 
     ``spec.detector_name`` must be the class's name; the class follows the detector API
-    (``detectors.base.Detector``: ``fit``, ``decision_function`` higher = more anomalous,
-    ``threshold_`` set by ``fit``) and its ``__init__`` takes the hyper-parameters that
-    ``spec.hyper_parameters`` declares, plus ``seed`` (and ``net``, ``device``,
-    ``autoencoder`` for ``builds="encoder"``).
+    (``detectors.base.Detector``: ``fit`` ending with ``set_training_scores``,
+    ``decision_function`` higher = more anomalous) and its ``__init__`` takes the
+    hyper-parameters of ``spec.hyper_parameters`` (a deep method's training settings
+    included), plus ``seed`` (and ``net``, ``device``, ``autoencoder`` for
+    ``builds="encoder"``).
     """
     from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
 
@@ -64,6 +83,8 @@ def register_method(name: str, spec, detector: type) -> None:
                            f"{shown[spec.short_name or name]!r} in the tables; give it another short_name")
     DETECTOR_CLASSES[spec.detector_name] = detector
     METHODS[name] = spec
+    _record(DETECTOR_CLASSES, spec.detector_name)
+    _record(METHODS, name)
 
 
 def register_dataset(source) -> None:
@@ -73,14 +94,19 @@ def register_dataset(source) -> None:
 
     _refuse_taken("dataset", source.name, DATASETS)
     DATASETS[source.name] = source
+    _record(DATASETS, source.name)
 
 
 def register_net(name: str, spec) -> None:
-    """Add a net: a ``nets.NetSpec`` (its ``module`` is one of ``ocbench.nets``'s, e.g. ``mlp``)."""
-    from .nets import NETS
+    """Add a net: a ``nets.NetSpec`` of classes in ``ocbench.nets`` (``NetSpec("mlp", "MLP", ...)``) or of
+    the plugin's own (``NetSpec.from_classes``); a dataset, or ``datasets.<name>.net``, then names it."""
+    from .nets import NETS, NetSpec
 
+    if not isinstance(spec, NetSpec):
+        raise OcbenchError(f"net {name!r}: register_net takes an ocbench.nets.NetSpec, got {type(spec).__name__}")
     _refuse_taken("net", name, NETS)
     NETS[name] = spec
+    _record(NETS, name)
 
 
 # --------------------------------------------------------------------------- loading
@@ -98,6 +124,7 @@ def _failed_import(entry: str, path: Path | None, err: Exception) -> OcbenchErro
 
 
 def _import(entry: str):
+    """Run the plugin ``entry`` (again, if it ran before: a module is reloaded) and return its module."""
     if entry.endswith(".py"):
         path = Path(entry).resolve()
         if not path.is_file():
@@ -120,6 +147,8 @@ def _import(entry: str):
             raise _failed_import(entry, path, err) from None
         return module
     try:
+        if entry in _LOADED and entry in sys.modules:
+            return importlib.reload(sys.modules[entry])
         return importlib.import_module(entry)
     except ImportError as err:  # the module, or a package it imports, is missing
         raise OcbenchError(f"plugin module {entry!r} is not importable ({err}); install it, or give the path "
@@ -132,18 +161,31 @@ def _import(entry: str):
         raise _failed_import(entry, origin, err) from None
 
 
+def _key(entry: str) -> str:
+    """One name per plugin: a file's resolved path (``toy.py`` and ``./toy.py`` are one plugin)."""
+    return str(Path(entry).resolve()) if entry.endswith(".py") else entry
+
+
 def load_plugins(entries) -> None:
-    """Import each plugin of ``entries`` once (a module name or a ``.py`` path)."""
+    """Import each plugin of ``entries`` (a module name or a ``.py`` path).
+
+    A plugin loaded before is run again, its earlier registrations removed first, so
+    that an edited plugin replaces what it registered (``hyper_parameter_names`` and
+    the other readers look the registries up on every call).
+    """
     for entry in entries or []:
         entry = str(entry)
-        if entry in _LOADED:
-            continue
+        key = _key(entry)
+        _unregister(key)
+        _loading.append(key)
         try:
             module = _import(entry)
         except OcbenchError as err:  # named: the plugin missing, or what it registers refused
             raise OcbenchError(f"plugins: {err}" if entry in str(err) else f"plugins: {entry}: {err}") from None
+        finally:
+            _loading.pop()
         source = getattr(module, "__file__", None)
-        _LOADED[entry] = Path(source) if source else None
+        _LOADED[key] = Path(source) if source else None
 
 
 def load_environment_plugins() -> None:

@@ -104,8 +104,9 @@ def attack(prepared, classifier, seed: int, params: dict, out, device: str = "cp
     """Attack every test image of a prepared dataset against its classifier; save the 8-bit attacked images."""
     import torch
 
-    from .data.adversarial import classifier_network, craft_attacked_images
+    from .data.adversarial import craft_attacked_images
     from .data.prepared import load_prepared, save_npz
+    from .nets.classifier import classifier_network
     from .training import set_up_training_process
 
     state = torch.load(classifier, map_location="cpu", weights_only=True)

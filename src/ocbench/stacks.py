@@ -28,8 +28,8 @@ log = logging.getLogger("ocbench.stacks")
 
 
 def stackable(spec) -> bool:
-    """Methods whose detector trains through ``fit_stacked``'s phases: Deep SVDD and Deep SAD."""
-    return spec.deep and spec.fits and spec.builds == "encoder" and hasattr(spec.detector, "_begin_fit")
+    """Methods whose detector class declares ``stackable`` (``detectors.deep.fit_stacked``): Deep SVDD, Deep SAD."""
+    return spec.deep and spec.fits and spec.builds == "encoder" and getattr(spec.detector, "stackable", False)
 
 
 def _groups(items, key) -> list[list]:

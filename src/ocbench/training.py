@@ -13,14 +13,15 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .errors import OcbenchError, check_positive_int
+from .errors import OcbenchError
+from .hyperparameters import TRAINING
 
 log = logging.getLogger("ocbench.training")
 
@@ -31,20 +32,19 @@ DIVERGENCE_FACTOR = 1e6
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 1e-4
-    epochs: int = 150
-    milestones: tuple[int, ...] = field(default=(50,))
-    batch_size: int = 200
-    weight_decay: float = 0.5e-6
-    amsgrad: bool = False
+    """The optimiser settings of one training: defaults and bounds are their declarations'
+    (``hyperparameters.TRAINING``); a value outside them raises ``OcbenchError``."""
+
+    lr: float = TRAINING["lr"].default
+    epochs: int = TRAINING["epochs"].default
+    milestones: tuple[int, ...] = TRAINING["milestones"].default
+    batch_size: int = TRAINING["batch_size"].default
+    weight_decay: float = TRAINING["weight_decay"].default
+    amsgrad: bool = TRAINING["amsgrad"].default
 
     def __post_init__(self):
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size)
-        if not self.lr > 0:
-            raise OcbenchError(f"lr must be > 0, got {self.lr!r}")
-        if self.weight_decay < 0:
-            raise OcbenchError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        for name, param in TRAINING.items():
+            param.check(name, getattr(self, name))
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
 
 

@@ -11,7 +11,7 @@ from .names import (
     excluding_lists, expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder,
     normal_name, parse_setting_name, setting_has_labels)
 from .resolve import autoencoder_params, method_params, training_init
-from .schema import SCHEMA_PATH, validate_schema
+from .schema import SCHEMA_PATH, TRAINING_BLOCK_DECLARATIONS, validate_schema
 
 
 def _fill_dataset_defaults(name: str, dataset: dict, config: dict) -> None:
@@ -112,6 +112,15 @@ def _refuse_narrowing_lists(config: dict) -> None:
                 raise OcbenchError(
                     f"config {kind}.{name}.methods: a {kind[:-1]} does not list the methods it runs; every method "
                     f"of the top-level methods runs everywhere, except those named under {kind}.{name}.exclude_methods")
+
+def _check_training(where: str, training: dict) -> None:
+    """Each value of the ``training`` blocks within its declaration (what the schema cannot say: 3.0 is no
+    number of epochs, a NaN no learning rate), as the training loop will check it inside the job."""
+    for block, declarations in TRAINING_BLOCK_DECLARATIONS.items():
+        for key, value in (training.get(block) or {}).items():
+            if key in declarations and not declarations[key].accepts(value):
+                raise OcbenchError(f"config {where}.{block}.{key}: {value!r} is not allowed; "
+                                   f"allowed: {declarations[key].describe()}")
 
 
 def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_classes: int,
@@ -339,6 +348,7 @@ def check_semantics(config: dict) -> dict:
     for method in config["methods"]:
         _check_name("methods", "method", method, methods)
         _check_constructor(method)
+    _check_training("training", config["training"])
     for name, params in config["method_params"].items():
         _check_name("method_params", "method", name, methods)
         _check_hyper_parameters(f"method_params.{name}", name, params)
@@ -354,6 +364,7 @@ def check_semantics(config: dict) -> dict:
         _check_name("datasets", "dataset", name, datasets)
         _fill_dataset_defaults(name, dataset, config)
         where = f"datasets.{name}"
+        _check_training(f"{where}.training", dataset["training"])
         _check_name(f"{where}.net", "net", dataset["net"], nets)
         _check_name(f"{where}.preprocessing", "preprocessing", dataset["preprocessing"], preprocessings)
         _check_fits_dataset(where, name, dataset)

@@ -3,7 +3,6 @@ no torch), normal-class and setting names, and the known-outlier-class expansion
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from ..errors import OcbenchError
 
@@ -46,13 +45,13 @@ def _check_name(where: str, what: str, value, allowed) -> None:
         raise OcbenchError(f"config {where}: unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}")
 
 
-@lru_cache(maxsize=None)
 def hyper_parameter_names(method: str) -> tuple[str, ...]:
     """The names a config may set for ``method``, as its ``MethodSpec`` declares them.
 
     A method that only scores with the pretrained autoencoder (``fits=False``) has none
     of its own: its autoencoder is configured under ``training.autoencoder``. The
-    declaration is plain data: reading it imports neither torch nor scikit-learn.
+    declaration is plain data: reading it imports neither torch nor scikit-learn. Not
+    cached: a plugin loaded again replaces its methods (``ocbench.plugins``).
     """
     spec = _methods()[method]
     return tuple(spec.hyper_parameters) if spec.fits else ()

@@ -1,4 +1,11 @@
-"""The JSON Schema of a workflow config: validation, defaults filled in, one-line errors that list the allowed keys."""
+"""The JSON Schema of a workflow config: validation, defaults filled in, one-line errors that list the allowed keys.
+
+The schema file holds the config's structure; the parts that the code declares are filled
+in when it is loaded (``_declared_blocks``), so that each is declared once: the training
+blocks' keys, ranges, choices and defaults come from the hyper-parameter declarations
+(``hyperparameters.TRAINING``, ``detectors.params``, ``data.adversarial``), and a method's
+hyper-parameters are checked against its ``MethodSpec`` by ``config.checks``.
+"""
 from __future__ import annotations
 
 import copy
@@ -7,11 +14,17 @@ from pathlib import Path
 
 import yaml
 
+from ..data.adversarial import CLASSIFIER_TRAINING
+from ..detectors.params import INIT, TRAINING_BLOCKS
 from ..errors import OcbenchError
+from ..hyperparameters import TRAINING
 
 
 #: the JSON Schema of a workflow config, package data (workflow/schemas/ links to it)
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config.schema.yaml"
+
+#: the declarations of each block of the config's ``training``, by block name
+TRAINING_BLOCK_DECLARATIONS = {**TRAINING_BLOCKS, "classifier": CLASSIFIER_TRAINING}
 
 
 def _extend_with_defaults(validator_class):
@@ -34,10 +47,43 @@ def _extend_with_defaults(validator_class):
     return validators.extend(validator_class, {"properties": set_defaults})
 
 
+def _json_value(value):
+    """A declared default as JSON holds it: tuples (the declarations' immutable lists) as lists."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _declared_blocks(schema: dict) -> dict:
+    """Fill the schema's training blocks from the declarations (in place; returns the schema).
+
+    ``$defs.optimiser_settings`` gets the optimiser settings' ranges, the autoencoder's
+    ``loss``, the classifier's ``device`` and ``init`` their choices, and each block of
+    ``training`` its defaults. A schema without these definitions (a test's) is left as
+    it is.
+    """
+    defs = schema.get("$defs", {})
+    if "optimiser_settings" not in defs:
+        return schema
+    defs["optimiser_settings"]["properties"] = {name: param.json_schema() for name, param in TRAINING.items()}
+    for block, declarations in TRAINING_BLOCK_DECLARATIONS.items():
+        settings = defs[f"{block}_settings" if block != "network" else "train_settings"]
+        for name in declarations.keys() - TRAINING.keys():  # the block's own keys: loss, device
+            settings.setdefault("properties", {})[name] = declarations[name].json_schema()
+        defs["training"]["properties"][block]["properties"] = {
+            name: {"default": _json_value(param.default)} for name, param in declarations.items()}
+    defs["init"] = INIT["init"].json_schema()
+    defs["training"]["properties"]["init"]["default"] = INIT["init"].default
+    return schema
+
+
 @lru_cache(maxsize=4)
 def _load_schema(path: str) -> dict:
     with open(path) as handle:
-        return yaml.safe_load(handle)
+        return _declared_blocks(yaml.safe_load(handle))
+
+
+def effective_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The schema the configs are validated against: the file with the declared blocks filled in (a copy)."""
+    return copy.deepcopy(_load_schema(str(schema_path)))
 
 
 def _describe(schema: dict) -> str:

@@ -1,8 +1,9 @@
 """Adversarial examples as the anomalies: the normal classes' test images against attacked copies of them.
 
 The Deep SVDD and OC-NN papers test on GTSRB stop signs against adversarial stop signs.
-Here the attack is an L∞ projected-gradient attack (PGD, Madry et al. 2018) against a
-small CNN classifier trained on every class of the same dataset. Three workflow stages,
+Here the attack is an L∞ projected-gradient attack (PGD, Madry et al. 2018; ``data/pgd.py``)
+against a small CNN classifier (``nets/classifier.py``) trained on every class of the same
+dataset. Three workflow stages,
 each a file written once and shared by every run:
 
 1. ``train_classifier``: the classifier, once per (dataset, seed): ``classifier.pt``;
@@ -27,11 +28,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import OcbenchError
+from ..hyperparameters import TRAINING, Param, defaults
+from .pgd import check_budget, pgd_attack
 from .splits import check_unsupervised_setting
 
 #: the keys of a setting's ``attack`` block (the schema's defaults fill them)
@@ -39,24 +43,31 @@ ATTACK_KEYS = ("epsilon", "step_size", "steps", "attacked")
 #: one level of an 8-bit image in [0, 1]: a smaller epsilon cannot change a stored image
 PIXEL_LEVEL = 1 / 255
 
+#: the classifier's training settings (the config's ``training.classifier`` block) and their defaults
+CLASSIFIER_TRAINING: dict[str, Param] = {
+    **TRAINING,
+    "lr": replace(TRAINING["lr"], default=1e-3),
+    "epochs": replace(TRAINING["epochs"], default=10),
+    "milestones": replace(TRAINING["milestones"], default=()),
+    "batch_size": replace(TRAINING["batch_size"], default=128),
+    "weight_decay": replace(TRAINING["weight_decay"], default=0),  # an int, as the config has always given it
+    "device": Param("choice", choices=("cpu", "auto"), default="cpu", doc=(
+        "where the classifier trains and the attacks run; auto takes CUDA where the job finds it (a local GPU), "
+        "else the CPU (these jobs ask a cluster for no GPU)")),
+}
+
 
 # --------------------------------------------------------------------------- checks and names
 
 def check_attack(attack: dict, where: str = "attack") -> None:
     """Raise one line unless ``attack`` holds epsilon in [1/255, 1], step_size > 0, steps ≥ 1,
     attacked null or ≥ 1."""
-    epsilon, step_size, steps = attack.get("epsilon"), attack.get("step_size"), attack.get("steps")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon <= 1:
-        raise OcbenchError(f"{where}.epsilon: {epsilon!r} is not allowed; allowed: a number in (0, 1], the L∞ budget "
-                           "in pixels scaled to [0, 1] (8/255 ≈ 0.0314)")
+    epsilon = attack.get("epsilon")
+    check_budget(epsilon, attack.get("step_size"), attack.get("steps"), where)
     if epsilon < PIXEL_LEVEL:
         raise OcbenchError(f"{where}.epsilon: {epsilon!r} is below one level of an 8-bit image (1/255 ≈ 0.00392); "
                            "the attacked images are stored as 8-bit images, so it would change none; allowed: "
                            "a number in [1/255, 1]")
-    if isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or not step_size > 0:
-        raise OcbenchError(f"{where}.step_size: {step_size!r} is not allowed; allowed: a number > 0")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise OcbenchError(f"{where}.steps: {steps!r} is not allowed; allowed: an integer >= 1")
     attacked = attack.get("attacked")
     if attacked is not None and (isinstance(attacked, bool) or not isinstance(attacked, int) or attacked < 1):
         raise OcbenchError(f"{where}.attacked: {attacked!r} is not allowed; allowed: an integer >= 1, or null for "
@@ -108,20 +119,7 @@ def check_attack_setting(where: str, dataset: str, setting: dict, datasets: dict
     check_attack(setting["attack"], f"config {where}.attack")
 
 
-# --------------------------------------------------------------------------- the classifier (torch)
-
-def classifier_network(input_shape, n_classes: int):
-    """A small CNN for ``input_shape`` (C×H×W) images: two 3×3 convolutions (32, 64 channels) with ReLU
-    and 2×2 max pooling, a hidden layer of 128 units, then one logit per class."""
-    import torch.nn as nn
-
-    channels, height, width = (int(n) for n in input_shape)
-    return nn.Sequential(
-        nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), 128), nn.ReLU(),
-        nn.Linear(128, int(n_classes)))
-
+# --------------------------------------------------------------------------- the classifier (torch, nets.classifier)
 
 def to_unit_tensor(images: np.ndarray):
     """uint8 N×C×H×W pixels as a float32 tensor in [0, 1] (``preprocess.to_unit``)."""
@@ -151,9 +149,11 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, seed: int, config
     import torch
     import torch.nn.functional as F
 
+    from ..nets.classifier import classifier_network
     from ..training import TrainConfig, resolve_device, seed_everything, train_network
 
-    config = config or TrainConfig(lr=1e-3, epochs=10, milestones=(), batch_size=128, weight_decay=0.0)
+    config = config or TrainConfig(**{name: value for name, value in defaults(CLASSIFIER_TRAINING).items()
+                                      if name in TRAINING})
     y = np.asarray(y_train, dtype=np.int64)
     if len(y) != len(x_train) or len(y) == 0:
         raise OcbenchError(f"train_classifier needs one class per image, got {len(x_train)} images and "
@@ -172,54 +172,7 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, seed: int, config
     return network, accuracy
 
 
-# --------------------------------------------------------------------------- the attack (torch)
-
-def pgd_attack(network, x, y, epsilon: float, step_size: float, steps: int, *, seed: int = 0,
-               random_start: bool = True, batch_size: int = 512):
-    """L∞ projected gradient ascent on the classifier's margin loss of the true classes ``y``.
-
-    ``x``: float images in [0, 1]. From ``x`` plus uniform noise in [−ε, ε] (drawn from
-    ``seed_stream(seed, ATTACK_START_STREAM)``: deterministic, and not the stream that drew
-    the classifier's weights from the same seed), ``steps`` times: a
-    step of ``step_size`` along the sign of the gradient, then the projection onto the
-    ε-ball around ``x`` and onto [0, 1]. Returns the attacked images (a new tensor).
-
-    The loss is the margin, the largest other logit minus the true class's (Carlini and
-    Wagner's loss, as PGD also uses it): cross-entropy's gradient vanishes in float32
-    once the classifier is confident (its softmax rounds to 1), and the attack then
-    stays where it started.
-    """
-    import torch
-
-    from ..training import ATTACK_START_STREAM, seed_stream
-
-    check_attack({"epsilon": epsilon, "step_size": step_size, "steps": steps})
-    generator = seed_stream(seed, ATTACK_START_STREAM)
-    network.eval()
-    attacked = []
-    for start in range(0, len(x), batch_size):
-        original, target = x[start:start + batch_size], y[start:start + batch_size]
-        low, high = (original - epsilon).clamp(min=0), (original + epsilon).clamp(max=1)
-        current = original.clone()
-        if random_start:
-            noise = (torch.rand(original.shape, generator=generator) * 2 - 1) * epsilon
-            current = torch.min(torch.max(original + noise.to(original.device), low), high)
-        for _ in range(int(steps)):
-            current.requires_grad_(True)
-            loss = margin_loss(network(current), target).sum()  # the sum: each image its own gradient
-            gradient, = torch.autograd.grad(loss, current)  # the images' gradient only
-            current = torch.min(torch.max(current.detach() + step_size * gradient.sign(), low), high)
-        attacked.append(current.detach())
-    return torch.cat(attacked)
-
-
-def margin_loss(logits, target):
-    """Per image: the largest logit of a class other than ``target`` minus the logit of ``target``
-    (positive once the classifier's decision is wrong)."""
-    true = logits.gather(1, target[:, None])[:, 0]
-    others = logits.scatter(1, target[:, None], float("-inf"))
-    return others.max(dim=1).values - true
-
+# --------------------------------------------------------------------------- 8-bit storage and the attacked images
 
 def to_8bit_within(attacked: np.ndarray, original: np.ndarray, epsilon: float) -> np.ndarray:
     """Attacked float images in [0, 1] as uint8, each pixel within ``floor(255·epsilon)`` levels of its original.

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import check_choice
+from ..hyperparameters import defaults
 from ..nets import build_autoencoder
 from ..nets.reference_init import apply_init
-from ..training import as_tensor, map_batches, resolve_device, seed_everything
+from ..training import map_batches, resolve_device, seed_everything
+from . import params
 from .autoencoder_file import read_autoencoder, write_autoencoder
 from .deep import DeepDetector
 
-#: how the training loss reduces a sample's squared errors: ``sum`` over its entries (the
-#: Deep SVDD reference) or their ``mean`` (the Deep SAD reference); docs/deviations.md
-AUTOENCODER_LOSSES = ("sum", "mean")
+_DEFAULT = defaults(params.AUTOENCODER)
 
 
 def reconstruction_error(autoencoder, x: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -45,28 +45,39 @@ class ReconstructionScorer(DeepDetector):
 
     def _score(self, x) -> np.ndarray:
         self.autoencoder_.eval()
-        err = map_batches(lambda b: reconstruction_error(self.autoencoder_, b), as_tensor(x, self.device_))
+        err = map_batches(lambda b: reconstruction_error(self.autoencoder_, b), self.as_input(x))
         return err.cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return self._score(X)
 
 
 class AutoencoderDetector(ReconstructionScorer):
     """Trains ``build_autoencoder(net)`` on the squared reconstruction error; score = its per-sample mean.
 
-    ``loss``: ``sum`` of the squared errors over a sample's entries (the Deep SVDD
-    reference) or their ``mean`` (Deep SAD), then averaged over the batch.
-    ``init``: ``default`` or the reference whose initial weights to draw for the seed
-    (``ocbench.nets.reference_init``).
-
     A fitted instance is what pretraining saves: its ``autoencoder_.encoder`` carries
-    the weights that Deep SVDD, Deep SAD and the hybrid baselines start from.
+    the weights that Deep SVDD, Deep SAD and the hybrid baselines start from. One loaded
+    with ``load`` has ``threshold_`` but no ``decision_scores_`` or ``labels_`` (the file
+    keeps no training scores).
+
+    Attributes
+    ----------
+    autoencoder_ : ocbench.nets.Autoencoder
+        the trained encoder and decoder
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
-    def __init__(self, net="mnist_lenet", lr=1e-4, epochs=150, milestones=(50,), batch_size=200,
-                 weight_decay=0.5e-3, amsgrad=False, loss="mean", init="default", device="cpu", seed=0):
+    hyper_parameters = params.AUTOENCODER
+    argument_docs = {"net": ("str", "a net of ocbench.nets.NETS by name: its encoder and mirror decoder")}
+    trained_module = "autoencoder_"
+    stackable = True
+
+    def __init__(self, net="mnist_lenet", lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"],
+                 milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], loss=_DEFAULT["loss"],
+                 init=_DEFAULT["init"], device="cpu", seed=0):
         self.net = net
         self.lr = lr
         self.epochs = epochs
@@ -79,31 +90,26 @@ class AutoencoderDetector(ReconstructionScorer):
         self.device = device
         self.seed = seed
 
-    _trained = "autoencoder_"
-
-    def fit(self, X, y=None):
-        return self._fit_phases(X, y)
-
-    def _run_name(self) -> str:
+    def run_name(self) -> str:
         return "autoencoder"
 
-    def _begin_fit(self, X, y):
-        check_choice("autoencoder loss", self.loss, AUTOENCODER_LOSSES)
+    def begin_fit(self, X, y):
+        self.check_hyper_parameters()
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         autoencoder = build_autoencoder(self.net)
         apply_init(autoencoder, self.net, self.init, self.seed, "autoencoder")
         self.autoencoder_ = autoencoder.to(self.device_)
-        return [as_tensor(X, self.device_)], []
+        return [self.as_input(X)], []
 
-    def _batch_loss(self, forward, xb):
+    def batch_loss(self, forward, xb):
         return autoencoder_loss(forward, xb, self.loss)
 
-    def _end_fit(self, x, state):
-        self.threshold_ = self._threshold_from_training(self._score(x))
+    def end_fit(self, x, state):
+        self.set_training_scores(self._score(x))
 
     def save(self, path) -> None:
-        self._check_fitted()
+        check_is_fitted(self)
         write_autoencoder(path, self.get_params(), self.autoencoder_, self.threshold_, self.train_losses_)
 
     @classmethod

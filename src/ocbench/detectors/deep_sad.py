@@ -1,20 +1,17 @@
 """Deep SAD (Ruff et al., ICLR 2020): Deep SVDD that also learns from labelled samples."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import OcbenchError
+from ..hyperparameters import defaults
 from ..training import as_tensor
+from . import params
 from .base import semi_labels
 from .deep import DeepDetector
 from .objectives import deep_sad_loss, init_center, squared_distance
 
-
-def check_positive(what: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise OcbenchError(f"{what} must be a number > 0, got {value!r}")
+_DEFAULT = defaults(params.DEEP_SAD)
 
 
 class DeepSAD(DeepDetector):
@@ -34,13 +31,29 @@ class DeepSAD(DeepDetector):
     ``Autoencoder``) starts the network from the pretrained encoder: a real weight
     transfer, where the reference silently copied nothing. None trains from a random
     initialisation, which is what the reference did in effect.
+
+    Attributes
+    ----------
+    c_ : torch.Tensor of shape (rep_dim,)
+        the centre
+    n_known_normal_ : int
+        training samples labelled +1
+    n_known_anomalies_ : int
+        training samples labelled -1
+    network_ : torch.nn.Module
+        the trained network phi
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
     uses_labels = True
+    hyper_parameters = params.DEEP_SAD
+    stackable = True
 
-    def __init__(self, net="mnist_lenet", eta=1.0, eps=1e-6, lr=1e-4, epochs=150, milestones=(50,),
-                 batch_size=128, weight_decay=0.5e-6, amsgrad=False, init="default", device="cpu", seed=0,
-                 autoencoder=None):
+    def __init__(self, net="mnist_lenet", eta=_DEFAULT["eta"], eps=_DEFAULT["eps"], lr=_DEFAULT["lr"],
+                 epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], init=_DEFAULT["init"],
+                 device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.eta = eta
         self.eps = eps
@@ -55,33 +68,29 @@ class DeepSAD(DeepDetector):
         self.seed = seed
         self.autoencoder = autoencoder
 
-    def fit(self, X, y=None):
-        return self._fit_phases(X, y)
-
-    def _run_name(self) -> str:
+    def run_name(self) -> str:
         return "deep_sad"
 
-    def _begin_fit(self, X, y):
-        check_positive("eta", self.eta)
-        check_positive("eps", self.eps)
+    def begin_fit(self, X, y):
+        self.check_hyper_parameters()
         semi = semi_labels(y, len(X))
-        x = self._setup(X)
+        x = self.setup_network(X)
         semi_t = as_tensor(semi, self.device_).long()
         self.network_.eval()
-        self.c_ = init_center(self._codes(x))
+        self.c_ = init_center(self.codes(x))
         self.n_known_normal_ = int(np.sum(semi == 1))
         self.n_known_anomalies_ = int(np.sum(semi == -1))
         return [x, semi_t], [self.c_]
 
-    def _batch_loss(self, forward, xb, sb, center):
+    def batch_loss(self, forward, xb, sb, center):
         return deep_sad_loss(squared_distance(forward(xb), center), sb, self.eta, self.eps)
 
-    def _end_fit(self, x, state):
-        self.threshold_ = self._threshold_from_training(self._score(x))
+    def end_fit(self, x, state):
+        self.set_training_scores(self._score(x))
 
     def _score(self, x) -> np.ndarray:
-        return squared_distance(self._codes(x), self.c_).cpu().numpy().astype(np.float64)
+        return squared_distance(self.codes(x), self.c_).cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return self._score(X)

@@ -39,15 +39,19 @@ import warnings
 import numpy as np
 import torch
 from sklearn.metrics import silhouette_score
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import OcbenchError, check_choice, check_open_unit, check_positive_int
+from ..errors import OcbenchError
+from ..hyperparameters import defaults
 from ..training import train_network
+from . import params
 from .deep import DeepDetector
 from .objectives import (init_center, multi_radius_score, multi_radius_soft_boundary_loss,
                          radius_from_distances, squared_distances_to_centers)
 
-CLUSTERINGS = ("finch", "labels")
-FINCH_METRICS = ("euclidean", "cosine", "cityblock")
+CLUSTERINGS = params.MULTI_RADIUS["clusters"].choices
+FINCH_METRICS = params.MULTI_RADIUS["finch_metric"].choices
+_DEFAULT = defaults(params.MULTI_RADIUS)
 
 
 def _finch():
@@ -141,16 +145,35 @@ class MultiRadiusDeepSVDD(DeepDetector):
 
     ``fit(X, y=None, groups=None)``: ``groups`` (one id per training sample, the class
     of each normal sample) is required when ``clusters="labels"`` and ignored otherwise.
+    ``threshold_`` is 0.
 
-    Fitted: ``n_clusters_``, ``train_clusters_`` (cluster id of each training sample),
-    ``cluster_sizes_``, ``centers_`` (K x rep_dim), ``radii_`` (K), ``train_losses_``,
-    ``threshold_`` (0).
+    Attributes
+    ----------
+    n_clusters_ : int
+        the number of spheres
+    train_clusters_ : ndarray of shape (n_samples,)
+        the cluster id of each training sample
+    cluster_sizes_ : ndarray of shape (n_clusters_,)
+        training samples per cluster
+    centers_ : torch.Tensor of shape (n_clusters_, rep_dim)
+        the centres
+    radii_ : torch.Tensor of shape (n_clusters_,)
+        the radii
+    network_ : torch.nn.Module
+        the trained network phi
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
-    def __init__(self, net="mnist_lenet", nu=0.1, warm_up_epochs=10, clusters="finch", n_clusters=None,
-                 max_clusters=10, min_cluster_size=10, finch_metric="euclidean", finch_max_samples=5000, lr=1e-4,
-                 epochs=150, milestones=(50,), batch_size=200, weight_decay=0.5e-6, amsgrad=False,
-                 device="cpu", seed=0, autoencoder=None):
+    hyper_parameters = params.MULTI_RADIUS
+
+    def __init__(self, net="mnist_lenet", nu=_DEFAULT["nu"], warm_up_epochs=_DEFAULT["warm_up_epochs"],
+                 clusters=_DEFAULT["clusters"], n_clusters=_DEFAULT["n_clusters"],
+                 max_clusters=_DEFAULT["max_clusters"], min_cluster_size=_DEFAULT["min_cluster_size"],
+                 finch_metric=_DEFAULT["finch_metric"], finch_max_samples=_DEFAULT["finch_max_samples"],
+                 lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"],
+                 batch_size=_DEFAULT["batch_size"], weight_decay=_DEFAULT["weight_decay"],
+                 amsgrad=_DEFAULT["amsgrad"], device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.nu = nu
         self.warm_up_epochs = warm_up_epochs
@@ -171,16 +194,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
         self.autoencoder = autoencoder
 
     def _check_params(self, n: int, groups) -> None:
-        check_choice("clusters", self.clusters, CLUSTERINGS)
-        check_open_unit("nu", self.nu)
-        if isinstance(self.warm_up_epochs, bool) or not isinstance(self.warm_up_epochs, int) or self.warm_up_epochs < 0:
-            raise OcbenchError(f"warm_up_epochs must be an integer >= 0, got {self.warm_up_epochs!r}")
-        if self.n_clusters is not None:
-            check_positive_int("n_clusters", self.n_clusters)
-        check_positive_int("max_clusters", self.max_clusters)
-        check_positive_int("min_cluster_size", self.min_cluster_size)
-        check_positive_int("finch_max_samples", self.finch_max_samples)
-        check_choice("finch_metric", self.finch_metric, FINCH_METRICS)
+        self.check_hyper_parameters()
         if self.clusters == "labels":
             if groups is None:
                 raise OcbenchError("clusters='labels' needs groups: the class id of every training sample")
@@ -198,10 +212,10 @@ class MultiRadiusDeepSVDD(DeepDetector):
 
     def fit(self, X, y=None, groups=None):
         self._check_params(len(X), groups)
-        config = self._train_config()
-        x = self._setup(X)
+        config = self.train_config()
+        x = self.setup_network(X)
         self.network_.eval()
-        codes = self._codes(x)
+        codes = self.codes(x)
         ids = self._cluster_ids(codes, groups)
         self.n_clusters_ = int(ids.max()) + 1
         self.train_clusters_ = ids
@@ -222,13 +236,12 @@ class MultiRadiusDeepSVDD(DeepDetector):
 
         self.train_losses_ = train_network(self.network_, batch_loss, [x, ids_t], config, seed=self.seed,
                                            name="multi_radius_deep_svdd", after_step=update_radii)
-        self.threshold_ = 0.0
-        return self
+        return self.set_training_scores(self._score(x), 0.0)
 
     def _score(self, x) -> np.ndarray:
-        dists = squared_distances_to_centers(self._codes(x), self.centers_)
+        dists = squared_distances_to_centers(self.codes(x), self.centers_)
         return multi_radius_score(dists, self.radii_).cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return self._score(X)

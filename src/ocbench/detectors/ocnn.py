@@ -29,42 +29,42 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn as nn
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import check_choice, check_open_unit, check_positive_int
+from ..hyperparameters import defaults
+from ..nets.ocnn_head import OCNNHead
 from ..training import TrainConfig, train_network
+from . import params
 from .deep import DeepDetector
 from .objectives import ocnn_loss, ocnn_offset
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "linear": nn.Identity}
-
-
-class OCNNHead(nn.Module):
-    """y_hat = <w, g(V z)>: hidden layer V (no bias), activation g, output weights w (no bias).
-
-    No biases, as in the paper's objective, whose penalty covers w and V only.
-    """
-
-    def __init__(self, rep_dim: int, hidden: int, activation: str = "sigmoid"):
-        super().__init__()
-        self.V = nn.Linear(rep_dim, hidden, bias=False)
-        self.g = ACTIVATIONS[activation]()
-        self.w = nn.Linear(hidden, 1, bias=False)
-
-    def forward(self, z):
-        return self.w(self.g(self.V(z))).squeeze(1)
+_DEFAULT = defaults(params.OCNN)
 
 
 class OCNN(DeepDetector):
     """OC-NN on the codes of ``net`` (frozen; the pretrained encoder when ``autoencoder`` is given).
 
-    Fitted: ``network_`` (the frozen encoder), ``head_`` (``OCNNHead``), ``r_``,
-    ``train_losses_``, ``threshold_`` (0). ``decision_function`` = r - y_hat.
-    Without ``autoencoder`` the encoder keeps its random initialisation.
+    ``decision_function`` = r - y_hat; ``threshold_`` = 0. Without ``autoencoder`` the
+    encoder keeps its random initialisation.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        the frozen encoder
+    head_ : ocbench.nets.ocnn_head.OCNNHead
+        the trained head
+    r_ : float
+        the offset r, the nu quantile of the head's training outputs
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
-    def __init__(self, net="mnist_lenet", nu=0.1, hidden=32, activation="sigmoid", lr=1e-4, epochs=150,
-                 milestones=(50,), batch_size=200, amsgrad=False, device="cpu", seed=0, autoencoder=None):
+    hyper_parameters = params.OCNN
+
+    def __init__(self, net="mnist_lenet", nu=_DEFAULT["nu"], hidden=_DEFAULT["hidden"],
+                 activation=_DEFAULT["activation"], lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"],
+                 milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"], amsgrad=_DEFAULT["amsgrad"],
+                 device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.nu = nu
         self.hidden = hidden
@@ -78,20 +78,18 @@ class OCNN(DeepDetector):
         self.seed = seed
         self.autoencoder = autoencoder
 
-    def _train_config(self) -> TrainConfig:
+    def train_config(self) -> TrainConfig:
         # weight_decay 0: 1/2 ||w||^2 + 1/2 ||V||^2 is already in the loss.
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
                            batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad)
 
     def fit(self, X, y=None):
-        check_open_unit("nu", self.nu)
-        check_positive_int("hidden", self.hidden)
-        check_choice("activation", self.activation, ACTIVATIONS)
-        config = self._train_config()
-        x = self._setup(X)
+        self.check_hyper_parameters()
+        config = self.train_config()
+        x = self.setup_network(X)
         # The encoder is frozen: its codes are computed once and are the head's only input.
         self.network_.eval().requires_grad_(False)
-        codes = self._codes(x)
+        codes = self.codes(x)
         self.head_ = OCNNHead(codes.shape[1], self.hidden, self.activation).to(self.device_)
         self.r_ = self._offset(codes)
 
@@ -103,8 +101,7 @@ class OCNN(DeepDetector):
 
         self.train_losses_ = train_network(self.head_, batch_loss, [codes], config, seed=self.seed,
                                            name="ocnn", after_epoch=update_offset)
-        self.threshold_ = 0.0
-        return self
+        return self.set_training_scores((self.r_ - self._outputs(codes)).cpu().numpy().astype(np.float64), 0.0)
 
     @torch.no_grad()
     def _outputs(self, codes: torch.Tensor) -> torch.Tensor:
@@ -114,6 +111,6 @@ class OCNN(DeepDetector):
         return ocnn_offset(self._outputs(codes), self.nu)
 
     def decision_function(self, X):
-        self._check_fitted()
-        y_hat = self._outputs(self._codes(X))
+        check_is_fitted(self)
+        y_hat = self._outputs(self.codes(X))
         return (self.r_ - y_hat).cpu().numpy().astype(np.float64)

@@ -25,22 +25,20 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from ..errors import OcbenchError, check_positive_int
+from ..errors import OcbenchError
+from ..hyperparameters import defaults
 from ..nets import Autoencoder, build_autoencoder
-from ..training import as_tensor, map_batches, resolve_device, seed_everything, train_network
+from ..training import map_batches, resolve_device, seed_everything, train_network
+from . import params
 from .autoencoder import ReconstructionScorer
 from .deep import load_autoencoder
 from .objectives import soft_threshold
 
-
-def check_lam(lam) -> None:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam) or lam < 0:
-        raise OcbenchError(f"lam must be a finite number >= 0, got {lam!r}")
+_DEFAULT = defaults(params.RCAE)
 
 
 class RCAE(ReconstructionScorer):
@@ -51,14 +49,34 @@ class RCAE(ReconstructionScorer):
     the last one, so there are ceil(epochs / epochs_per_alternation) alternations.
     ``autoencoder`` (a path written by ``AutoencoderDetector.save`` or an
     ``Autoencoder``) initialises all weights from the shared pretrained autoencoder.
+    ``threshold_`` is the 0.9 quantile of the training scores.
 
-    Fitted: ``autoencoder_``, ``noise_`` (N, X's shape), ``noise_sparsity_`` (share of
-    exact zeros in N), ``n_alternations_``, ``train_losses_``, ``threshold_`` (0.9
-    quantile of the training scores).
+    Attributes
+    ----------
+    autoencoder_ : ocbench.nets.Autoencoder
+        the trained autoencoder
+    noise_ : ndarray of X's shape
+        the noise matrix N
+    noise_sparsity_ : float
+        the share of exact zeros in N
+    n_alternations_ : int
+        the updates of N
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
-    def __init__(self, net="mnist_lenet", lam=0.5, epochs_per_alternation=10, lr=1e-4, epochs=150,
-                 milestones=(50,), batch_size=200, weight_decay=0.5e-3, amsgrad=False, device="cpu",
+    hyper_parameters = params.RCAE
+    argument_docs = {
+        "net": ("str or ocbench.nets.Autoencoder", "a net of ocbench.nets.NETS by name (its autoencoder), "
+                                                   "or an autoencoder, deep-copied"),
+        "autoencoder": ("str, Path, Autoencoder or None", "the pretrained autoencoder whose weights, encoder "
+                                                          "and decoder, the autoencoder starts from; None: none"),
+    }
+
+    def __init__(self, net="mnist_lenet", lam=_DEFAULT["lam"],
+                 epochs_per_alternation=_DEFAULT["epochs_per_alternation"], lr=_DEFAULT["lr"],
+                 epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], device="cpu",
                  seed=0, autoencoder=None):
         self.net = net
         self.lam = lam
@@ -74,13 +92,12 @@ class RCAE(ReconstructionScorer):
         self.autoencoder = autoencoder
 
     def fit(self, X, y=None):
-        check_lam(self.lam)
-        check_positive_int("epochs_per_alternation", self.epochs_per_alternation)
-        config = self._train_config()
+        self.check_hyper_parameters()
+        config = self.train_config()
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.autoencoder_ = self._initial_autoencoder().to(self.device_)
-        x = as_tensor(X, self.device_)
+        x = self.as_input(X)
         noise = torch.zeros_like(x)  # updated in place: every batch slices the current N
         every = self.epochs_per_alternation
 
@@ -98,8 +115,7 @@ class RCAE(ReconstructionScorer):
         self.n_alternations_ = math.ceil(config.epochs / every)
         self.noise_ = noise.cpu().numpy()
         self.noise_sparsity_ = float(np.mean(self.noise_ == 0))
-        self.threshold_ = self._threshold_from_training(self._score(x))
-        return self
+        return self.set_training_scores(self._score(x))
 
     def _initial_autoencoder(self) -> Autoencoder:
         """A fresh ``build_autoencoder(net)`` (or a copy of a given one), with the pretrained weights if any."""

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import OcbenchError, check_open_unit, check_positive_int
+from ..errors import OcbenchError, check_positive_int
+from ..hyperparameters import defaults
+from . import params
 from .base import Detector
 
 log = logging.getLogger("ocbench.detectors.shallow")
@@ -27,6 +29,15 @@ log = logging.getLogger("ocbench.detectors.shallow")
 DEFAULT_GAMMAS = tuple(np.logspace(-7, 2, num=10, base=2))
 #: KDE's grid of Gaussian bandwidths
 DEFAULT_BANDWIDTHS = tuple(np.logspace(0.5, 5, num=10, base=2))
+_OCSVM, _FOREST, _KDE = defaults(params.OCSVM), defaults(params.ISOLATION_FOREST), defaults(params.KDE)
+
+#: the fitted attributes that ``select_gamma`` sets (OC-SVM, SSAD), for their Attributes sections
+GAMMA_SELECTION_ATTRIBUTES = {
+    "gamma_": ("float", "the kernel width used"),
+    "gamma_selection_": ("str", "how gamma was chosen: by validation AUC, or 'scale' and why"),
+    "validation_auc_": ("float or None", "the chosen gamma's validation AUC"),
+    "validation_aucs_": ("tuple of float", "the validation AUC of every grid value"),
+}
 
 
 # --------------------------------------------------------------------------- inputs
@@ -39,18 +50,10 @@ def flatten(X) -> np.ndarray:
     return X.reshape(len(X), -1)
 
 
-def check_grid(what: str, values) -> tuple[float, ...]:
-    """A non-empty tuple of positive finite numbers (a gamma or bandwidth grid)."""
-    try:
-        grid = tuple(values)
-    except TypeError:
-        raise OcbenchError(f"{what} must be a list of positive numbers, got {values!r}") from None
-    if not grid:
-        raise OcbenchError(f"{what} must list at least one positive number, got an empty list")
-    for value in grid:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-            raise OcbenchError(f"{what} must hold positive finite numbers, got {value!r}")
-    return tuple(float(v) for v in grid)
+def grid(values, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A gamma or bandwidth grid as floats: ``values`` (which ``check_hyper_parameters`` has checked against
+    their declaration: positive finite numbers), or ``default`` where they are None."""
+    return tuple(float(v) for v in (default if values is None else values))
 
 
 def check_validation_set(X_val, y_val, n_features: int):
@@ -150,24 +153,30 @@ class OCSVM(Detector):
     ``fit(X, y=None, X_val=None, y_val=None)``: with a labelled validation set (0 normal,
     1 anomaly) gamma is the grid value of highest validation AUC; without one it is
     ``'scale'``. Score = minus scikit-learn's decision function, so the SVM boundary is
-    at 0. The fit is deterministic; ``seed`` is kept for the common detector signature.
+    at 0. The fit is deterministic but for the subsample of ``max_train_samples``.
 
     ``threshold_``: the SVM's own boundary (0) without a validation set. With one, the
     (1 - nu) quantile of the validation set's normal samples' scores: the gamma that
     ranks best on held-out data is often so narrow that the boundary encloses the
     training points only (gamma 2 on mnist5k flags every test sample), so the boundary
     is placed where it flags the share nu of held-out normal data it is meant to.
-    ``threshold_source_`` says which. ``max_train_samples`` (None: all) fits on that many
-    training samples drawn by ``seed``; the fit is otherwise deterministic.
 
-    Fitted: ``model_``, ``gamma_``, ``gamma_selection_``, ``validation_auc_``,
-    ``validation_aucs_`` (one per grid value), ``threshold_``, ``threshold_source_``,
-    ``n_train_used_``.
+    Attributes
+    ----------
+    model_ : sklearn.svm.OneClassSVM
+        the fitted SVM
+    threshold_source_ : str
+        where the threshold comes from: ``boundary`` or ``validation normals``
+    n_train_used_ : int
+        the training samples the SVM was fitted on
     """
 
     uses_validation = True
+    hyper_parameters = params.OCSVM
+    attribute_docs = GAMMA_SELECTION_ATTRIBUTES
 
-    def __init__(self, nu=0.1, gammas=None, max_train_samples=None, seed=0):
+    def __init__(self, nu=_OCSVM["nu"], gammas=_OCSVM["gammas"], max_train_samples=_OCSVM["max_train_samples"],
+                 seed=0):
         self.nu = nu
         self.gammas = gammas
         self.max_train_samples = max_train_samples
@@ -176,9 +185,10 @@ class OCSVM(Detector):
     def fit(self, X, y=None, X_val=None, y_val=None):
         from sklearn.svm import OneClassSVM
 
-        check_open_unit("nu", self.nu)
-        gammas = check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
-        X = capped(flatten(X), self.max_train_samples, self.seed)
+        self.check_hyper_parameters()
+        gammas = grid(self.gammas, DEFAULT_GAMMAS)
+        X_all = flatten(X)
+        X = capped(X_all, self.max_train_samples, self.seed)
         self.n_train_used_ = len(X)
         validation = check_validation_set(X_val, y_val, X.shape[1])
 
@@ -188,14 +198,14 @@ class OCSVM(Detector):
         self.model_ = select_gamma(self, gammas, fit_one, lambda m, x: -m.decision_function(x), X, validation)
         held_out_normal = None if validation is None else validation[0][validation[1] == 0]
         if held_out_normal is not None and len(held_out_normal):
-            self.threshold_ = float(np.quantile(-self.model_.decision_function(held_out_normal), 1.0 - self.nu))
+            threshold = float(np.quantile(-self.model_.decision_function(held_out_normal), 1.0 - self.nu))
             self.threshold_source_ = "validation normals"
         else:
-            self.threshold_, self.threshold_source_ = 0.0, "boundary"
-        return self
+            threshold, self.threshold_source_ = 0.0, "boundary"
+        return self.set_training_scores(-self.model_.decision_function(X_all), threshold)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return -self.model_.decision_function(flatten(X))
 
 
@@ -204,11 +214,18 @@ class IsolationForest(Detector):
 
     Score = minus scikit-learn's ``score_samples`` (the mean path-length score).
     ``threshold_`` is the (1 - contamination) quantile of the training scores, which is
-    scikit-learn's own offset: ``predict`` agrees with scikit-learn's. ``max_samples``
-    is capped at the training size.
+    scikit-learn's own offset: ``predict`` agrees with scikit-learn's.
+
+    Attributes
+    ----------
+    model_ : sklearn.ensemble.IsolationForest
+        the fitted forest
     """
 
-    def __init__(self, n_estimators=100, max_samples=256, contamination=0.1, seed=0):
+    hyper_parameters = params.ISOLATION_FOREST
+
+    def __init__(self, n_estimators=_FOREST["n_estimators"], max_samples=_FOREST["max_samples"],
+                 contamination=_FOREST["contamination"], seed=0):
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.contamination = contamination
@@ -217,21 +234,16 @@ class IsolationForest(Detector):
     def fit(self, X, y=None):
         from sklearn.ensemble import IsolationForest as SklearnIsolationForest
 
-        check_positive_int("n_estimators", self.n_estimators)
-        check_positive_int("max_samples", self.max_samples)
-        if isinstance(self.contamination, bool) or not isinstance(self.contamination, numbers.Real) \
-                or not 0.0 < self.contamination <= 0.5:
-            raise OcbenchError(f"contamination must lie in (0, 0.5], got {self.contamination!r}")
+        self.check_hyper_parameters()
         X = flatten(X)
         self.model_ = SklearnIsolationForest(
             n_estimators=self.n_estimators, max_samples=min(self.max_samples, len(X)),
             contamination=self.contamination, random_state=self.seed).fit(X)
         train_scores = -self.model_.score_samples(X)
-        self.threshold_ = float(np.quantile(train_scores, 1.0 - self.contamination))
-        return self
+        return self.set_training_scores(train_scores, float(np.quantile(train_scores, 1.0 - self.contamination)))
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return -self.model_.score_samples(flatten(X))
 
 
@@ -240,16 +252,26 @@ class KDE(Detector):
 
     The bandwidth is the grid value whose held-out log-likelihood (the fold's total,
     averaged over ``cv_folds`` folds of the training data, scikit-learn's
-    ``GridSearchCV``) is highest; the folds
-    are shuffled by ``seed`` so that a training set ordered by class does not give
-    folds of one kind. ``threshold_`` is the 0.9 quantile of the training scores.
-    ``max_train_samples`` (None: all) fits on that many training samples drawn by ``seed``.
+    ``GridSearchCV``) is highest; the folds are shuffled by ``seed`` so that a training
+    set ordered by class does not give folds of one kind. ``threshold_`` is the 0.9
+    quantile of the scores of the samples the density was fitted on.
 
-    Fitted: ``model_``, ``bandwidth_``, ``cv_log_likelihoods_`` (one per grid value),
-    ``threshold_``, ``n_train_used_``.
+    Attributes
+    ----------
+    model_ : sklearn.neighbors.KernelDensity
+        the fitted density
+    bandwidth_ : float
+        the bandwidth chosen
+    cv_log_likelihoods_ : tuple of float
+        the cross-validated log-likelihood of every grid value
+    n_train_used_ : int
+        the training samples the density was fitted on
     """
 
-    def __init__(self, bandwidths=None, cv_folds=5, max_train_samples=None, seed=0):
+    hyper_parameters = params.KDE
+
+    def __init__(self, bandwidths=_KDE["bandwidths"], cv_folds=_KDE["cv_folds"],
+                 max_train_samples=_KDE["max_train_samples"], seed=0):
         self.bandwidths = bandwidths
         self.cv_folds = cv_folds
         self.max_train_samples = max_train_samples
@@ -259,11 +281,10 @@ class KDE(Detector):
         from sklearn.model_selection import GridSearchCV, KFold
         from sklearn.neighbors import KernelDensity
 
-        bandwidths = check_grid("bandwidths", DEFAULT_BANDWIDTHS if self.bandwidths is None else self.bandwidths)
-        check_positive_int("cv_folds", self.cv_folds)
-        if self.cv_folds < 2:
-            raise OcbenchError(f"cv_folds must be at least 2, got {self.cv_folds}")
-        X = capped(flatten(X), self.max_train_samples, self.seed)
+        self.check_hyper_parameters()
+        bandwidths = grid(self.bandwidths, DEFAULT_BANDWIDTHS)
+        X_all = flatten(X)
+        X = capped(X_all, self.max_train_samples, self.seed)
         self.n_train_used_ = len(X)
         if len(X) < self.cv_folds:
             raise OcbenchError(f"KDE needs at least cv_folds={self.cv_folds} training samples, got {len(X)}")
@@ -273,9 +294,10 @@ class KDE(Detector):
         self.model_ = search.best_estimator_
         self.bandwidth_ = float(search.best_params_["bandwidth"])
         self.cv_log_likelihoods_ = tuple(float(v) for v in search.cv_results_["mean_test_score"])
-        self.threshold_ = self._threshold_from_training(-self.model_.score_samples(X))
-        return self
+        fitted_scores = -self.model_.score_samples(X)
+        train_scores = fitted_scores if len(X) == len(X_all) else -self.model_.score_samples(X_all)
+        return self.set_training_scores(train_scores, self.threshold_from_training(fitted_scores))
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return -self.model_.score_samples(flatten(X))

@@ -24,22 +24,25 @@ Where ocbench differs from the reference, and why:
 from __future__ import annotations
 
 import copy
-import numbers
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import OcbenchError, check_choice, check_positive_int
-from ..nets import NETS, build_network
+from ..errors import OcbenchError, check_choice
+from ..hyperparameters import defaults
+from ..nets import NETS, as_net_input, build_network
 from ..nets.vae import LabelClassifier, M2Model
 from ..training import TrainConfig, as_tensor, map_batches, resolve_device, seed_everything, train_network
+from . import params
 from .base import Detector, semi_labels
 from .objectives import (bernoulli_log_likelihood, classification_loss, gaussian_kl_to_standard_normal,
                          labelled_elbo, unlabelled_elbo)
 
 N_CLASSES = 2  # 0 normal, 1 anomaly
+_DEFAULT = defaults(params.SS_DGM)
 
 MNIST_SIZES = (32, (128, 64))
 FMNIST_SIZES = (64, (256, 128))
@@ -94,14 +97,33 @@ class SSDGM(Detector):
     makes it that LeNet encoder plus a linear layer, as the reference; a tabular net
     name (``*_mlp``) or None makes it one ReLU hidden layer of ``hidden[0]`` units on the
     flattened input, as the reference's ODDS classifier; a module with ``rep_dim`` is
-    used as the backbone. ``latent_dim`` and ``hidden`` default (None) to ``dgm_sizes``.
-    ``alpha`` defaults (None) to ``default_alpha`` of the training labels.
+    used as the backbone. ``threshold_`` is the 0.9 quantile of the training scores.
+
+    Attributes
+    ----------
+    model_ : ocbench.nets.vae.M2Model
+        the trained model
+    latent_dim_ : int
+        the latent size used
+    hidden_ : tuple of int
+        the hidden sizes used
+    alpha_ : float
+        the classification weight used
+    train_losses_ : list of float
+        the mean loss of every epoch
     """
 
     uses_labels = True
+    hyper_parameters = params.SS_DGM
+    argument_docs = {"net": ("str, torch.nn.Module or None", "the classifier's backbone: an image net of "
+                                                             "ocbench.nets.NETS (its input shape fixes the "
+                                                             "samples'), a tabular one or None (one hidden "
+                                                             "layer), or a module with rep_dim")}
 
-    def __init__(self, net=None, latent_dim=None, hidden=None, alpha=None, lr=1e-3, epochs=50,
-                 milestones=(), batch_size=128, weight_decay=1e-6, amsgrad=False, device="cpu", seed=0):
+    def __init__(self, net=None, latent_dim=_DEFAULT["latent_dim"], hidden=_DEFAULT["hidden"],
+                 alpha=_DEFAULT["alpha"], lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"],
+                 milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], device="cpu", seed=0):
         self.net = net
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -116,12 +138,12 @@ class SSDGM(Detector):
         self.seed = seed
 
     def fit(self, X, y=None):
-        X = np.asarray(X) if not isinstance(X, torch.Tensor) else X
+        X = self._as_input_array(X)
         semi = semi_labels(y, len(X))
         if not (semi == -1).any():
             raise OcbenchError("ss_dgm needs labelled anomalies (ratio_known_outlier > 0); "
                                "the training semi-labels have no -1")
-        self._check_params()
+        self.check_hyper_parameters()
         config = TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
                              batch_size=self.batch_size, weight_decay=self.weight_decay, amsgrad=self.amsgrad)
         x_dim = int(np.prod(X.shape[1:]))
@@ -156,20 +178,14 @@ class SSDGM(Detector):
             return loss
 
         self.train_losses_ = train_network(self.model_, batch_loss, [x, s], config, seed=self.seed, name="ss_dgm")
-        self.threshold_ = self._threshold_from_training(self._score(x))
-        return self
+        return self.set_training_scores(self._score(x))
 
-    def _check_params(self):
-        if self.alpha is not None and (isinstance(self.alpha, bool) or not isinstance(self.alpha, numbers.Real)
-                                       or not self.alpha >= 0):
-            raise OcbenchError(f"alpha must be a number >= 0 or None (automatic), got {self.alpha!r}")
-        if self.latent_dim is not None:
-            check_positive_int("latent_dim", self.latent_dim)
-        if self.hidden is not None:
-            if isinstance(self.hidden, (str, bytes)) or len(self.hidden) == 0:
-                raise OcbenchError(f"hidden must be a non-empty list of layer sizes, got {self.hidden!r}")
-            for h in self.hidden:
-                check_positive_int("each hidden layer size", h)
+    def _as_input_array(self, X):
+        """X as an array (or tensor), with an image net's samples in its input shape (``nets.as_net_input``)."""
+        X = np.asarray(X) if not isinstance(X, torch.Tensor) else X
+        if isinstance(self.net, str) and self.net in NETS and len(NETS[self.net].input_shape) == 3:
+            return as_net_input(X, self.net)
+        return X
 
     def _classifier(self, sample_shape, x_dim: int) -> LabelClassifier:
         if isinstance(self.net, nn.Module):
@@ -190,8 +206,8 @@ class SSDGM(Detector):
         return probs.cpu().numpy().astype(np.float64)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
-        return self._score(X)
+        check_is_fitted(self)
+        return self._score(self._as_input_array(X))
 
 
 def _elbo(model: M2Model, x_flat: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:

@@ -29,15 +29,17 @@ tightest optimal rho. The reference builds the full N×N kernel; training sets a
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
-from ..errors import OcbenchError, check_positive_int
+from ..errors import OcbenchError
+from ..hyperparameters import defaults
+from . import params
 from .base import Detector, semi_labels
-from .shallow import DEFAULT_GAMMAS, check_grid, check_validation_set, flatten, select_gamma, training_subset
+from .shallow import (DEFAULT_GAMMAS, GAMMA_SELECTION_ATTRIBUTES, check_validation_set, flatten, grid,
+                      select_gamma, training_subset)
 
 log = logging.getLogger("ocbench.detectors.ssad")
 
@@ -173,6 +175,9 @@ class _Model:
         return out
 
 
+_DEFAULT = defaults(params.SSAD)
+
+
 class SSAD(Detector):
     """Convex SSAD with an RBF kernel; labels are the semi-labels (+1, 0, -1).
 
@@ -180,43 +185,51 @@ class SSAD(Detector):
     labelled validation set (0 normal, 1 anomaly), or ``'scale'`` without one. C bounds
     every dual weight (the reference's Cp = Cu = Cn = 1). ``max_train_samples`` caps the
     QP's size: the kernel is N×N and the solver's work grows as N^3 (3,000 samples take
-    a few seconds per gamma and a few hundred MB).
+    a few seconds per gamma and a few hundred MB). ``threshold_`` is 0, the boundary.
 
-    Fitted: ``gamma_``, ``gamma_selection_``, ``validation_auc_``, ``validation_aucs_``,
-    ``dual_coef_`` (alpha per used training sample), ``train_index_`` (the samples
-    used), ``n_train_used_``, ``rho_``, ``margin_``, ``kappa_used_`` (0 without labelled
-    samples), ``support_vectors_``, ``n_support_``, ``solver_status_``, ``threshold_`` (0).
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n_train_used_,)
+        alpha of every training sample used
+    train_index_ : ndarray of shape (n_train_used_,)
+        the training samples used
+    n_train_used_ : int
+        how many
+    rho_ : float
+        the offset
+    margin_ : float
+        the labelled samples' margin m
+    kappa_used_ : float
+        kappa, or 0 without labelled samples
+    support_vectors_ : ndarray
+        the support vectors
+    n_support_ : int
+        how many
+    solver_status_ : str
+        cvxopt's status
     """
 
     uses_labels = True
     uses_validation = True
+    hyper_parameters = params.SSAD
+    attribute_docs = GAMMA_SELECTION_ATTRIBUTES
 
-    def __init__(self, kappa=1.0, C=1.0, gammas=None, max_train_samples=3000, seed=0):
+    def __init__(self, kappa=_DEFAULT["kappa"], C=_DEFAULT["C"], gammas=_DEFAULT["gammas"],
+                 max_train_samples=_DEFAULT["max_train_samples"], seed=0):
         self.kappa = kappa
         self.C = C
         self.gammas = gammas
         self.max_train_samples = max_train_samples
         self.seed = seed
 
-    def _check_parameters(self):
-        for name in ("kappa", "C"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise OcbenchError(f"{name} must be a finite number, got {value!r}")
-        if self.kappa < 0:
-            raise OcbenchError(f"kappa must be >= 0, got {self.kappa!r}")
-        if self.C <= 0:
-            raise OcbenchError(f"C must be > 0, got {self.C!r}")
-        check_positive_int("max_train_samples", self.max_train_samples)
-        return check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
-
     def fit(self, X, y=None, X_val=None, y_val=None):
-        gammas = self._check_parameters()
-        X = flatten(X)
-        semi = semi_labels(y, len(X))
-        validation = check_validation_set(X_val, y_val, X.shape[1])
+        self.check_hyper_parameters()
+        gammas = grid(self.gammas, DEFAULT_GAMMAS)
+        X_all = flatten(X)
+        semi = semi_labels(y, len(X_all))
+        validation = check_validation_set(X_val, y_val, X_all.shape[1])
         self.train_index_ = training_subset(semi, self.max_train_samples, self.seed)
-        X, semi = X[self.train_index_], semi[self.train_index_]
+        X, semi = X_all[self.train_index_], semi[self.train_index_]
         self.n_train_used_ = len(X)
         self.kappa_used_ = float(self.kappa) if np.any(semi != 0) else 0.0
         check_feasible(semi, self.kappa_used_, float(self.C))
@@ -235,9 +248,8 @@ class SSAD(Detector):
         self.solver_status_ = model.solution.status
         self.support_vectors_ = model.support_vectors
         self.n_support_ = len(model.support_vectors)
-        self.threshold_ = 0.0
-        return self
+        return self.set_training_scores(model.scores(X_all), 0.0)
 
     def decision_function(self, X) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         return self.model_.scores(flatten(X))
