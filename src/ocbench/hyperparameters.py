@@ -166,7 +166,8 @@ TRAINING: dict[str, Param] = {
     "epochs": positive_int(default=150, doc="passes over the training set"),
     "milestones": Param("ints", low=1, may_be_empty=True, unique=True, default=(50,),
                         doc="the epochs after which the learning rate drops by a factor of 10 ([] for none)"),
-    "batch_size": positive_int(default=200, doc="samples per optimiser step"),
+    # every net normalises its batches (batch norm), which cannot normalise one sample
+    "batch_size": Param("int", low=2, default=200, doc="samples per optimiser step (at least 2: batch norm)"),
     "weight_decay": Param("number", low=0, default=0.5e-6,
                           doc="Adam's weight decay (an L2 penalty on the weights, added to the gradient)"),
     "amsgrad": Param("bool", default=False, doc="use Adam's AMSGrad variant"),

@@ -265,10 +265,6 @@ def _check_training_sizes(config: dict, name: str, setting_name: str, group: lis
         if size is not None:
             batch_sizes.append((size, _key_of(config, name, method, "batch_size")))
     for size, key in batch_sizes:
-        if size < MIN_TRAINING_SAMPLES:
-            raise OcbenchError(f"config {key}: batch size {size} cannot train {where}: every net normalises its "
-                               f"batches (batch norm), which needs at least {MIN_TRAINING_SAMPLES} samples a batch; "
-                               f"allowed: at least {MIN_TRAINING_SAMPLES}")
         if n_train is not None and size > n_train:
             raise OcbenchError(f"config {key}: batch size {size} is larger than the {n_train} training samples "
                                f"of {where}; allowed: at most {n_train}")
