@@ -188,7 +188,7 @@ def test_the_loop_reduces_a_simple_loss():
 
 @pytest.mark.parametrize("field, value, words", [
     ("lr", 0.0, "lr must be a number > 0"), ("weight_decay", -1.0, "weight_decay must be a number >= 0"),
-    ("epochs", 0, "epochs must be an integer >= 1"), ("batch_size", 2.5, "batch_size must be an integer >= 1")])
+    ("epochs", 0, "epochs must be an integer >= 1"), ("batch_size", 2.5, "batch_size must be an integer >= 2")])
 def test_bad_training_settings_are_refused(field, value, words):
     with pytest.raises(OcbenchError, match=words):
         TrainConfig(**{field: value})
