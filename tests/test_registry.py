@@ -43,12 +43,13 @@ def test_one_class_and_soft_boundary_deep_svdd_take_different_names():
 
 def test_declared_choices_are_the_detectors_own():
     from ocbench.detectors.multi_radius import CLUSTERINGS, FINCH_METRICS
-    from ocbench.detectors.ocnn import ACTIVATIONS
+    from ocbench.detectors.ocnn import ACTIVATIONS, FORMULATIONS
 
     radius = METHODS["multi_radius_deep_svdd"].hyper_parameters
     assert radius["clusters"].choices == CLUSTERINGS
     assert radius["finch_metric"].choices == FINCH_METRICS
     assert METHODS["ocnn"].hyper_parameters["activation"].choices == tuple(ACTIVATIONS)
+    assert METHODS["ocnn"].hyper_parameters["formulation"].choices == FORMULATIONS
 
 
 @pytest.mark.parametrize("param, good, bad", [

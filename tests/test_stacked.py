@@ -117,3 +117,23 @@ def test_differing_hyper_parameters_are_refused():
         fit_stacked([DeepSVDD(epochs=1, seed=1), DeepSVDD(epochs=1, lr=1e-3, seed=2)], xs[:2])
     with pytest.raises(OcbenchError, match="one class"):
         fit_stacked([DeepSVDD(epochs=1, seed=1), DeepSAD(epochs=1, seed=2)], xs[:2])
+
+
+def test_stacked_ocnn_of_the_authors_code_equals_separate_fits(autoencoders):
+    from ocbench.detectors.ocnn import OCNN
+
+    xs = datasets()
+    make = lambda seed, ae: OCNN(net="mnist_lenet", formulation="authors_code", nu=0.2, epochs=3,  # noqa: E731
+                                 milestones=(2,), batch_size=64, seed=seed, autoencoder=ae)
+    stacked = fit_stacked([make(s, ae) for s, ae in zip(SEEDS, autoencoders)], xs)
+    alone = [make(s, ae).fit(x) for s, ae, x in zip(SEEDS, autoencoders, xs)]
+    assert_same_fit(stacked, alone, xs)
+    for s, a in zip(stacked, alone):
+        torch.testing.assert_close(s.c_, a.c_)
+
+
+def test_the_papers_ocnn_is_not_stacked():
+    from ocbench.detectors.ocnn import OCNN
+
+    with pytest.raises(OcbenchError, match="paper formulation"):
+        fit_stacked([OCNN(epochs=1, seed=s) for s in SEEDS[:2]], datasets()[:2])

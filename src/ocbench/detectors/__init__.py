@@ -113,8 +113,11 @@ _DEEP_SVDD_ONECLASS_PARAMS = {**TRAINING, **_INIT}
 _DEEP_SVDD_SOFTBOUNDARY_PARAMS = {**TRAINING, **_INIT, **_NU, **_WARM_UP}
 _DEEP_SAD_PARAMS = {**TRAINING, **_INIT, "eta": Param("number", low=0, low_open=True),
             "eps": Param("number", low=0, low_open=True)}
-_OCNN_PARAMS = {**{k: v for k, v in TRAINING.items() if k != "weight_decay"}, **_NU,  # its loss holds the weights' penalty
-        "hidden": positive_int(), "activation": Param("choice", choices=("sigmoid", "linear"))}
+# OC-NN trains without weight decay: the paper's loss holds the weights' penalty, the authors' code has none
+_OCNN_AUTHORS_CODE_PARAMS = {**{k: v for k, v in TRAINING.items() if k != "weight_decay"}, **_NU,
+                             "hidden": positive_int()}
+_OCNN_PARAMS = {**_OCNN_AUTHORS_CODE_PARAMS, "activation": Param("choice", choices=("sigmoid", "linear")),
+                "formulation": Param("choice", choices=("paper", "authors_code"))}
 _MULTI_RADIUS_PARAMS = {**TRAINING, **_NU, **_WARM_UP, "clusters": Param("choice", choices=("finch", "labels")),
                 "n_clusters": positive_int(nullable=True), "max_clusters": positive_int(),
                 "min_cluster_size": positive_int(),
@@ -155,6 +158,12 @@ METHODS: dict[str, MethodSpec] = {
                       short_name="DSAD"),
     "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)", _OCNN_PARAMS,
                  short_name="OC-NN"),
+    # What the authors' code computed as OC-NN (detectors/ocnn.py), under a name of its own so
+    # that a preset can run it beside the paper's formulation.
+    "ocnn_authors_code": _deep("OCNN", "OC-NN as its authors' code computed it: a linear layer on the trained "
+                               "encoder, a fixed-radius hinge around a fixed centre", _OCNN_AUTHORS_CODE_PARAMS,
+                               fixed={"formulation": "authors_code"}, ignores=("activation", "formulation"),
+                               short_name="OC-NN-A"),
     "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster",
                                     _MULTI_RADIUS_PARAMS, short_name="MR-DSVDD"),
     # The multi-radius fork's own code: one sphere per normal class, from the true labels.

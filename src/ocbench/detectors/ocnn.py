@@ -21,9 +21,30 @@ quantile of their projection above about 1) the objective is unbounded below and
 grows without limit. The sigmoid bounds g. The weights' penalty is part of the
 objective, so the optimiser adds no weight decay.
 
+``formulation: authors_code`` computes instead what the authors' Keras code
+(github.com/raghavchalapathy/oc-nn, src/models/OneClass_SVDD.py at f571305), which
+produced their notebooks' numbers, calls OC-NN:
+
+- network: a linear layer of ``hidden`` units without bias (Keras' Dense, Glorot-uniform
+  weights) on the pretrained encoder, the encoder trained with it (its layers are added
+  to the model and not frozen; lines 1573-1668);
+- centre c: the mean of the initial outputs over the training data, every coordinate
+  closer to 0 than 0.1 pushed to +-0.1 (``objectives.init_center``);
+- loss: (1/nu) * mean(r^2 + sum_j max(0, (y_j - c_j)^2 - r^2)) with r fixed at 0.1
+  (``objectives.ocnn_authors_loss``; lines 886-908), no weight penalty;
+- score: ||y - c||^2 (lines 2078-2103); ``threshold_`` the (1 - nu) quantile of the
+  training scores, so that a share nu of the training data is flagged as in the paper's
+  formulation.
+
+Their recipe (Adam, lr 1e-4 dropped to 1e-5 after 51 epochs, 100 epochs, batch 200,
+nu = 0.2) is the ``ocnn.yaml`` preset's, not these defaults. docs/method_notes.md says
+why the two formulations differ.
+
 Reference behaviour not reproduced (seed 003's Keras code): its hinge is the identity,
 its image variant never updates r, and it scores its own training set; ocbench uses
-the hinge, updates r after every epoch, and the runs layer scores the test split.
+the hinge, updates r after every epoch, and the runs layer scores the test split
+(the transductive protocol of a setting scores the training images instead:
+docs/settings.md).
 """
 from __future__ import annotations
 
@@ -31,12 +52,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..errors import check_choice, check_open_unit, check_positive_int
+from ..errors import OcbenchError, check_choice, check_open_unit, check_positive_int
 from ..training import TrainConfig, train_network
 from .deep import DeepDetector
-from .objectives import ocnn_loss, ocnn_offset
+from .objectives import AUTHORS_OCNN_RADIUS, init_center, ocnn_authors_loss, ocnn_loss, ocnn_offset, \
+    squared_distance
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "linear": nn.Identity}
+#: the paper's objective, or what the authors' code computed (module docstring)
+FORMULATIONS = ("paper", "authors_code")
 
 
 class OCNNHead(nn.Module):
@@ -56,19 +80,27 @@ class OCNNHead(nn.Module):
 
 
 class OCNN(DeepDetector):
-    """OC-NN on the codes of ``net`` (frozen; the pretrained encoder when ``autoencoder`` is given).
+    """OC-NN on the codes of ``net`` (the pretrained encoder when ``autoencoder`` is given).
 
-    Fitted: ``network_`` (the frozen encoder), ``head_`` (``OCNNHead``), ``r_``,
-    ``train_losses_``, ``threshold_`` (0). ``decision_function`` = r - y_hat.
+    ``formulation``: ``paper`` (the default) or ``authors_code`` (module docstring).
+
+    Paper: the encoder is frozen. Fitted: ``network_`` (the frozen encoder), ``head_``
+    (``OCNNHead``), ``r_``, ``train_losses_``, ``threshold_`` (0); ``decision_function``
+    = r - y_hat. Authors' code: the encoder trains with a linear layer of ``hidden``
+    units (``activation`` unused). Fitted: ``network_`` (encoder then linear layer),
+    ``c_``, ``r_`` (the fixed 0.1), ``train_losses_``, ``threshold_``;
+    ``decision_function`` = ||y - c||^2. Both record ``formulation_``, the one fitted.
     Without ``autoencoder`` the encoder keeps its random initialisation.
     """
 
-    def __init__(self, net="mnist_lenet", nu=0.1, hidden=32, activation="sigmoid", lr=1e-4, epochs=150,
-                 milestones=(50,), batch_size=200, amsgrad=False, device="cpu", seed=0, autoencoder=None):
+    def __init__(self, net="mnist_lenet", nu=0.1, hidden=32, activation="sigmoid", formulation="paper", lr=1e-4,
+                 epochs=150, milestones=(50,), batch_size=200, amsgrad=False, device="cpu", seed=0,
+                 autoencoder=None):
         self.net = net
         self.nu = nu
         self.hidden = hidden
         self.activation = activation
+        self.formulation = formulation
         self.lr = lr
         self.epochs = epochs
         self.milestones = milestones
@@ -79,11 +111,18 @@ class OCNN(DeepDetector):
         self.autoencoder = autoencoder
 
     def _train_config(self) -> TrainConfig:
-        # weight_decay 0: 1/2 ||w||^2 + 1/2 ||V||^2 is already in the loss.
+        # weight_decay 0: the paper's loss holds 1/2 ||w||^2 + 1/2 ||V||^2, and the authors'
+        # code compiles its model without a regulariser.
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
                            batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad)
 
+    def _run_name(self) -> str:
+        return f"ocnn[{self.formulation}]"
+
     def fit(self, X, y=None):
+        check_choice("formulation", self.formulation, FORMULATIONS)
+        if self.formulation == "authors_code":
+            return self._fit_phases(X, y)
         check_open_unit("nu", self.nu)
         check_positive_int("hidden", self.hidden)
         check_choice("activation", self.activation, ACTIVATIONS)
@@ -102,9 +141,40 @@ class OCNN(DeepDetector):
             self.r_ = self._offset(codes)
 
         self.train_losses_ = train_network(self.head_, batch_loss, [codes], config, seed=self.seed,
-                                           name="ocnn", after_epoch=update_offset)
+                                           name=self._run_name(), after_epoch=update_offset)
         self.threshold_ = 0.0
+        self.formulation_ = self.formulation
         return self
+
+    # --- the authors' code: the fit phases every deep detector shares (DeepDetector._fit_phases)
+
+    def _begin_fit(self, X, y):
+        if self.formulation != "authors_code":  # fit_stacked reaches here without fit's dispatch
+            raise OcbenchError("OC-NN's paper formulation trains its head on frozen codes and cannot be "
+                               "stacked; only formulation 'authors_code' trains through the fit phases")
+        check_open_unit("nu", self.nu)
+        check_positive_int("hidden", self.hidden)
+        x = self._setup(X)
+        encoder = self.network_
+        code_size = self._codes(x[:1]).shape[1]
+        linear = nn.Linear(code_size, self.hidden, bias=False)
+        nn.init.xavier_uniform_(linear.weight)  # Keras' Dense draws glorot_uniform; with r fixed the scale matters
+        self.network_ = nn.Sequential(encoder, linear).to(self.device_)
+        self.c_ = init_center(self._codes(x))  # of the initial outputs, before any step
+        self.r_ = AUTHORS_OCNN_RADIUS
+        self.formulation_ = self.formulation
+        return [x], [self.c_]
+
+    def _batch_loss(self, forward, xb, center):
+        return ocnn_authors_loss(forward(xb), center, self.nu)
+
+    def _end_fit(self, x, state):
+        self.threshold_ = float(np.quantile(self._distances(x), 1 - self.nu))
+
+    def _distances(self, x) -> np.ndarray:
+        return squared_distance(self._codes(x), self.c_).cpu().numpy().astype(np.float64)
+
+    # --- the paper's formulation
 
     @torch.no_grad()
     def _outputs(self, codes: torch.Tensor) -> torch.Tensor:
@@ -115,5 +185,7 @@ class OCNN(DeepDetector):
 
     def decision_function(self, X):
         self._check_fitted()
+        if self.formulation_ == "authors_code":
+            return self._distances(X)
         y_hat = self._outputs(self._codes(X))
         return (self.r_ - y_hat).cpu().numpy().astype(np.float64)
