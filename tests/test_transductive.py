@@ -150,11 +150,17 @@ def test_each_run_records_its_protocol(split_files, tmp_path):
     _, path, make = split_files
     split_path = make(0, {"contamination": 0.1})
     metrics = runs.run_method("isoforest", path, split_path, "unit", None, "cpu", 1, {"n_estimators": 10}, None,
-                              tmp_path / "run")
+                              tmp_path / "run", dataset="mnist5k", setting="authors", normal_classes=[0])
     # 40 + 10 images of class 0, int(0.1 * 50) = 5 anomalies
     assert metrics["protocol"] == "transductive" and metrics["n_train"] == metrics["n_test"] == 55
     scores = np.loadtxt(tmp_path / "run" / "scores.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(scores[:, 0], load_split(split_path)["train_idx"])  # indices into the pooled images
+    # runs.csv and the AUROC tables carry it
+    from ocbench.report.collect import collect_runs
+    from ocbench.report.tables import latex_table, summarize
+    summary = summarize(collect_runs([tmp_path / "run" / "metrics.json"]))
+    assert summary["protocol"].tolist() == ["transductive"]
+    assert "Transductive (scored on the training images) AUROC" in latex_table(summary)
     # the picture of the extremes reads the pooled images too (indices up to 120 + 30 test images)
     from ocbench.report.plots import plot_extremes
     plot_extremes(path, tmp_path / "run" / "scores.csv", tmp_path / "extremes.png", n=4)

@@ -17,6 +17,8 @@ SUMMARY_COLUMNS = SUMMARY_KEYS + ["label", "auroc_mean", "auroc_std", "n_seeds",
 #: the threshold accuracies of the multi-class setting (``metrics.outlier_accuracies``), in percent
 ACCURACY_COLUMNS = ["outlier_accuracy_mean", "outlier_accuracy_std", "inlier_accuracy_mean", "inlier_accuracy_std",
                     "anomaly_datasets"]
+#: the protocol of a run scored on test images; ``transductive`` runs are scored on their training images
+INDUCTIVE = "inductive"
 #: how a LaTeX cell with a failed run reads, and the note under the table that explains it
 FAILED_CELL = r"--$^\dagger$"
 FAILED_NOTE = (r"$^\dagger$ at least one run of this cell failed (no AUROC); the reasons are listed under "
@@ -41,13 +43,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     the order of ``runs`` (methods in the order they were collected).
     """
     runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float),
-                       failed=(runs["status"].astype(str) != "ok").astype(int))
+                       failed=(runs["status"].astype(str) != "ok").astype(int),
+                       protocol=runs["protocol"] if "protocol" in runs else math.nan)
     grouped = runs.groupby(SUMMARY_KEYS + ["label"], sort=False)
     summary = grouped["auroc_percent"].agg(auroc_mean="mean", auroc_std=lambda values: values.std(ddof=1),
                                            n_seeds="count")
     summary["n_failed"] = grouped["failed"].sum()
     summary = summary.join(accuracy_summary(runs, SUMMARY_KEYS + ["label"]))
-    return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS]
+    # what the runs recorded (a failed run records none); runs written before it existed were inductive
+    summary["protocol"] = grouped["protocol"].first().astype(object).fillna(INDUCTIVE)
+    return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS + ["protocol"]]
 
 
 def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -156,7 +161,7 @@ def latex_table(summary: pd.DataFrame) -> str:
         "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
-        f"\\caption{{Test AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
+        f"\\caption{{{_scored_on(summary)} AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
         r"mean $\pm$ std over seeds; the best method of each row in bold.}",
         f"\\label{{tab:auroc-{dataset}-{setting}}}",
     ]
@@ -181,6 +186,13 @@ def latex_table(summary: pd.DataFrame) -> str:
         lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
     lines += [r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _scored_on(summary: pd.DataFrame) -> str:
+    """``Test``, or for a transductive setting what it was scored on (``data.splits.make_transductive_split``)."""
+    if "protocol" in summary and (summary["protocol"] == "transductive").any():
+        return "Transductive (scored on the training images)"
+    return "Test"
 
 
 def latex_tables(summary: pd.DataFrame) -> dict[tuple[str, str], str]:
