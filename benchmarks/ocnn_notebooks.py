@@ -7,7 +7,7 @@ difference of the means. A stand-in dataset (``mnist5k``) meets the numbers of t
 dataset it stands in for (``report.comparison.STAND_INS``); a dash where the notebooks
 printed no number for the class.
 
-    .venv/bin/python benchmarks/ocnn_notebooks.py --runs results/ocnn_mnist5k/runs.csv
+    .venv/bin/python benchmarks/ocnn_notebooks.py --runs results/ocnn_mnist5k/tables/runs.csv
 """
 from __future__ import annotations
 

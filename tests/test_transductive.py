@@ -245,3 +245,30 @@ def test_the_protocol_is_in_every_request():
     transductive = load_and_validate(config(transductive={"contamination": 0.01}))
     before, after = plan_requests(inductive), plan_requests(transductive)
     assert all(before[key] != after[key] for key in before)
+
+
+# --------------------------------------------------------------------------- through the workflow
+
+@pytest.mark.workflow
+def test_a_tiny_transductive_run_through_the_workflow(tmp_path):
+    """mnist5k's digit 0 under the authors' MNIST protocol, both OC-NN formulations and DCAE, one epoch each:
+    every run is transductive, scored on its 505 training images, and the comparison with the notebooks
+    names the protocol."""
+    import pandas as pd
+
+    from test_workflow import snakemake
+
+    tiny = {"seeds": [1], "methods": ["ocnn_authors_code", "ocnn", "cae"],
+            "training": {"network": {"epochs": 1, "milestones": []}, "autoencoder": {"epochs": 1, "milestones": []}},
+            "settings": {"authors": {"transductive": {"contamination": 0.01}}},
+            "datasets": {"mnist5k": {"normal_classes": [0], "preprocessing": "unit"}}}
+    snakemake(tmp_path, tiny, "--cores", "1")
+    runs_csv = pd.read_csv(tmp_path / "results" / "tables" / "runs.csv")
+    assert sorted(runs_csv["method"]) == ["cae", "ocnn", "ocnn_authors_code"]
+    assert (runs_csv["protocol"] == "transductive").all() and (runs_csv["status"] == "ok").all()
+    assert (runs_csv["n_train"] == runs_csv["n_test"]).all()
+    compared = pd.read_csv(tmp_path / "results" / "published" / "ocnn.csv")
+    assert set(compared["protocol"]) == {"transductive"} and set(compared["published_method"]) == {
+        "ocnn_authors_code", "cae"}
+    assert "Transductive (scored on the training images)" in (
+        tmp_path / "results" / "tables" / "auroc_mnist5k_authors.tex").read_text()

@@ -97,11 +97,11 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
     from .prepared import load_prepared
     from .preprocess import FITS_ON_NORMAL_CLASSES, preprocess
 
-    from .splits import pooled_images, protocol_of
+    from .splits import TRANSDUCTIVE, pooled_images, protocol_of
 
     prepared = load_prepared(prepared_path)
     info = json.loads(split["info"])
-    if protocol_of(info) == "transductive":  # indices into the training images, then the test images
+    if protocol_of(info) == TRANSDUCTIVE:  # indices into the training images, then the test images
         train_source = test_source = pooled_images(prepared)
     elif "x_train" in prepared:
         train_source, test_source = prepared["x_train"], prepared["x_test"]

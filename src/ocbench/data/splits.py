@@ -148,7 +148,9 @@ def unsupervised_info(normal: list[int], seed) -> dict:
 
 # --- the transductive protocol: scored on the training images (the OC-NN authors' notebooks) ----
 
-#: the split keys of the protocol (a setting's ``transductive`` block; ``config.split_params``)
+#: the protocols a run records: scored on test images, or on its own training images
+INDUCTIVE, TRANSDUCTIVE = "inductive", "transductive"
+#: the split keys of the transductive protocol (a setting's ``transductive`` block; ``config.split_params``)
 TRANSDUCTIVE_KEYS = ("contamination", "anomalies", "gcn_classes")
 
 
@@ -244,7 +246,7 @@ def make_transductive_split(prepared: dict, normal_classes, seed, transductive: 
     scored = np.sort(np.concatenate([normal_pos, anomaly_pos])).astype(np.int64)
     label = (~is_normal[scored]).astype(np.int64)
     gcn_classes = [int(c) for c in transductive.get("gcn_classes", [])]
-    info = {**unsupervised_info(normal, seed), "protocol": "transductive",
+    info = {**unsupervised_info(normal, seed), "protocol": TRANSDUCTIVE,
             "outlier_classes": sorted(set(int(c) for c in pooled_class) - set(normal)),
             "contamination": transductive.get("contamination"), "anomalies": transductive.get("anomalies"),
             "gcn_classes": gcn_classes, "gcn_l2": bool(gcn_classes) and set(normal) <= set(gcn_classes),
@@ -261,7 +263,7 @@ def make_transductive_split(prepared: dict, normal_classes, seed, transductive: 
 
 def protocol_of(split_info: dict) -> str:
     """``transductive`` for a split that scores its own training images, else ``inductive``; every run records it."""
-    return split_info.get("protocol", "inductive")
+    return split_info.get("protocol", INDUCTIVE)
 
 
 def check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:

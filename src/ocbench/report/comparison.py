@@ -28,6 +28,7 @@ import pandas as pd
 from ..config import parse_normal
 from .collect import method_labels
 from .published import load_published
+from ..data.splits import INDUCTIVE, TRANSDUCTIVE
 from .tables import fit_to_page, latex_escape, short_labels
 
 #: datasets compared with another dataset's published numbers, and why (shown in the summary)
@@ -43,8 +44,6 @@ FALLBACK_THRESHOLD = 2.0
 COLUMNS = ["dataset", "published_dataset", "setting", "protocol", "method", "published_method", "label",
            "published_mean", "published_std", "published_n", "ours_mean", "ours_std", "ours_n", "difference",
            "threshold", "flag_rule", "flagged", "table", "source"]
-#: the protocol of a setting without a ``transductive`` block (``data.splits.protocol_of``)
-INDUCTIVE = "inductive"
 _KEY_HEADERS = {"normal": "Normal class", "ratio_known_outlier": r"$\gamma_l$", "n_normal_classes": "Normal classes"}
 
 
@@ -83,7 +82,7 @@ COMPARISONS = (
                note="ocbench: mean ± std over seeds per normal class. The notebooks' numbers are transductive "
                     "(scored on the training images) and their OC-NN is what the authors' code computed "
                     "(ocnn_authors_code); the paper's OC-NN (ocnn) stands beside it against the same numbers",
-               beside={"ocnn": "ocnn_authors_code"}, published_protocol="transductive"),
+               beside={"ocnn": "ocnn_authors_code"}, published_protocol=TRANSDUCTIVE),
 )
 
 
@@ -206,7 +205,7 @@ def _with_protocol(cells: pd.DataFrame, runs: pd.DataFrame, settings: dict | Non
 
     def protocol(setting):
         if settings is not None and setting in settings:
-            return "transductive" if settings[setting].get("transductive") is not None else INDUCTIVE
+            return TRANSDUCTIVE if settings[setting].get("transductive") is not None else INDUCTIVE
         return recorded.get(setting, INDUCTIVE)
 
     return cells.assign(protocol=cells["setting"].map(protocol) if len(cells) else pd.Series(dtype=str))

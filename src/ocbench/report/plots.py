@@ -279,8 +279,10 @@ def plot_extremes(prepared_path, scores_path, out, n: int = 32) -> None:
 
 def _is_transductive(scores_path) -> bool:
     """Whether the run beside ``scores_path`` recorded the transductive protocol (``metrics.json``)."""
+    from ..data.splits import TRANSDUCTIVE
+
     metrics = Path(scores_path).with_name("metrics.json")
-    return metrics.is_file() and read_metrics(metrics).get("protocol") == "transductive"
+    return metrics.is_file() and read_metrics(metrics).get("protocol") == TRANSDUCTIVE
 
 
 def _run_title(scores_path) -> str:

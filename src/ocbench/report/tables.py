@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from ..config import parse_normal
+from ..data.splits import INDUCTIVE, TRANSDUCTIVE
 from .collect import method_labels
 
 SUMMARY_KEYS = ["dataset", "setting", "normal", "method", "device"]
@@ -17,8 +18,6 @@ SUMMARY_COLUMNS = SUMMARY_KEYS + ["label", "auroc_mean", "auroc_std", "n_seeds",
 #: the threshold accuracies of the multi-class setting (``metrics.outlier_accuracies``), in percent
 ACCURACY_COLUMNS = ["outlier_accuracy_mean", "outlier_accuracy_std", "inlier_accuracy_mean", "inlier_accuracy_std",
                     "anomaly_datasets"]
-#: the protocol of a run scored on test images; ``transductive`` runs are scored on their training images
-INDUCTIVE = "inductive"
 #: how a LaTeX cell with a failed run reads, and the note under the table that explains it
 FAILED_CELL = r"--$^\dagger$"
 FAILED_NOTE = (r"$^\dagger$ at least one run of this cell failed (no AUROC); the reasons are listed under "
@@ -190,7 +189,7 @@ def latex_table(summary: pd.DataFrame) -> str:
 
 def _scored_on(summary: pd.DataFrame) -> str:
     """``Test``, or for a transductive setting what it was scored on (``data.splits.make_transductive_split``)."""
-    if "protocol" in summary and (summary["protocol"] == "transductive").any():
+    if "protocol" in summary and (summary["protocol"] == TRANSDUCTIVE).any():
         return "Transductive (scored on the training images)"
     return "Test"
 
