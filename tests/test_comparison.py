@@ -1,5 +1,6 @@
 """Each preset against its paper: the flag's threshold worked by hand, the Deep SAD averaging over normal
 and known classes, a planted disagreement flagged, the output files, and the command."""
+import json
 import math
 
 import pandas as pd
@@ -158,3 +159,47 @@ def test_every_comparison_reads_a_shipped_table():
     tables = set(load_published()["table"])
     for comparison in COMPARISONS:
         assert set(comparison.tables) <= tables, comparison.name
+
+
+# --------------------------------------------------------------------------- OC-NN: the authors' notebooks
+
+def test_ocnn_authors_code_meets_the_notebooks_and_the_papers_ocnn_stands_beside_it(tmp_path):
+    """The shipped notebook numbers of MNIST class 8: the authors' OC-NN 88.55 ± 4.79 over 10 seeds."""
+    settings = {"authors": dict(DEEP_SAD_SETTINGS["one_class"], transductive={"contamination": 0.01})}
+    paths = []
+    for seed, (authors, paper) in enumerate([(0.87, 0.50), (0.89, 0.52)], start=1):
+        for method, auroc in (("ocnn_authors_code", authors), ("ocnn", paper)):
+            run_dir = write_run(tmp_path, "mnist", "authors", [8], seed, method, auroc)
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            (run_dir / "metrics.json").write_text(json.dumps(dict(metrics, protocol="transductive")))
+            paths.append(run_dir / "metrics.json")
+    runs = collect_runs(paths)
+    assert set(runs["protocol"]) == {"transductive"}
+    comparison = comparison_named("ocnn")
+    rows = compare(runs, comparison, settings).set_index("method")
+    assert set(rows["published_method"]) == {"ocnn_authors_code"} and set(rows["protocol"]) == {"transductive"}
+    # ours 88.0 ± 1.41 (n=2); threshold 2·sqrt(4.79²/10 + 1.41²/2) = 2·sqrt(2.2944 + 1) = 3.63 > |-0.55|
+    authors = rows.loc["ocnn_authors_code"]
+    assert authors["difference"] == pytest.approx(-0.55) and authors["threshold"] == pytest.approx(
+        2 * math.sqrt(4.79 ** 2 / 10 + 1.0), rel=1e-6)
+    assert not authors["flagged"] and authors["label"] == "ocnn_authors_code"
+    # the paper's objective, 51.0, against the same published cell
+    paper = rows.loc["ocnn"]
+    assert paper["difference"] == pytest.approx(-37.55) and paper["flagged"]
+    assert paper["label"] == "ocnn vs ocnn_authors_code"
+    latex = latex_comparison(comparison, rows.reset_index())
+    assert "Protocol" in latex and "The published numbers are transductive" in latex
+    assert r"mnist & transductive & 8 & OC-NN-A & 88.55$\pm$4.79 & 88.0$\pm$1.4 & -0.5 \\" in latex
+    # the settings' protocol wins over what the runs recorded; without settings the runs' record is read
+    assert set(compare(runs, comparison)["protocol"]) == {"transductive"}
+
+
+def test_inductive_runs_are_named_so_beside_transductive_numbers(tmp_path):
+    paths = [write_run(tmp_path, "mnist", "one_class", [8], seed, "cae", 0.95) / "metrics.json" for seed in (1, 2)]
+    rows = compare(collect_runs(paths), comparison_named("ocnn"), DEEP_SAD_SETTINGS)
+    assert rows["protocol"].tolist() == ["inductive"] and rows["published_mean"].tolist() == [96.99]
+    assert "mnist & inductive & 8 & CAE" in latex_comparison(comparison_named("ocnn"), rows)
+    # an inductive comparison of inductive runs keeps its columns
+    svdd = [write_run(tmp_path, "mnist", "one_class", [3], 1, "deep_svdd_oneclass", 0.9) / "metrics.json"]
+    deep_svdd = compare(collect_runs(svdd), comparison_named("deep_svdd_icml2018"), DEEP_SAD_SETTINGS)
+    assert "Protocol" not in latex_comparison(comparison_named("deep_svdd_icml2018"), deep_svdd)

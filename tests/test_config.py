@@ -377,7 +377,7 @@ def test_default_config_grid():
     semi = [m for m in every if m not in config["settings"]["semi_supervised"]["exclude_methods"]]
     on_images = [m for m in one_class if m not in config["datasets"]["mnist5k"]["exclude_methods"]]
     # mnist5k: 10 classes x 2 seeds, one-class only; wbc and wine: class 0 x 2 seeds, both settings
-    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi)) == 352
+    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi)) == 356
     assert {r.method for r in grid if r.dataset == "mnist5k"} == set(on_images)
     assert {r.method for r in grid if r.setting == "semi_supervised"} == set(semi)
     assert set(one_class) | set(semi) == set(every) == set(METHODS)  # the default shows every method

@@ -411,8 +411,8 @@ def test_a_plugin_method_added_to_a_copy_of_config_yaml_runs_everywhere(tmp_path
     check = subprocess.run([str(BIN / "ocbench"), "check-config", "config.yaml", "--snakefile", ""],
                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=300)
     assert check.returncode == 0, check.stderr
-    # the default's 352 runs, and mean_distance beside them: 10 mnist5k classes, wbc and wine in both settings, 2 seeds
-    assert check.stdout.startswith("config.yaml: valid; 380 runs in 10 batch jobs")
+    # the default's 356 runs, and mean_distance beside them: 10 mnist5k classes, wbc and wine in both settings, 2 seeds
+    assert check.stdout.startswith("config.yaml: valid; 384 runs in 10 batch jobs")
     # one of its batch jobs, run: wine in the semi-supervised setting, seed 1
     manifest = "results/batches/wine/semi_supervised/seed1/cpu.json"
     result = subprocess.run([str(BIN / "snakemake"), manifest, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",

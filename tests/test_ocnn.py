@@ -1,12 +1,14 @@
-"""OC-NN: the objective on hand-worked numbers, the r update, the frozen encoder, detection."""
+"""OC-NN: the objective on hand-worked numbers, the r update, the frozen encoder, detection; and the
+formulation of the authors' code (loss, centre and score worked by hand from their Keras code), with
+RCAE's score as theirs computed it."""
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
 from ocbench.detectors import METHODS
-from ocbench.detectors.objectives import ocnn_loss, ocnn_offset
-from ocbench.detectors.ocnn import OCNN
+from ocbench.detectors.objectives import AUTHORS_OCNN_RADIUS, init_center, ocnn_authors_loss, ocnn_loss, ocnn_offset
+from ocbench.detectors.ocnn import FORMULATIONS, OCNN
 from ocbench.nets.ocnn_head import OCNNHead
 from ocbench.errors import OcbenchError
 from ocbench.nets import Autoencoder
@@ -134,3 +136,112 @@ def test_separates_from_the_origin_so_anomalies_beyond_the_data_score_as_normal(
     auroc_beyond = roc_auc_score(labels, detector.decision_function(np.concatenate([normal[240:], beyond])))
     assert auroc_near > 0.95
     assert auroc_beyond < 0.05
+
+
+# --------------------------------------------------------------------------- the authors' code
+# TensorFlow 1.x, which their code needs (tf.Session, Keras 2.2's model.layers.pop()), has no
+# wheel for this Python, so their code does not run here: each component is worked by hand
+# from its lines in src/models/OneClass_SVDD.py (commit f571305) instead.
+
+def keras_custom_hinge(y_pred, center, r=0.1, nu=0.2):
+    """Their loss, line for line in numpy (lines 886-908): K.square, K.sum(axis=1), K.maximum, K.mean."""
+    term3 = np.square(r) + np.sum(np.maximum(0.0, np.square(y_pred - center) - np.square(r)), axis=1)
+    return 1 / nu * np.mean(term3)
+
+
+def test_authors_loss_on_hand_worked_numbers():
+    outputs = torch.tensor([[0.3, 0.1], [0.1, -0.4]])
+    center = torch.tensor([0.1, 0.1])
+    # sample 1: (0.2^2 - 0.01) = 0.03 and max(0, 0 - 0.01) = 0, plus r^2: 0.04
+    # sample 2: max(0, 0 - 0.01) = 0 and (0.5^2 - 0.01) = 0.24, plus r^2: 0.25
+    # (1 / 0.2) * mean(0.04, 0.25) = 5 * 0.145 = 0.725
+    assert ocnn_authors_loss(outputs, center, 0.2).item() == pytest.approx(0.725)
+    assert keras_custom_hinge(outputs.numpy(), center.numpy()) == pytest.approx(0.725)
+    # every output within r of the centre: only r^2 is left, / nu
+    assert ocnn_authors_loss(center.repeat(3, 1) + 0.05, center, 0.2).item() == pytest.approx(0.01 / 0.2)
+    assert AUTHORS_OCNN_RADIUS == 0.1
+
+
+def test_authors_centre_is_the_clamped_mean_of_the_initial_outputs():
+    outputs = torch.tensor([[0.05, -0.30, 0.3, -0.02], [0.09, -0.20, -0.1, -0.06]])
+    # means 0.07, -0.25, 0.1, -0.04: within 0.1 of 0 they go to +-0.1 by their sign
+    expected = [0.1, -0.25, 0.1, -0.1]
+    assert init_center(outputs).tolist() == pytest.approx(expected)
+    c = outputs.numpy().mean(axis=0)  # their lines 1630-1638
+    eps = 0.1
+    c[(abs(c) < eps) & (c < 0)] = -eps
+    c[(abs(c) < eps) & (c > 0)] = eps
+    assert c.tolist() == pytest.approx(expected)
+
+
+def fit_authors(x, **kw):
+    params = dict(net=torch.nn.Identity(), formulation="authors_code", nu=0.2, hidden=4, epochs=1, batch_size=50,
+                  lr=1e-2, seed=0)
+    params.update(kw)
+    return OCNN(**params).fit(x)
+
+
+def test_authors_layer_centre_and_score(easy):
+    x_train, x_test, _ = easy
+    # no step moves the weights (lr 1e-12): the fitted layer is the initial one
+    detector = fit_authors(x_train, lr=1e-12)
+    linear = detector.network_[1]
+    assert linear.bias is None and linear.weight.shape == (4, 10)
+    assert linear.weight.abs().max() <= np.sqrt(6 / (10 + 4))  # Keras' glorot_uniform bound
+    outputs = torch.from_numpy(detector.transform(x_train))
+    torch.testing.assert_close(detector.c_, init_center(outputs))
+    # the score is the squared distance of the outputs to the centre (their lines 2078-2103)
+    y = detector.transform(x_test)
+    np.testing.assert_allclose(detector.decision_function(x_test), ((y - detector.c_.numpy()) ** 2).sum(axis=1),
+                               rtol=1e-5)
+    assert detector.r_ == 0.1
+    # a share nu of the training data scores above the threshold
+    assert np.mean(detector.decision_function(x_train) > detector.threshold_) == pytest.approx(0.2, abs=0.01)
+
+
+def test_authors_formulation_trains_the_encoder_with_the_layer(easy):
+    x_train, _, _ = easy
+    ae = Autoencoder(MLP(10, (32,), 8), MLPDecoder(10, (32,), 8)).eval()
+    detector = fit_authors(x_train, net=MLP(10, (32,), 8), autoencoder=ae, epochs=2)
+    trained = detector.network_[0].state_dict()
+    assert any(not torch.equal(trained[k], v) for k, v in ae.encoder.state_dict().items())
+    assert detector.formulation_ == "authors_code" and not hasattr(detector, "head_")
+
+
+def test_authors_formulation_detects_easy_anomalies_and_is_deterministic(easy):
+    x_train, x_test, y_test = easy
+    net = MLP(10, (32,), 8)
+    first = fit_authors(x_train, net=net, epochs=20).decision_function(x_test)
+    again = fit_authors(x_train, net=net, epochs=20).decision_function(x_test)
+    np.testing.assert_array_equal(first, again)
+    assert roc_auc_score(y_test, first) > 0.9
+
+
+def test_an_unknown_formulation_is_refused(easy):
+    x_train, _, _ = easy
+    with pytest.raises(OcbenchError, match="formulation must be one of paper, authors_code, got 'author'"):
+        fit(x_train, formulation="author")
+    assert FORMULATIONS == ("paper", "authors_code")
+
+
+def test_the_authors_code_entry_fixes_the_formulation():
+    spec = METHODS["ocnn_authors_code"]
+    assert spec.detector is OCNN and spec.fixed == {"formulation": "authors_code"}
+    detector = spec.factory({"nu": 0.2, "epochs": 100}, net="mnist_lenet", device="cpu", seed=1, autoencoder=None)
+    assert (detector.formulation, detector.nu, detector.epochs) == ("authors_code", 0.2, 100)
+    assert METHODS["ocnn"].factory({}, net="mnist_lenet", device="cpu", seed=1, autoencoder=None).formulation == "paper"
+
+
+def test_rcae_score_ranks_as_the_authors_summed_squared_error():
+    """Their RCAE and DCAE score (src/models/RCAE.py, line 561): ((decoded - X) ** 2).sum(axis=1).
+    ocbench's scorers average over the D entries instead: D times smaller, the same ranking."""
+    from ocbench.detectors.autoencoder import reconstruction_error
+
+    x = torch.tensor([[0.0, 1.0], [1.0, 1.0], [0.5, 0.5]])
+    decoded = torch.tensor([[0.5, 1.0], [1.0, 0.0], [0.5, 0.2]])
+    theirs = ((decoded.numpy() - x.numpy()) ** 2).sum(axis=1)
+    assert theirs.tolist() == pytest.approx([0.25, 1.0, 0.09])  # 0.5^2; 1^2; 0.3^2
+    ours = reconstruction_error(lambda batch: decoded, x)  # what ReconstructionScorer scores with
+    assert ours.tolist() == pytest.approx([0.125, 0.5, 0.045])
+    labels = [0, 1, 0]
+    assert roc_auc_score(labels, ours.numpy()) == roc_auc_score(labels, theirs) == 1.0

@@ -29,7 +29,7 @@ def refused(text, *fragments):
 
 def test_the_shipped_tables_pass_and_name_their_sources():
     published = load_published()
-    assert len(published) == 98 and (published["source"].str.len() > 0).all()
+    assert len(published) == 159 and (published["source"].str.len() > 0).all()
     assert not published["source"].str.startswith("same").any()
     # names ocbench does not run are the documented exceptions only
     from ocbench.data.sources import DATASETS
@@ -68,3 +68,28 @@ def test_a_ratio_and_a_group_size_out_of_range_are_one_line():
         check("dataset,ratio_known_outlier,method,auc_mean,source\nmnist,1.5,deep_sad,90,x\n")
     with pytest.raises(OcbenchError, match="n_normal_classes 10 must be a whole number in 1-9"):
         check("dataset,n_normal_classes,method,auc_mean,source\nmnist,10,deep_svdd_oneclass,90,x\n")
+
+
+def test_the_notebooks_table_is_read_in_ocbench_names():
+    """ocnn_authors_notebooks.csv is the source's file as given: its OC-NN is ocnn_authors_code, its dcae is
+    cae, its GTSRB stop signs are gtsrb's class 14, and its seed count comes from the source's "10 seeds"."""
+    from pathlib import Path
+
+    import ocbench
+
+    raw = (Path(ocbench.__file__).parent / "published" / "ocnn_authors_notebooks.csv").read_text()
+    assert "mnist,8,ocnn,88.55" in raw and "gtsrb_stop_adversarial,,dcae" in raw
+    table = load_published().query("table == 'ocnn_authors_notebooks'")
+    assert len(table) == 65 and (table["n_seeds"] == 10).all()
+    assert table.query("dataset == 'mnist' and normal == '8' and method == 'ocnn_authors_code'")["auc_mean"].item() \
+        == 88.55
+    gtsrb = table.query("dataset == 'gtsrb'")
+    assert sorted(gtsrb["method"]) == ["cae", "deep_svdd_oneclass", "deep_svdd_softboundary", "rcae"]
+    assert set(gtsrb["normal"]) == {"14"}
+    assert "ocnn" not in set(table["method"])
+
+
+def test_a_table_with_its_own_seed_count_keeps_it():
+    table = read_published_table("planted", "dataset,normal_class,method,auc_mean,auc_std,n_seeds,source\n"
+                                            "mnist,3,kde,90.0,1.0,4,x (10 seeds)\nmnist,4,kde,90.0,1.0,,y (7 seeds)\n")
+    assert table["n_seeds"].tolist() == [4, 7]

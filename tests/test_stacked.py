@@ -117,3 +117,11 @@ def test_differing_hyper_parameters_are_refused():
         fit_stacked([DeepSVDD(epochs=1, seed=1), DeepSVDD(epochs=1, lr=1e-3, seed=2)], xs[:2])
     with pytest.raises(OcbenchError, match="one class"):
         fit_stacked([DeepSVDD(epochs=1, seed=1), DeepSAD(epochs=1, seed=2)], xs[:2])
+
+
+def test_ocnn_is_not_stacked():
+    # the paper's formulation trains a head on frozen codes, outside the hooks a stack maps
+    from ocbench.detectors.ocnn import OCNN
+
+    with pytest.raises(OcbenchError, match="OCNN is not stackable"):
+        fit_stacked([OCNN(epochs=1, seed=s) for s in SEEDS[:2]], datasets()[:2])

@@ -71,6 +71,9 @@ def split(dataset: str, prepared, normal_classes, seed: int, params: dict, out) 
     elif params.get("attack"):  # adversarial examples as the anomalies (data/adversarial.py)
         from .data.adversarial import make_attack_split_from_files
         drawn = make_attack_split_from_files(prepared, data, dataset, list(normal_classes), int(seed), params)
+    elif params.get("transductive") is not None:  # scored on its training images (the OC-NN authors' protocol)
+        from .data.splits import make_transductive_split
+        drawn = make_transductive_split(data, list(normal_classes), int(seed), **params)
     else:
         drawn = make_split(data, source.kind, list(normal_classes), int(seed), **params)
     with atomic_path(out) as tmp:
@@ -236,6 +239,7 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
     recorded like one fitted here.
     """
     from .data import load_run_data
+    from .data.splits import protocol_of
     from .detectors import method_spec
     from .metrics import peak_memory_mb, run_metrics, versions
 
@@ -298,7 +302,7 @@ def run_method(method: str, prepared, split, preprocessing: str, net: str, devic
         pretrain_time_s=(pretrain or {}).get("train_time_s"),
         pretrain_cpu_s=(pretrain or {}).get("train_cpu_s"),
         known_outlier_classes=data.split_info.get("known_outlier_classes", []),
-        anomaly_datasets=data.split_info.get("anomaly_datasets", []))
+        anomaly_datasets=data.split_info.get("anomaly_datasets", []), protocol=protocol_of(data.split_info))
     if spec.deep or spec.hybrid:
         metrics.update(_device_record(detector, device))
     resolved = {"method": method, "hyper_parameters": params, "net": net, "preprocessing": preprocessing,

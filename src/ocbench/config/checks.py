@@ -394,6 +394,10 @@ def check_semantics(config: dict) -> dict:
         for setting_name in dataset["settings"]:
             _check_name(f"{where}.settings", "setting", setting_name, config["settings"])
             setting = config["settings"][setting_name]
+            if setting.get("transductive") is not None:  # first: it names a conflict with the settings below
+                from ..data.splits import check_transductive_setting
+                check_transductive_setting(f"settings.{setting_name} (dataset {name!r})", setting,
+                                           datasets[name].kind, n_classes)
             if setting.get("anomaly_datasets"):
                 from ..data.ood import check_anomaly_setting
                 check_anomaly_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)

@@ -71,6 +71,9 @@ def split_params(config: dict, setting: str) -> dict:
                       conversions=chosen.get("conversions", []))
     if config["settings"][base].get("attack"):  # adversarial examples as the anomalies (data/adversarial.py)
         params["attack"] = dict(config["settings"][base]["attack"])
+    if config["settings"][base].get("transductive") is not None:  # scored on its training images (data/splits.py)
+        params["transductive"] = dict(config["settings"][base]["transductive"])
+        del params["validation_fraction"]  # every image of the set is scored: no share is held out
     return params
 
 

@@ -97,13 +97,18 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
     from .prepared import load_prepared
     from .preprocess import FITS_ON_NORMAL_CLASSES, preprocess
 
+    from .splits import TRANSDUCTIVE, pooled_images, protocol_of
+
     prepared = load_prepared(prepared_path)
-    if "x_train" in prepared:
+    info = json.loads(split["info"])
+    if protocol_of(info) == TRANSDUCTIVE:  # indices into the training images, then the test images
+        train_source = test_source = pooled_images(prepared)
+    elif "x_train" in prepared:
         train_source, test_source = prepared["x_train"], prepared["x_test"]
     else:
         train_source = test_source = prepared["x"]
     x_train_raw = _pick(train_source, split["train_idx"], "training", split_path)
-    if split["test_source"].any() and json.loads(split["info"]).get("attack"):  # attacked copies (adversarial.py)
+    if split["test_source"].any() and info.get("attack"):  # attacked copies (adversarial.py)
         from .adversarial import split_test_images
         x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
     elif split["test_source"].any():  # the multi-class setting: anomalies from other datasets
@@ -112,11 +117,14 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
     else:
         x_test_raw = _pick(test_source, split["test_idx"], "test", split_path)
     if preprocessing in FITS_ON_NORMAL_CLASSES:
-        normal_classes = json.loads(split["info"])["normal_classes"]
-        fit_mask = np.isin(split["train_class"], normal_classes)
+        fit_mask = np.isin(split["train_class"], info["normal_classes"])
     else:
         fit_mask = np.ones(len(x_train_raw), dtype=bool)
-    return preprocess(preprocessing, x_train_raw, x_test_raw, fit_mask)
+    x_train, x_test = preprocess(preprocessing, x_train_raw, x_test_raw, fit_mask)
+    if info.get("gcn_l2"):  # the OC-NN authors' CIFAR-10 loader, for some normal classes (splits.make_transductive_split)
+        from .preprocess import gcn_l2
+        x_train, x_test = gcn_l2(x_train), gcn_l2(x_test)
+    return x_train, x_test
 
 
 def load_run_data(prepared_path, split_path, preprocessing: str, cache: bool = True) -> RunData:

@@ -40,6 +40,19 @@ def gcn_l1(x: np.ndarray) -> np.ndarray:
     return centred / np.where(scale > 0, scale, 1).astype(centred.dtype)
 
 
+def gcn_l2(x: np.ndarray) -> np.ndarray:
+    """Global contrast normalisation with the L2 norm per sample: subtract its mean, divide by the
+    Euclidean norm of the result (the OC-NN authors' ``global_contrast_normalization(scale="l2")``).
+
+    Their CIFAR-10 loader applies it after /255 for the normal classes 1, 3, 5, 6, 7 and 9
+    only (the transductive protocol's ``gcn_classes``). A constant image is left at 0.
+    """
+    axes = tuple(range(1, x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    norm = np.sqrt((centred ** 2).sum(axis=axes, keepdims=True))
+    return centred / np.where(norm > 0, norm, 1).astype(centred.dtype)
+
+
 def minmax_scale(x: np.ndarray, low: float, high: float) -> np.ndarray:
     """(x − low) / (high − low): fitted bounds map to 0 and 1; other data may fall outside."""
     if not high > low:

@@ -18,6 +18,11 @@ unlabeled outliers from all outlier classes, disjoint from the known ones (the
 reference drew them independently, so a sample could be both). With every ratio 0
 the training set is all training samples of the normal classes: the one-class setting.
 
+A setting with a ``transductive`` block follows instead the protocol of the OC-NN
+authors' notebooks (``make_transductive_split``): the training set is every image of the
+normal classes, official training and test sets pooled, plus anomalies drawn from the
+other classes, and the test set is that same training set.
+
 Last, the test split is divided once into a validation share and the evaluation set
 (``test_validation``, ``test_evaluation``: positions into the test arrays). Methods that
 choose a hyper-parameter on labelled data (OC-SVM's and SSAD's γ) fit on the validation
@@ -139,6 +144,126 @@ def unsupervised_info(normal: list[int], seed) -> dict:
     return {"kind": "image", "normal_classes": normal, "outlier_classes": [], "seed": int(seed),
             **{k: 0.0 for k in RATIOS}, "known_outlier_class": None, "n_known_outlier_classes": 0,
             "known_outlier_classes": []}
+
+
+# --- the transductive protocol: scored on the training images (the OC-NN authors' notebooks) ----
+
+#: the protocols a run records: scored on test images, or on its own training images
+INDUCTIVE, TRANSDUCTIVE = "inductive", "transductive"
+#: the split keys of the transductive protocol (a setting's ``transductive`` block; ``config.split_params``)
+TRANSDUCTIVE_KEYS = ("contamination", "anomalies", "gcn_classes")
+
+
+def pooled_images(prepared: dict) -> np.ndarray:
+    """The official training images followed by the test images: what a transductive split's indices point into."""
+    return np.concatenate([prepared["x_train"], prepared["x_test"]])
+
+
+def check_contamination(where: str, contamination) -> None:
+    if isinstance(contamination, bool) or not isinstance(contamination, (int, float)) \
+            or not 0.0 <= float(contamination) < 1.0:
+        raise OcbenchError(f"{where}contamination must lie in [0, 1) (anomalies as a share of the normal "
+                           f"images), got {contamination!r}")
+
+
+def transductive_anomaly_count(n_normal: int, contamination=None, anomalies=None) -> int:
+    """How many anomalies join ``n_normal`` normal images: ``anomalies``, or ``int(contamination × n_normal)``.
+
+    The authors' MNIST code takes ``int(0.01 * len(normal images))`` (truncated, as here);
+    their CIFAR-10 code a count, 500.
+    """
+    if (contamination is None) == (anomalies is None):
+        raise OcbenchError("the transductive protocol takes contamination (a share of the normal images) or "
+                           f"anomalies (a count), exactly one; got contamination={contamination!r}, "
+                           f"anomalies={anomalies!r}")
+    if anomalies is not None:
+        if isinstance(anomalies, bool) or not isinstance(anomalies, (int, np.integer)) or anomalies < 0:
+            raise OcbenchError(f"anomalies must be a count >= 0, got {anomalies!r}")
+        return int(anomalies)
+    check_contamination("", contamination)
+    return int(contamination * n_normal)
+
+
+def check_transductive_setting(where: str, setting: dict, kind: str, n_classes: int) -> None:
+    """Config check of a setting with a ``transductive`` block, before any job (``config.check_semantics``)."""
+    protocol = setting["transductive"]
+    if kind != "image":
+        raise OcbenchError(f"config {where}: the transductive protocol pools a dataset's official training and "
+                           "test images, so it is for image datasets only")
+    for other, what in (("anomaly_datasets", "multi-dataset"), ("attack", "adversarial")):
+        if setting.get(other):
+            raise OcbenchError(f"config {where}: the transductive protocol cannot be combined with {other} (a "
+                               f"{what} setting): its anomalies are images of the dataset's other classes")
+    check_unsupervised_setting(where, setting, "the transductive protocol",
+                               "its anomalies are the unlabelled contamination")
+    if "contamination" in protocol:
+        check_contamination(f"config {where}.transductive: ", protocol["contamination"])
+    if ("contamination" in protocol) == ("anomalies" in protocol):
+        raise OcbenchError(f"config {where}.transductive: give contamination (anomalies as a share of the normal "
+                           "images, the authors' MNIST protocol) or anomalies (a count, their CIFAR-10 protocol), "
+                           "exactly one")
+    outside = [c for c in protocol.get("gcn_classes", []) if c >= n_classes]
+    if outside:
+        raise OcbenchError(f"config {where}.transductive.gcn_classes: class {outside[0]} is out of range; "
+                           f"allowed: 0-{n_classes - 1}")
+
+
+def make_transductive_split(prepared: dict, normal_classes, seed, transductive: dict, **others) -> dict:
+    """The OC-NN authors' transductive protocol: train on, and score, the same images.
+
+    The training set is every image of the normal classes in the official training and
+    test sets, pooled (``pooled_images``), plus anomalies drawn by seed among the pooled
+    images of the other classes: ``transductive["anomalies"]`` of them, or
+    ``int(contamination × normal images)``. The test set is the training set itself,
+    labelled, and every image of it is scored (no validation share: the protocol has no
+    labelled data to select on). Indices point into the pooled images. Where every normal
+    class is in ``transductive["gcn_classes"]``, ``info["gcn_l2"]`` asks the loader for
+    the authors' per-image L2 contrast normalisation (``preprocess.gcn_l2``), as their
+    CIFAR-10 loader does for classes 1, 3, 5, 6, 7 and 9.
+
+    ``others``: the setting's remaining split parameters; the ratios must be 0 and no
+    outlier class known (``unsupervised_training``), a validation share is ignored.
+    """
+    if "x_train" not in prepared:
+        raise OcbenchError("the transductive protocol pools a dataset's training and test images; "
+                           "a tabular dataset has no such split")
+    others = {k: v for k, v in others.items() if k != "validation_fraction"}
+    normal, y_train, y_test, _ = unsupervised_training(prepared, normal_classes, seed, others,
+                                                       "the transductive protocol")
+    unknown = sorted(set(transductive) - set(TRANSDUCTIVE_KEYS))
+    if unknown:
+        raise OcbenchError(f"unknown transductive key {unknown[0]!r}; allowed: {', '.join(TRANSDUCTIVE_KEYS)}")
+    pooled_class = np.concatenate([y_train, y_test]).astype(np.int64)
+    is_normal = np.isin(pooled_class, normal)
+    normal_pos = np.flatnonzero(is_normal)
+    n_anomalies = transductive_anomaly_count(len(normal_pos), transductive.get("contamination"),
+                                             transductive.get("anomalies"))
+    other_pos = np.flatnonzero(~is_normal)
+    if n_anomalies > len(other_pos):
+        raise OcbenchError(f"the transductive protocol asks for {n_anomalies} anomalies but the classes outside "
+                           f"{normal} have {len(other_pos)} images")
+    anomaly_pos = _draw(other_pos, n_anomalies, np.random.default_rng(seed))
+    scored = np.sort(np.concatenate([normal_pos, anomaly_pos])).astype(np.int64)
+    label = (~is_normal[scored]).astype(np.int64)
+    gcn_classes = [int(c) for c in transductive.get("gcn_classes", [])]
+    info = {**unsupervised_info(normal, seed), "protocol": TRANSDUCTIVE,
+            "outlier_classes": sorted(set(int(c) for c in pooled_class) - set(normal)),
+            "contamination": transductive.get("contamination"), "anomalies": transductive.get("anomalies"),
+            "gcn_classes": gcn_classes, "gcn_l2": bool(gcn_classes) and set(normal) <= set(gcn_classes),
+            "n_pooled_train_images": int(len(y_train)), "n_normal_from_train": int((normal_pos < len(y_train)).sum()),
+            "n_normal_from_test": int((normal_pos >= len(y_train)).sum()),
+            "n_train": int(len(scored)), "n_test": int(len(scored)), "n_test_normal": int((label == 0).sum()),
+            "n_test_anomaly": int((label == 1).sum()), "validation_fraction": 0.0, "n_validation": 0,
+            "n_evaluation": int(len(scored))}
+    return {"train_idx": scored, "train_semi": np.zeros(len(scored), dtype=np.int64),
+            "train_class": pooled_class[scored], "test_idx": scored.copy(), "test_label": label,
+            "test_class": pooled_class[scored], "test_validation": np.zeros(0, dtype=np.int64),
+            "test_evaluation": np.arange(len(scored), dtype=np.int64), "info": json.dumps(info, sort_keys=True)}
+
+
+def protocol_of(split_info: dict) -> str:
+    """``transductive`` for a split that scores its own training images, else ``inductive``; every run records it."""
+    return split_info.get("protocol", INDUCTIVE)
 
 
 def check_classes(n_classes: int, normal: list[int], known_outlier_class, k) -> list[int]:

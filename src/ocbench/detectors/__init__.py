@@ -207,6 +207,12 @@ METHODS: dict[str, MethodSpec] = {
     # OC-NN's loss holds the weights' penalty (no weight decay); its encoder is the pretrained one, frozen
     "ocnn": _deep("OCNN", "One-class neural network on the frozen encoder, OC-NN (Chalapathy et al. 2018)",
                   params.OCNN, training_opt_out=("weight_decay", "init"), short_name="OC-NN"),
+    # What the authors' code computed as OC-NN (detectors/ocnn.py), under a name of its own so
+    # that a preset can run it beside the paper's formulation.
+    "ocnn_authors_code": _deep("OCNN", "OC-NN as its authors' code computed it: a linear layer on the trained "
+                               "encoder, a fixed-radius hinge around a fixed centre", params.OCNN,
+                               fixed={"formulation": "authors_code"}, ignores=("activation",),
+                               training_opt_out=("weight_decay", "init"), short_name="OC-NN-A"),
     "multi_radius_deep_svdd": _deep("MultiRadiusDeepSVDD", "Multi-radius Deep SVDD: one sphere per FINCH cluster",
                                     params.MULTI_RADIUS, training_opt_out=("init",), short_name="MR-DSVDD"),
     # The multi-radius fork's own code: one sphere per normal class, from the true labels.

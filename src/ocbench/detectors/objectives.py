@@ -98,6 +98,27 @@ def ocnn_offset(y_hat: torch.Tensor, nu: float) -> float:
     return float(torch.quantile(y_hat.detach().double().flatten(), nu))
 
 
+# --- OC-NN as its authors' code computed it (github.com/raghavchalapathy/oc-nn at f571305) ---
+
+#: r of the authors' code: the module constant ``rvalue`` (src/models/OneClass_SVDD.py, line 56),
+#: which their loss reads and nothing updates
+AUTHORS_OCNN_RADIUS = 0.1
+
+
+def ocnn_authors_loss(outputs: torch.Tensor, center: torch.Tensor, nu: float,
+                      radius: float = AUTHORS_OCNN_RADIUS) -> torch.Tensor:
+    """(1/nu) * mean over samples of r^2 + sum_j max(0, (y_j - c_j)^2 - r^2).
+
+    The authors' ``custom_ocnn_hyperplane_loss`` (src/models/OneClass_SVDD.py, lines
+    886-908): a hinge per output coordinate j around a fixed centre c, with r a constant
+    and no penalty on the weights. It is a soft-boundary hypersphere loss with a fixed
+    radius, not the paper's hyperplane objective (``ocnn_loss``): docs/method_notes.md.
+    """
+    r2 = radius ** 2
+    per_sample = r2 + torch.clamp((outputs - center) ** 2 - r2, min=0).sum(dim=1)
+    return per_sample.mean() / nu
+
+
 # --- RCAE: the sparse-noise step -------------------------------------------------------
 
 

@@ -86,6 +86,8 @@ OCNN = {
     "hidden": positive_int(default=32, doc="units of the head's hidden layer"),
     "activation": Param("choice", choices=("sigmoid", "linear"), default="sigmoid",
                         doc="the head's activation g: sigmoid (bounded) or linear"),
+    "formulation": Param("choice", choices=("paper", "authors_code"), default="paper", doc=(
+        "the paper's objective, or what the authors' code computed (detectors/ocnn.py, docs/method_notes.md)")),
 }
 
 MULTI_RADIUS = {

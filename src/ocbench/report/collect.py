@@ -37,9 +37,10 @@ RUN_VALUES = ["auroc", "aupr", "precision", "recall", "accuracy", "threshold", "
 #: ``run_dir`` the row was read from (where the plots find ``scores.csv``), the accuracies on
 #: the outliers and inliers at the threshold, and the datasets the anomalies came from in the
 #: multi-class setting, joined by ``+`` (empty for the other settings), and how many models
-#: trained in one stack with the run (``stack_size``; its ``train_time_s`` is its share)
+#: trained in one stack with the run (``stack_size``; its ``train_time_s`` is its share), and the run's
+#: ``protocol``: ``inductive`` (scored on test images) or ``transductive`` (on its training images)
 OPTIONAL_VALUES = ["train_cpu_s", "test_cpu_s", "pretrain_time_s", "pretrain_cpu_s", "reason", "run_dir",
-                   "outlier_accuracy", "inlier_accuracy", "anomaly_datasets", "stack_size"]
+                   "outlier_accuracy", "inlier_accuracy", "anomaly_datasets", "stack_size", "protocol"]
 RUN_COLUMNS = RUN_KEYS + RUN_SPLIT + RUN_VALUES + OPTIONAL_VALUES
 SCORE_COLUMNS = ["index", "label", "score"]
 

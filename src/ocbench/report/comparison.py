@@ -10,7 +10,11 @@ how ocbench's runs are averaged into a cell:
   dataset and group size or dataset).
 
 Every cell carries both means and stds, the difference (ocbench − published) and a flag
-where the difference is larger than seed noise explains (``flag_threshold``).
+where the difference is larger than seed noise explains (``flag_threshold``), and the
+protocol of ocbench's runs: ``inductive`` (scored on test images) or ``transductive``
+(scored on the training images, the OC-NN authors' protocol; ``data/splits.py``). A
+comparison may also set a method's runs beside another method's published numbers
+(``Comparison.beside``): the paper's OC-NN beside the numbers of the authors' code.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import pandas as pd
 from ..config import parse_normal
 from .collect import method_labels
 from .published import load_published
+from ..data.splits import INDUCTIVE, TRANSDUCTIVE
 from .tables import fit_to_page, latex_escape, short_labels
 
 #: datasets compared with another dataset's published numbers, and why (shown in the summary)
@@ -36,9 +41,9 @@ ONE_CLASS = {"ratio_known_normal": (0,), "ratio_known_outlier": (0,), "ratio_pol
 ROUNDING = 0.05
 #: the flag's threshold where the source gives no std
 FALLBACK_THRESHOLD = 2.0
-COLUMNS = ["dataset", "published_dataset", "setting", "method", "label", "published_mean", "published_std",
-           "published_n", "ours_mean", "ours_std", "ours_n", "difference", "threshold", "flag_rule", "flagged",
-           "table", "source"]
+COLUMNS = ["dataset", "published_dataset", "setting", "protocol", "method", "published_method", "label",
+           "published_mean", "published_std", "published_n", "ours_mean", "ours_std", "ours_n", "difference",
+           "threshold", "flag_rule", "flagged", "table", "source"]
 _KEY_HEADERS = {"normal": "Normal class", "ratio_known_outlier": r"$\gamma_l$", "n_normal_classes": "Normal classes"}
 
 
@@ -52,6 +57,9 @@ class Comparison:
     protocol: dict = field(default_factory=dict)  # split parameter -> the values the paper's protocol allows
     over_classes: bool = False  # average over normal and known classes (and seeds), else over seeds per cell
     note: str = ""
+    # runs of a method set against another method's published numbers, beside that method's own runs
+    beside: dict = field(default_factory=dict)  # our method -> the published method
+    published_protocol: str = INDUCTIVE  # how the published numbers were computed (named in the LaTeX table)
 
 
 COMPARISONS = (
@@ -69,9 +77,12 @@ COMPARISONS = (
                ("n_normal_classes",), ONE_CLASS, over_classes=True,
                note="ocbench: each normal group averaged over its seeds, then mean ± std over the groups of "
                     "that size"),
-    Comparison("ocnn", "OC-NN and RCAE (Chalapathy et al.), authors' notebooks", ("ocnn_authors_notebooks",), (),
-               ONE_CLASS, over_classes=True,
-               note="ocbench: mean ± std over the normal classes' seed means"),
+    Comparison("ocnn", "OC-NN, RCAE and DCAE (Chalapathy et al.): the authors' notebooks, per normal class",
+               ("ocnn_authors_notebooks",), ("normal",), ONE_CLASS,
+               note="ocbench: mean ± std over seeds per normal class. The notebooks' numbers are transductive "
+                    "(scored on the training images) and their OC-NN is what the authors' code computed "
+                    "(ocnn_authors_code); the paper's OC-NN (ocnn) stands beside it against the same numbers",
+               beside={"ocnn": "ocnn_authors_code"}, published_protocol=TRANSDUCTIVE),
 )
 
 
@@ -163,8 +174,9 @@ def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = 
         "n_seeds": "published_n"})
     if "ratio_known_outlier" in comparison.keys:
         reference = reference.assign(ratio_known_outlier=reference["ratio_known_outlier"].round(6))
-    ours = our_cells(runs, comparison, settings)
-    merged = ours.merge(reference, on=["published_dataset", *comparison.keys, "method"], how="inner")
+    reference = reference.rename(columns={"method": "published_method"})
+    ours = _with_protocol(_with_published_method(our_cells(runs, comparison, settings), comparison), runs, settings)
+    merged = ours.merge(reference, on=["published_dataset", *comparison.keys, "published_method"], how="inner")
     if merged.empty:
         return pd.DataFrame(columns=_columns(comparison))
     thresholds = [flag_threshold(r.published_std, r.published_n, r.ours_std, r.ours_n) for r in merged.itertuples()]
@@ -172,6 +184,31 @@ def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = 
                            threshold=[t for t, _ in thresholds], flag_rule=[rule for _, rule in thresholds])
     merged["flagged"] = merged["difference"].abs() > merged["threshold"]
     return merged[_columns(comparison)].reset_index(drop=True)
+
+
+def _with_published_method(cells: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
+    """``cells`` with ``published_method``, the method whose published numbers each cell meets: its own,
+    or the one ``comparison.beside`` names, its label then saying so (``ocnn vs ocnn_authors_code``)."""
+    published = cells["method"].map(lambda m: comparison.beside.get(m, m))
+    label = cells["label"].where(published == cells["method"], cells["label"] + " vs " + published)
+    return cells.assign(published_method=published, label=label)
+
+
+def _with_protocol(cells: pd.DataFrame, runs: pd.DataFrame, settings: dict | None) -> pd.DataFrame:
+    """``cells`` with the ``protocol`` of their setting: the config's (a ``transductive`` block), else what
+    the runs recorded (runs.csv's ``protocol``), else inductive."""
+    recorded = {}
+    if "protocol" in runs and len(runs):
+        setting = runs["base_setting"] if "base_setting" in runs else runs["setting"]
+        recorded = runs.assign(setting=setting).dropna(subset=["protocol"]).groupby("setting")["protocol"].first()
+        recorded = recorded.to_dict()
+
+    def protocol(setting):
+        if settings is not None and setting in settings:
+            return TRANSDUCTIVE if settings[setting].get("transductive") is not None else INDUCTIVE
+        return recorded.get(setting, INDUCTIVE)
+
+    return cells.assign(protocol=cells["setting"].map(protocol) if len(cells) else pd.Series(dtype=str))
 
 
 def _columns(comparison: Comparison) -> list[str]:
@@ -220,7 +257,9 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
     ``tables.latex_table``. Needs ``\\usepackage{booktabs,graphicx}``."""
     several = rows["table"].nunique() > 1
     labels = short_labels(rows)
-    headers = ["Dataset", *(_KEY_HEADERS.get(k, k) for k in comparison.keys), "Method"]
+    protocols = _shows_protocol(comparison, rows)
+    headers = ["Dataset", *(["Protocol"] if protocols else []), *(_KEY_HEADERS.get(k, k) for k in comparison.keys),
+               "Method"]
     headers += ["Published", "ocbench", r"$\Delta$"] + (["Source"] if several else [])
     lines = [
         "% published against ocbench, written by `ocbench summary`; needs \\usepackage{booktabs,graphicx}",
@@ -228,11 +267,11 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
         r"\centering",
         f"\\caption{{{latex_escape(comparison.title)}: test AUROC (\\%), published mean $\\pm$ std against "
         r"ocbench's mean $\pm$ std; $\Delta$ is ocbench minus published, in bold with a star where it exceeds "
-        r"what seed noise explains.}",
+        r"what seed noise explains." + (_protocol_caption(comparison) if protocols else "") + "}",
         f"\\label{{tab:published-{comparison.name}}}",
     ]
     tabular = [
-        f"\\begin{{tabular}}{{{'l' * (2 + len(comparison.keys))}ccc{'l' if several else ''}}}",
+        f"\\begin{{tabular}}{{{'l' * (2 + protocols + len(comparison.keys))}ccc{'l' if several else ''}}}",
         r"\toprule",
         " & ".join(headers) + r" \\",
         r"\midrule",
@@ -240,7 +279,8 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
     for row, label in zip(rows.itertuples(), labels):
         dataset = row.dataset if row.dataset == row.published_dataset else f"{row.dataset} (vs {row.published_dataset})"
         delta = f"{row.difference:+.1f}"
-        cells = [latex_escape(dataset), *(latex_escape(_key_text(k, getattr(row, k))) for k in comparison.keys),
+        cells = [latex_escape(dataset), *([row.protocol] if protocols else []),
+                 *(latex_escape(_key_text(k, getattr(row, k))) for k in comparison.keys),
                  latex_escape(label), published_text(row.published_mean, row.published_std, r"$\pm$"),
                  _mean_std(row.ours_mean, row.ours_std),
                  f"\\textbf{{{delta}}}$^{{*}}$" if row.flagged else delta]
@@ -249,6 +289,16 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
         tabular.append(" & ".join(cells) + r" \\")
     lines += fit_to_page(tabular + [r"\bottomrule", r"\end{tabular}"]) + [r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _shows_protocol(comparison: Comparison, rows: pd.DataFrame) -> bool:
+    """Whether the table names the protocols: where the published numbers or some runs are not inductive."""
+    return comparison.published_protocol != INDUCTIVE or bool((rows["protocol"] != INDUCTIVE).any())
+
+
+def _protocol_caption(comparison: Comparison) -> str:
+    return (f" The published numbers are {comparison.published_protocol}; Protocol is ocbench's (transductive: "
+            "scored on the training images, inductive: on test images).")
 
 
 # --------------------------------------------------------------------------- figure

@@ -303,6 +303,9 @@ def plot_extremes(prepared_path, scores_path, out, n: int = 32) -> None:
         raise OcbenchError(f"prepared dataset {prepared_path} is tabular; the extremes figure is drawn for "
                            "image datasets only")
     images = arrays["x_test"]
+    if _is_transductive(scores_path):  # its indices point into the training images, then the test images
+        from ..data.splits import pooled_images
+        images = pooled_images(arrays)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise OcbenchError(f"prepared dataset {prepared_path}: x_test must be N×C×H×W with 1 or 3 channels, "
                            f"got {images.shape}")
@@ -326,6 +329,14 @@ def plot_extremes(prepared_path, scores_path, out, n: int = 32) -> None:
         figure.suptitle(keys)
     figure.tight_layout()
     _save(figure, out)
+
+
+def _is_transductive(scores_path) -> bool:
+    """Whether the run beside ``scores_path`` recorded the transductive protocol (``metrics.json``)."""
+    from ..data.splits import TRANSDUCTIVE
+
+    metrics = Path(scores_path).with_name("metrics.json")
+    return metrics.is_file() and read_metrics(metrics).get("protocol") == TRANSDUCTIVE
 
 
 def _run_title(scores_path) -> str:

@@ -12,6 +12,10 @@ many runs the mean and std are over, blank when the source does not say), ``sour
 (``same`` repeats the row above, ``same (note)`` adds a note), and the keys of its
 cells: ``normal_class``, ``ratio_known_outlier`` (γ_l of the Deep SAD paper) or
 ``n_normal_classes`` (the size of the normal group).
+
+A table is copied as its source gives it: the names a source uses for what ocbench names
+otherwise are translated on reading (``ALIASES``, ``CLASS_OF_DATASET``), and a table
+without ``n_seeds`` takes the count its source names ("10 seeds").
 """
 from __future__ import annotations
 
@@ -36,6 +40,15 @@ PUBLISHED_ONLY = {
     "method": {"supervised": "the Deep SAD paper's supervised classifier baseline, not an ocbench method"},
 }
 _SAME = "same"
+#: names a source uses, by table ("*": every table), and ocbench's name for the same thing (SOURCES.md)
+ALIASES = {
+    "*": {"method": {"dcae": "cae"}, "dataset": {"gtsrb_stop_adversarial": "gtsrb"}},
+    # what the OC-NN authors' code and notebooks call OC-NN is not the paper's objective
+    "ocnn_authors_notebooks": {"method": {"ocnn": "ocnn_authors_code"}},
+}
+#: a source's dataset name that stands for one class of an ocbench dataset: its class id
+CLASS_OF_DATASET = {"gtsrb_stop_adversarial": "14"}  # GTSRB's stop signs, against adversarial ones
+_SEEDS_IN_SOURCE = r"\((\d+) seeds"
 
 
 def published_files():
@@ -76,6 +89,19 @@ def read_published_table(name: str, text: str) -> pd.DataFrame:
     table["normal"] = table["normal"].fillna("")
     table["source"] = _resolve_same(table["source"])
     table["table"] = name
+    return _translate(name, table)
+
+
+def _translate(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` in ocbench's names (``ALIASES``, ``CLASS_OF_DATASET``), with the seed count its
+    source names where ``n_seeds`` is blank."""
+    class_of = table["dataset"].map(CLASS_OF_DATASET)
+    table["normal"] = table["normal"].where(table["normal"] != "", class_of.fillna(""))
+    for kind in ("dataset", "method"):
+        for scope in ("*", name):
+            table[kind] = table[kind].replace(ALIASES.get(scope, {}).get(kind, {}))
+    named = pd.to_numeric(table["source"].str.extract(_SEEDS_IN_SOURCE)[0], errors="coerce")
+    table["n_seeds"] = pd.to_numeric(table["n_seeds"], errors="coerce").fillna(named)
     return table
 
 

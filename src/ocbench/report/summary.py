@@ -8,6 +8,7 @@ import platform
 
 import pandas as pd
 
+from ..data.splits import INDUCTIVE
 from .collect import RUN_KEYS, method_labels
 from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, write_comparisons
 
@@ -98,7 +99,9 @@ def _comparison_section(comparison, rows: pd.DataFrame) -> list[str]:
             f"{row.dataset} (vs {row.published_dataset}, indication only)"
         key_cells = [f"{getattr(row, k):.2f}" if k == "ratio_known_outlier" else
                      str(int(getattr(row, k))) if k == "n_normal_classes" else str(getattr(row, k)) for k in keys]
-        table.append([name, row.setting, *key_cells, row.label,
+        setting = row.setting if getattr(row, "protocol", INDUCTIVE) == INDUCTIVE else \
+            f"{row.setting} ({row.protocol})"
+        table.append([name, setting, *key_cells, row.label,
                       f"{_mean_std(row.ours_mean, row.ours_std)} (n={row.ours_n})",
                       published_text(row.published_mean, row.published_std), f"{row.difference:+.1f}",
                       f"{row.threshold:.1f} ({row.flag_rule})", "**yes**" if row.flagged else "no", row.source])

@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from ..config import parse_normal
+from ..data.splits import INDUCTIVE, TRANSDUCTIVE
 from .collect import method_labels
 
 SUMMARY_KEYS = ["dataset", "setting", "normal", "method", "device"]
@@ -41,13 +42,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     the order of ``runs`` (methods in the order they were collected).
     """
     runs = runs.assign(label=method_labels(runs), auroc_percent=100.0 * runs["auroc"].astype(float),
-                       failed=(runs["status"].astype(str) != "ok").astype(int))
+                       failed=(runs["status"].astype(str) != "ok").astype(int),
+                       protocol=runs["protocol"] if "protocol" in runs else math.nan)
     grouped = runs.groupby(SUMMARY_KEYS + ["label"], sort=False)
     summary = grouped["auroc_percent"].agg(auroc_mean="mean", auroc_std=lambda values: values.std(ddof=1),
                                            n_seeds="count")
     summary["n_failed"] = grouped["failed"].sum()
     summary = summary.join(accuracy_summary(runs, SUMMARY_KEYS + ["label"]))
-    return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS]
+    # what the runs recorded (a failed run records none); runs written before it existed were inductive
+    summary["protocol"] = grouped["protocol"].first().astype(object).fillna(INDUCTIVE)
+    return summary.reset_index()[SUMMARY_COLUMNS + ACCURACY_COLUMNS + ["protocol"]]
 
 
 #: the columns of ``seed_marks``
@@ -218,7 +222,7 @@ def latex_table(summary: pd.DataFrame, marks: pd.DataFrame | None = None) -> str
         "% AUROC (%) table written by `ocbench tables`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
-        f"\\caption{{Test AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
+        f"\\caption{{{_scored_on(summary)} AUROC (\\%) on {latex_escape(dataset)} ({latex_escape(setting)}): "
         r"mean $\pm$ std over seeds; the best method of each row in bold"
         + ("." if marks is None else marks_caption(marks[(marks["dataset"] == dataset)
                                                           & (marks["setting"] == setting)])) + "}",
@@ -246,6 +250,13 @@ def latex_table(summary: pd.DataFrame, marks: pd.DataFrame | None = None) -> str
         lines += [r"\par\smallskip{\footnotesize " + FAILED_NOTE + "}"]
     lines += [r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _scored_on(summary: pd.DataFrame) -> str:
+    """``Test``, or for a transductive setting what it was scored on (``data.splits.make_transductive_split``)."""
+    if "protocol" in summary and (summary["protocol"] == TRANSDUCTIVE).any():
+        return "Transductive (scored on the training images)"
+    return "Test"
 
 
 def latex_tables(summary: pd.DataFrame, marks: pd.DataFrame | None = None) -> dict[tuple[str, str], str]:
