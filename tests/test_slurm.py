@@ -164,6 +164,32 @@ def test_requests_are_checked_by_sbatch_without_queuing_anything(tmp_path, monke
     assert not queued.exists()
 
 
+def test_account_warning_comes_from_the_plugins_guess_which_no_account_leaves_on(tmp_path, monkeypatch):
+    """docs/cluster.md: without an account the executor plugin guesses one with
+    `sacct -nu USER -o Account%256 | tail -1` run without a shell, so sacct gets `| tail -1`
+    as arguments and fails on `-1`; its `no_account` setting (--slurm-no-account) does not
+    stop the guess. Should a plugin release change either, this fails: update the docs."""
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm import Executor
+
+    arguments = tmp_path / "arguments"
+    stub_command(tmp_path / "bin", "sacct", f'echo "$@" > {arguments}\n'
+                 'echo "sacct: invalid option -- \'1\'" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    warnings = []
+    settings = SimpleNamespace(no_account=True)
+    executor = SimpleNamespace(logger=SimpleNamespace(warning=warnings.append), _fallback_account_arg=None,
+                               workflow=SimpleNamespace(executor_settings=settings))
+    job = SimpleNamespace(resources={})
+    assert next(Executor.get_account_arg(executor, job)) == ""  # sbatch without -A
+    assert arguments.read_text().split()[-5:] == ["-o", "Account%256", "|", "tail", "-1"]
+    assert [" ".join(warning.split()) for warning in warnings] == [
+        "No SLURM account given, trying to guess.",
+        "No account was given, not able to get a SLURM account via sacct: sacct: invalid option -- '1'",
+        "Unable to guess SLURM account. Trying to proceed without."]
+
+
 # --------------------------------------------------------------------------- a real cluster
 
 def _slurm_missing() -> str | None:
