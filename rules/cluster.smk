@@ -1,9 +1,11 @@
 # Checks of what a run asks of the machine, each a one-line error before any job starts.
 # The resources themselves are in common.smk (cluster resources); docs/cluster.md explains.
-import shutil
-import subprocess
+import os
+import shlex
+import sys
 
 from ocbench.config import check_local_devices, exit_on_config_error
+from ocbench.config.cluster import check_commands, check_partitions, check_requests, check_status_command
 from ocbench.errors import OcbenchError
 
 GPU_RESOURCES = ("gpu", "gpus", "gres", "gpu_model", "slurm_extra")
@@ -34,60 +36,51 @@ def check_gpu_requests():
                            "remove it (CUDA jobs ask for one GPU each), or add cuda to devices")
 
 
-def _slurm_config():
-    """`scontrol show config` as a dict (key -> value string)."""
-    out = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        raise OcbenchError(f"`scontrol show config` failed ({out.stderr.strip()}): is this a SLURM login node?")
-    pairs = (line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs}
+def exit_on_cluster_error(check, *args):
+    """``check(*args)``; an ``OcbenchError`` ends the workflow with its one line (exit 1)."""
+    try:
+        check(*args)
+    except OcbenchError as err:
+        sys.exit(f"ocbench: error: {err}")
 
 
-def _seconds(value):
-    number, _, unit = value.partition(" ")
-    return int(number) * (3600 if unit.startswith("h") else 1) if number.isdigit() else 0
+def submission_commands():
+    """The sbatch command of one job of each rule and device this run will submit, as the
+    executor plugin builds it (its own functions), for `sbatch --test-only`.
+
+    A job's resources depend only on its rule and device here (common.smk, cluster
+    resources, and --set-resources by rule), so one job of each stands for the rest.
+    """
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    commands = {}
+    for job in workflow.dag.needrun_jobs():
+        device = job.wildcards_dict.get("device")
+        what = f"{job.rule.name} (device {device})" if device else job.rule.name
+        if job.is_local or what in commands:
+            continue
+        resources = job.resources
+        names = dict(run_uuid="ocbench-check", slurm_logfile=os.devnull, comment_str="ocbench-check", workdir="")
+        account = resources.get("slurm_account")
+        partition = resources.get("slurm_partition")
+        options = dict(account=f" -A {shlex.quote(str(account))}" if account else "",
+                       partition=f" -p {shlex.quote(str(partition))}" if partition else "")
+        command = get_submit_command(job, {**names, **options}, settings=workflow.executor_settings)
+        commands[what] = shlex.split(command + set_gres_string(job))
+    return commands
 
 
 def check_slurm():
-    """The partitions exist and the plugin's job status check can work (slurm executor only).
-
-    Without accounting, `sacct` reports nothing and the plugin would wait forever; `squeue`
-    (the profile's slurm-status-command) sees a finished job for MinJobAge seconds only.
-    """
+    """Before the first submission, when the executor is slurm (docs/cluster.md)."""
     plugin = workflow.executor_plugin
     if plugin is None or plugin.name != "slurm":
         return
-    if shutil.which("sinfo") is None:
-        raise OcbenchError("the slurm executor needs SLURM's commands (sinfo, sbatch, squeue) on the PATH")
-    out = subprocess.run(["sinfo", "--noheader", "--format=%R"], capture_output=True, text=True, timeout=30)
-    existing = set(out.stdout.split())
-    uses_gpu = "cuda" in config["devices"]
-    wanted = {("cluster.cpu_partition", config["cluster"]["cpu_partition"])}
-    if uses_gpu:
-        wanted.add(("cluster.gpu_partition", config["cluster"]["gpu_partition"]))
-    for key, partition in sorted(wanted):
-        if partition and partition not in existing:
-            raise OcbenchError(f"{key}: partition '{partition}' does not exist on this cluster "
-                               f"(`sinfo -s` lists {', '.join(sorted(existing)) or 'none'}); "
-                               f"set it in the config or with --config 'cluster={{{key.split('.')[1]}: NAME}}'")
-    if uses_gpu and not config["cluster"]["gpu_partition"]:
-        raise OcbenchError("cluster.gpu_partition is null but devices has cuda: name the GPU partition (`sinfo -s`)")
-
     settings = workflow.executor_settings
-    slurm = _slurm_config()
-    accounting = slurm.get("AccountingStorageType", "") not in ("", "accounting_storage/none")
-    if accounting:
-        return
-    if settings.status_command == "sacct":
-        raise OcbenchError("this cluster has no accounting (AccountingStorageType=accounting_storage/none), "
-                           "so `sacct` cannot report job states: use --slurm-status-command squeue")
-    threshold = 3 * settings.init_seconds_before_status_checks
-    min_job_age = _seconds(slurm.get("MinJobAge", "0"))
-    if min_job_age < threshold:
-        raise OcbenchError(f"this cluster has no accounting and keeps finished jobs for MinJobAge={min_job_age} s, "
-                           f"less than the {threshold} s that `squeue` status checks need: ask for a higher "
-                           "MinJobAge in slurm.conf, or lower --slurm-init-seconds-before-status-checks "
-                           f"below {max(min_job_age // 3, 1)}")
+    exit_on_cluster_error(check_commands)
+    exit_on_config_error(CONFIG_SOURCES, check_partitions, config)
+    exit_on_cluster_error(check_status_command, settings.status_command, settings.init_seconds_before_status_checks)
+    exit_on_cluster_error(check_requests, submission_commands())
 
 
 check_gpu_requests()
