@@ -29,4 +29,4 @@ def test_every_training_job_plan_carries_it():
     run = Run("wine", "one_class", "0", 1, "isoforest", "cpu")
     plan = batch_plan(config, [run], prepared="p.npz", split="s.npz", run_dir=lambda r: "d",
                       autoencoder_path=lambda p: "a")
-    assert plan["code"] == code_version()
+    assert plan.code == code_version()

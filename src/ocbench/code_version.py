@@ -1,6 +1,6 @@
 """The version of the code that computes results, as a short hash of its source.
 
-A run's request (``runs.run_request``) carries it, and the workflow passes it in every
+A run's request (``jobs.uptodate.run_request``) carries it, and the workflow passes it in every
 training job's plan: an edit to the modules below changes it, so the next run refits
 every run and autoencoder, where Snakemake alone would rerun nothing (its ``code``
 trigger sees only a rule's own command). Modules that only read results (``report``),
@@ -16,7 +16,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 #: what decides a result: data and splits, networks, detectors, the training loop, a run
-COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "stacks.py", "metrics.py", "io.py", "errors.py")
+COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "io.py", "errors.py")
 
 
 def code_version() -> str:
