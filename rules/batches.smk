@@ -21,8 +21,12 @@ rule plan:
         plan=PLAN,
     params:
         digest=plan_digest_of,
+        changes=plan_change,
     log:
         f"{LOGS}/plans/{BATCH_KEY}.log",
+    message:
+        "plan of batch {wildcards.dataset} {wildcards.setting} seed {wildcards.seed} on {wildcards.device}: "
+        "{params.changes}"
     localrule: True
     run:
         write_batch_plan(output.plan, batch_plan_of(batch_of_wildcards(wildcards)))
@@ -37,6 +41,8 @@ rule run_batch:
         manifest=MANIFEST,
     log:
         f"{LOGS}/batches/{BATCH_KEY}.log",
+    message:
+        "batch {wildcards.dataset} {wildcards.setting} seed {wildcards.seed} on {wildcards.device}"
     threads: 1
     resources:
         gpu=gpus,

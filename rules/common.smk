@@ -11,6 +11,7 @@ from ocbench.config import auto_uses_gpu
 from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
 from ocbench.jobs.plan import plan_digest, write_batch_plan
+from ocbench.jobs.plan_changes import describe_plan_change
 from ocbench import paths
 from ocbench.report.published import load_published
 
@@ -124,6 +125,12 @@ def plan_digest_of(wildcards):
     Built from the wildcards only: Snakemake's params trigger ignores a params function
     that reads `input` or `output`."""
     return plan_digest(batch_plan_of(batch_of_wildcards(wildcards)))
+
+
+def plan_change(wildcards, output):
+    """What changed against the plan on disk, by key, for the job's message (it reads `output`,
+    so Snakemake does not track it as a parameter)."""
+    return describe_plan_change(output.plan, batch_plan_of(batch_of_wildcards(wildcards)).as_dict())
 
 
 # --------------------------------------------------------------------------- report

@@ -17,6 +17,8 @@ rule configuration:
         ),
     params:
         config=as_json(reported_configuration(config)),
+    message:
+        "configuration: {output.configuration}"
     log:
         f"{LOGS}/report/configuration.log",
     localrule: True
@@ -33,6 +35,8 @@ rule list_batches:
         manifests=all_manifests(),
     output:
         listing=f"{TABLES}/lists/batches.txt",
+    message:
+        "list the batch manifests: {output.listing}"
     log:
         f"{LOGS}/report/list_batches.log",
     localrule: True
@@ -49,6 +53,8 @@ rule collect:
             caption="../workflow/report/runs.rst",
             category="Tables",
         ),
+    message:
+        "collect the runs: {output.runs}"
     log:
         f"{LOGS}/report/collect.log",
     resources:
@@ -76,6 +82,8 @@ rule tables:
         ),
     params:
         outdir=lambda wildcards, output: Path(output.summary).parent,
+    message:
+        "tables: {output.summary} and the LaTeX tables"
     log:
         f"{LOGS}/report/tables.log",
     resources:
@@ -96,6 +104,8 @@ rule plot_auroc:
             category="Figures",
             subcategory="AUROC",
         ),
+    message:
+        "figure: {output.figure}"
     log:
         f"{LOGS}/report/plot_auroc.log",
     resources:
@@ -117,6 +127,8 @@ rule plot_roc:
             subcategory="ROC curves",
             labels={"dataset": "{dataset}", "setting": "{setting}"},
         ),
+    message:
+        "figure: {output.figure}"
     log:
         f"{LOGS}/report/plot_roc/{{dataset}}/{{setting}}.log",
     resources:
@@ -150,6 +162,8 @@ rule plot_extremes:
     params:
         n=32,
         seeds=extremes_seeds_option,
+    message:
+        "figures: {output.figures}"
     log:
         f"{LOGS}/report/plot_extremes/{{dataset}}/{{setting}}.log",
     resources:
@@ -175,6 +189,8 @@ rule summary:
         comparison=directory(f"{OUTDIR}/published"),
     params:
         snakemake_version=SNAKEMAKE_VERSION,
+    message:
+        "summary: {output.summary}"
     log:
         f"{LOGS}/report/summary.log",
     resources:

@@ -1,4 +1,5 @@
-"""Typed plans: the JSON form of a batch job's plan (one place) and a plan file that lacks a key."""
+"""Typed plans: the JSON form of a batch job's plan (one place), a plan file that lacks a key, and
+the changes between two plans named by key (a dry run's rerun reason)."""
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import pytest
 from ocbench.config import Run, batch_job_plan, load_and_validate
 from ocbench.errors import OcbenchError
 from ocbench.jobs.plan import BatchPlan, SplitPlan, plan_digest, read_batch_plan, write_batch_plan
+from ocbench.jobs.plan_changes import describe_plan_change, plan_changes
 
 
 def wine_plan(**method_params) -> BatchPlan:
@@ -45,6 +47,32 @@ def test_a_plan_without_a_key_or_a_split_is_refused_in_one_line(tmp_path):
     (tmp_path / "cut.json").write_text(wine_plan().to_json()[:100])
     with pytest.raises(OcbenchError, match=r"^cannot read the batch plan .*cut.json: "):
         read_batch_plan(tmp_path / "cut.json")
+
+
+def test_plan_changes_name_each_changed_value_by_its_key():
+    old = {"splits": [{"runs": [{"method": "knn", "hyper_parameters": {"k": 5, "p": 2}}]}], "stack": "auto"}
+    new = {"splits": [{"runs": [{"method": "knn", "hyper_parameters": {"k": 10, "p": 2}},
+                                {"method": "kde", "hyper_parameters": {}}]}], "stack": "never"}
+    assert plan_changes(old, new) == [
+        "splits[0].runs[0].hyper_parameters.k: 5 → 10",
+        'splits[0].runs[1]: (none) → {"hyper_parameters": {}, "method": "kde…',  # cut at 40 characters
+        'stack: "auto" → "never"',
+    ]
+    assert plan_changes(old, json.loads(json.dumps(old))) == []
+    assert plan_changes({"lr": 1}, {"lr": 1.0}) == ["lr: 1 → 1.0"]  # another JSON text: a change
+
+
+def test_a_dry_run_line_says_new_unchanged_or_the_first_changes(tmp_path):
+    path = tmp_path / "plan.json"
+    assert describe_plan_change(path, wine_plan().as_dict()) == "new"
+    write_batch_plan(path, wine_plan())
+    assert describe_plan_change(path, wine_plan().as_dict()) == "unchanged"
+    # isoforest is the first run of both splits, its n_estimators left to its default so far
+    assert describe_plan_change(path, wine_plan(isoforest={"n_estimators": 7}).as_dict()) == (
+        "splits[0].runs[0].hyper_parameters.n_estimators: (none) → 7; "
+        "splits[1].runs[0].hyper_parameters.n_estimators: (none) → 7")
+    changed = wine_plan(isoforest={"n_estimators": 7, "max_samples": 64}).as_dict()
+    assert describe_plan_change(path, changed, most=3).endswith(" (and 1 more)")
 
 
 def test_run_batch_reads_its_plan_from_a_file_and_names_a_bad_one(tmp_path):

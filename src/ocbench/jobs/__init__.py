@@ -1,6 +1,7 @@
 """The job layer: each workflow job is one function here, and a batch job runs from a typed plan.
 
 - ``plan``: the keys of runs and jobs and the typed plan of a batch job, with its JSON form;
+- ``plan_changes``: what changed between two plans, by key (a dry run's rerun reason);
 - ``data_jobs``: fetch, prepare, split, the attacks' classifier and the attack;
 - ``pretraining``: the shared autoencoder of a split, trained once and reused;
 - ``method_run``: one method on one split, fitted, scored and written to its run directory;
