@@ -3,6 +3,8 @@
 # only counts them (Snakemake's job stats, printed before and after the listing); the
 # environment variable OCBENCH_LIST_JOBS asks for more: a number, or `all`
 # (docs/architecture.md, "Console"). Real runs list every job they start.
+# OCBENCH_JOB_DETAILS=1 lists each job with its input, output, log, wildcards and
+# resources (Snakemake's own listing) instead of its one-line message.
 import logging
 
 DRY_RUN_LISTED = 30
@@ -34,6 +36,19 @@ class DryRunListing(logging.Filter):
         return self.listed <= self.most
 
 
+class JobDetails(logging.Filter):
+    """Drops a job's message from its record, so that Snakemake lists the job in full."""
+
+    def filter(self, record):
+        if getattr(record, "event", None) == "job_info":
+            record.rule_msg = None
+        return True
+
+
+if os.environ.get("OCBENCH_JOB_DETAILS"):
+    logging.getLogger("snakemake.logging").addFilter(JobDetails())
 _listed = os.environ.get("OCBENCH_LIST_JOBS", str(DRY_RUN_LISTED))
+if not (_listed == "all" or _listed.isdigit()):
+    sys.exit(f"ocbench: error: OCBENCH_LIST_JOBS={_listed!r} is neither a number of jobs nor 'all'")
 if _listed != "all":
     logging.getLogger("snakemake.logging").addFilter(DryRunListing(int(_listed)))
