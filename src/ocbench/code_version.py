@@ -14,6 +14,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from .plugins import loaded_sources
+
 PACKAGE = Path(__file__).resolve().parent
 #: what decides a result: data and splits, networks, detectors, the training loop, a run
 COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "io.py", "errors.py")
@@ -22,8 +24,6 @@ COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "
 def code_version() -> str:
     """The version of this installation's computing modules and of the plugins imported so far
     (ocbench.plugins: what they add computes results too)."""
-    from .plugins import loaded_sources
-
     return _with_plugins(_package_version(), tuple(loaded_sources()))
 
 

@@ -21,7 +21,10 @@ import os
 import sys
 from pathlib import Path
 
+from .data.sources import DATASETS
+from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
 from .errors import OcbenchError
+from .nets import NETS
 
 #: the environment variable that names the plugins of the jobs, joined by os.pathsep
 ENVIRONMENT = "OCBENCH_PLUGINS"
@@ -47,8 +50,6 @@ def register_method(name: str, spec, detector: type) -> None:
     ``spec.hyper_parameters`` declares, plus ``seed`` (and ``net``, ``device``,
     ``autoencoder`` for ``builds="encoder"``).
     """
-    from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
-
     _refuse_taken("method", name, METHODS)
     if spec.detector_name != detector.__name__:
         raise OcbenchError(f"method {name!r}: its MethodSpec names detector {spec.detector_name!r} but the class "
@@ -67,16 +68,12 @@ def register_method(name: str, spec, detector: type) -> None:
 def register_dataset(source) -> None:
     """Add a dataset: a ``data.source.DatasetSource``, with its ``sample_shape`` and
     ``class_sizes`` declared so that the config checks can size its splits and nets."""
-    from .data.sources import DATASETS
-
     _refuse_taken("dataset", source.name, DATASETS)
     DATASETS[source.name] = source
 
 
 def register_net(name: str, spec) -> None:
     """Add a net: a ``nets.NetSpec`` (its ``module`` is one of ``ocbench.nets``'s, e.g. ``mlp``)."""
-    from .nets import NETS
-
     _refuse_taken("net", name, NETS)
     NETS[name] = spec
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..data.preprocess import PREPROCESSINGS
+from ..data.sources import DATASETS
+from ..detectors import METHODS
 from ..errors import OcbenchError
+from ..nets import NETS
 
 
 #: detector arguments the workflow sets for every run; a config may not set them
@@ -20,23 +24,20 @@ FIXED_BY_METHOD = ("objective",)
 HOST_DEVICE = "cpu"
 
 
+# The registries (plain data: no torch), read through these functions, which plugins' additions reach too.
 def _datasets():
-    from ..data.sources import DATASETS
     return DATASETS
 
 
 def _methods():
-    from ..detectors import METHODS
     return METHODS
 
 
 def _nets():
-    from ..nets import NETS
     return NETS
 
 
 def _preprocessings():
-    from ..data.preprocess import PREPROCESSINGS
     return PREPROCESSINGS
 
 

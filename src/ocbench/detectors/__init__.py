@@ -5,7 +5,7 @@ autoencoder=)`` returns an unfitted detector (``autoencoder`` is the path of the
 shared pretrained autoencoder, or None). Detector classes are named by module and
 imported on first use, so a job of a shallow method never imports torch (about two
 seconds of every job on a laptop). The flags tell the workflow and
-``runs.run_method`` what the method needs:
+``jobs.method_run.run_method`` what the method needs:
 
 - ``deep``: trains a network on ``device`` (a CUDA run declares a GPU);
 - ``pretrained``: needs the shared pretrained autoencoder (the pretrain job);
@@ -25,7 +25,7 @@ seconds of every job on a laptop). The flags tell the workflow and
 - ``detector``: the detector class;
 - ``builds``: how the factory calls it: ``encoder`` (net, device, seed and the
   pretrained autoencoder), ``scratch`` (net, device, seed), ``load`` (the pretrained
-  autoencoder itself) or ``shallow`` (seed only; hybrids get codes from ``runs``).
+  autoencoder itself) or ``shallow`` (seed only; hybrids get codes from ``jobs.pretraining.encode``).
 """
 from __future__ import annotations
 

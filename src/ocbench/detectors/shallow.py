@@ -17,6 +17,11 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.ensemble import IsolationForest as SklearnIsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.neighbors import KernelDensity
+from sklearn.svm import OneClassSVM
 
 from ..errors import OcbenchError, check_open_unit, check_positive_int
 from .base import Detector
@@ -88,8 +93,6 @@ def select_gamma(detector, gammas, fit_one, score, X_train, validation):
     and ``validation_aucs_`` on ``detector`` and returns the chosen model. Ties go to
     the smaller gamma (the first in the grid), as in the reference.
     """
-    from sklearn.metrics import roc_auc_score
-
     if validation is None or len(np.unique(validation[1])) < 2:
         reason = "no validation set" if validation is None else "validation set has one class"
         log.warning("%s: gamma='scale' (%s)", type(detector).__name__, reason)
@@ -174,8 +177,6 @@ class OCSVM(Detector):
         self.seed = seed
 
     def fit(self, X, y=None, X_val=None, y_val=None):
-        from sklearn.svm import OneClassSVM
-
         check_open_unit("nu", self.nu)
         gammas = check_grid("gammas", DEFAULT_GAMMAS if self.gammas is None else self.gammas)
         X = capped(flatten(X), self.max_train_samples, self.seed)
@@ -215,8 +216,6 @@ class IsolationForest(Detector):
         self.seed = seed
 
     def fit(self, X, y=None):
-        from sklearn.ensemble import IsolationForest as SklearnIsolationForest
-
         check_positive_int("n_estimators", self.n_estimators)
         check_positive_int("max_samples", self.max_samples)
         if isinstance(self.contamination, bool) or not isinstance(self.contamination, numbers.Real) \
@@ -256,9 +255,6 @@ class KDE(Detector):
         self.seed = seed
 
     def fit(self, X, y=None):
-        from sklearn.model_selection import GridSearchCV, KFold
-        from sklearn.neighbors import KernelDensity
-
         bandwidths = check_grid("bandwidths", DEFAULT_BANDWIDTHS if self.bandwidths is None else self.bandwidths)
         check_positive_int("cv_folds", self.cv_folds)
         if self.cv_folds < 2:

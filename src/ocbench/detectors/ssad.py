@@ -34,6 +34,8 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from cvxopt import matrix, solvers, sparse, spmatrix
+from sklearn.metrics.pairwise import rbf_kernel
 
 from ..errors import OcbenchError, check_positive_int
 from .base import Detector, semi_labels
@@ -92,8 +94,6 @@ def solve_ssad_dual(kernel: np.ndarray, semi: np.ndarray, kappa: float, C: float
     Without labelled samples the kappa constraint is dropped (it could not hold), and
     the problem is a one-class SVM with box C.
     """
-    from cvxopt import matrix, solvers, spmatrix, sparse
-
     n = len(semi)
     signs = sample_signs(semi)
     labelled = (semi != 0).astype(np.float64)
@@ -152,8 +152,6 @@ def tightest_offset(f: np.ndarray, semi: np.ndarray, rho_plus_margin: float) -> 
 
 
 def _rbf_kernel(A, B, gamma):
-    from sklearn.metrics.pairwise import rbf_kernel
-
     return rbf_kernel(A, B, gamma=gamma)
 
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
+import yaml
 
+from ..code_version import code_version
+from ..errors import OcbenchError
+from ..io import atomic_path, one_line
 from .collect import RUN_KEYS, method_labels
 from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, write_comparisons
 
@@ -51,7 +58,7 @@ def _failed(runs: pd.DataFrame) -> list[str]:
     failed = runs[~_is_ok(runs)]
     if failed.empty:
         return []
-    # The reason is one line by construction (runs.run_batch); a '|' would split its cell.
+    # The reason is one line by construction (jobs.failures); a '|' would split its cell.
     reasons = failed["reason"] if "reason" in failed else pd.Series("", index=failed.index)
     rows = [[*(row[k] for k in RUN_KEYS), row["status"], str(reason).replace("|", "/")]
             for (_, row), reason in zip(failed.iterrows(), reasons.fillna(""))]
@@ -134,10 +141,6 @@ def software_versions(snakemake_version: str | None = None) -> dict[str, str]:
     """Python's version, each of ``REPORTED_PACKAGES``' (``not installed`` where absent) and ocbench's
     ``code_version``. ``snakemake_version``: Snakemake's, given by the workflow, whose jobs may run in
     an environment without Snakemake."""
-    from importlib import metadata
-
-    from ..code_version import code_version
-
     versions = {"python": platform.python_version()}
     for name in REPORTED_PACKAGES:
         try:
@@ -162,29 +165,18 @@ def reported_configuration(config: dict) -> dict:
 
 def configuration_yaml(config: dict) -> str:
     """``config`` as YAML in its own key order, short lists on one line (tuples written as lists)."""
-    import yaml
-
     plain = json.loads(json.dumps(config))  # tuples and other sequences become lists yaml can write safely
     return yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
 
 
 def write_configuration(out, config: dict) -> None:
     """Write ``configuration_yaml(config)`` to ``out`` (a failed write leaves no half file)."""
-    from ..io import atomic_path
-
     with atomic_path(out) as tmp:
         tmp.write_text(configuration_yaml(config), encoding="utf-8")
 
 
 def read_configuration(path) -> dict:
     """A configuration written by ``write_configuration``."""
-    from pathlib import Path
-
-    import yaml
-
-    from ..errors import OcbenchError
-    from ..io import one_line
-
     try:
         config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
@@ -232,11 +224,6 @@ def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, compari
     CSV, LaTeX table and figure to ``comparison_dir`` when given. Without ``settings``, those of
     ``config`` (when given) decide which runs each comparison keeps. ``auroc_figure``: the path of
     the AUROC heatmap (``plots.plot_auroc``), linked from the summary by its path relative to ``out``."""
-    import os
-    from pathlib import Path
-
-    from ..io import atomic_path
-
     if settings is None and config is not None:
         settings = config.get("settings")
     results = compare_all(runs, settings)

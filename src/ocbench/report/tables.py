@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from ..config import parse_normal
+from ..detectors import METHODS  # the registry is plain data: no torch
 from .collect import method_labels
 
 SUMMARY_KEYS = ["dataset", "setting", "normal", "method", "device"]
@@ -70,8 +71,6 @@ def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def short_name(method: str) -> str:
     """The method's ``short_name`` in the registry, or ``method`` itself when it has none."""
-    from ..detectors import METHODS  # the registry is plain data: no torch
-
     spec = METHODS.get(method)
     return spec.short_name if spec is not None and spec.short_name else method
 
