@@ -62,13 +62,15 @@ bench-stacked-gpu: venv
 unlock: venv
 	$(SNAKEMAKE) --unlock
 
-# Offline dry runs of the paper presets: every job is listed, nothing is downloaded.
+# Offline dry runs of the paper presets: the job counts of each, nothing is downloaded.
+# LIST_JOBS=all lists every job instead (megabytes for the Deep SAD preset; docs/architecture.md, "Console").
+DRY_RUN = $(if $(LIST_JOBS),OCBENCH_LIST_JOBS=$(LIST_JOBS) $(SNAKEMAKE) -n,$(SNAKEMAKE) -n --quiet rules)
 dry-run-papers: venv
-	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/deep_svdd_icml2018.yaml
-	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/deep_sad_iclr2020.yaml
-	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multiclass_ood.yaml
-	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/multi_radius.yaml
-	$(SNAKEMAKE) -n --quiet rules --configfile workflow/experiments/ocnn.yaml
+	$(DRY_RUN) --configfile workflow/experiments/deep_svdd_icml2018.yaml
+	$(DRY_RUN) --configfile workflow/experiments/deep_sad_iclr2020.yaml
+	$(DRY_RUN) --configfile workflow/experiments/multiclass_ood.yaml
+	$(DRY_RUN) --configfile workflow/experiments/multi_radius.yaml
+	$(DRY_RUN) --configfile workflow/experiments/ocnn.yaml
 
 clean:
 	rm -rf results .snakemake

@@ -53,6 +53,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/console.smk"
 include: "rules/cluster.smk"
 include: "rules/data.smk"
 include: "rules/adversarial.smk"

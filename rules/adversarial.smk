@@ -10,6 +10,8 @@ rule train_classifier:
         classifier=CLASSIFIER,
     params:
         training=lambda wildcards: as_json(classifier_params(config, wildcards.dataset)),
+    message:
+        "classifier of {wildcards.dataset}, seed {wildcards.seed}"
     log:
         f"{LOGS}/classifier/{{dataset}}/seed{{seed}}.log",
     threads: 1
@@ -31,6 +33,8 @@ rule attack:
     params:
         attack=attack_params,
         device=config["training"]["classifier"]["device"],
+    message:
+        "attack {wildcards.attack} on {wildcards.dataset}, seed {wildcards.seed}"
     log:
         f"{LOGS}/attack/{{dataset}}/seed{{seed}}/{{attack}}.log",
     threads: 1

@@ -2,13 +2,16 @@
 # before this file is read; the logic itself lives in ocbench.config and is tested there.
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
-from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_plans, classifier_params, dataset_mirror,
+from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_job_plan, classifier_params, dataset_mirror,
                             dataset_settings, group_runs, runs, split_params)
 from ocbench.config import auto_uses_gpu
 from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
+from ocbench.jobs.plan import plan_digest, write_batch_plan
+from ocbench.jobs.plan_changes import describe_plan_change
 from ocbench import paths
 from ocbench.report.published import load_published
 from ocbench.report.rank_layout import config_rank_groups, rank_figure_name, rank_table_name
@@ -35,6 +38,8 @@ BATCH_KEY = paths.BATCH_KEY
 # Each batch job's declared output: its runs, each with its status. The run directories
 # and the autoencoder are not outputs, so Snakemake never deletes a finished result.
 MANIFEST = paths.under(OUTDIR, paths.MANIFEST)
+# Each batch job's plan: the job's input, written again only when it changes.
+PLAN = paths.under(OUTDIR, paths.PLAN)
 TABLES = f"{OUTDIR}/tables"
 FIGURES = f"{OUTDIR}/figures"
 LOGS = f"{OUTDIR}/logs"
@@ -105,18 +110,28 @@ def batch_splits(wildcards):
     return list(dict.fromkeys(split_of(run) for run in BATCHES[batch_of_wildcards(wildcards)]))
 
 
-def batch_plan_json(wildcards):
-    """The batch's plan, every run's resolved parameters split by split, as canonical JSON:
-    the job's params, so a changed value reruns the job, which then refits only the runs it
-    changed.
+@lru_cache(maxsize=None)
+def batch_plan_of(batch):
+    """A batch job's plan (ocbench.config.batch_job_plan), worked out once per Snakemake call."""
+    return batch_job_plan(config, BATCHES[batch], prepared=PREPARED.format(dataset=batch.dataset),
+                          split_of=split_of,
+                          run_dir=lambda run: paths.run_dir(OUTDIR, run),
+                          autoencoder_path=lambda pretrain: paths.autoencoder_file(OUTDIR, pretrain))
+
+
+def plan_digest_of(wildcards):
+    """The plan's fingerprint: the plan job's params, so that a changed value reruns it (and, through
+    the plan file, the batch job), while the console shows a short value instead of the plan.
 
     Built from the wildcards only: Snakemake's params trigger ignores a params function
-    that reads `input`."""
-    plans = batch_plans(config, BATCHES[batch_of_wildcards(wildcards)], prepared=PREPARED.format(**wildcards),
-                        split_of=split_of,
-                        run_dir=lambda run: paths.run_dir(OUTDIR, run),
-                        autoencoder_path=lambda pretrain: paths.autoencoder_file(OUTDIR, pretrain))
-    return as_json({"splits": plans, "stack": config["training"]["stack"]})
+    that reads `input` or `output`."""
+    return plan_digest(batch_plan_of(batch_of_wildcards(wildcards)))
+
+
+def plan_change(wildcards, output):
+    """What changed against the plan on disk, by key, for the job's message (it reads `output`,
+    so Snakemake does not track it as a parameter)."""
+    return describe_plan_change(output.plan, batch_plan_of(batch_of_wildcards(wildcards)).as_dict())
 
 
 # --------------------------------------------------------------------------- report

@@ -7,6 +7,8 @@ rule fetch:
     params:
         raw_dir=lambda wildcards, output: Path(output.done).parent,
         mirror=mirror_option,
+    message:
+        "fetch {wildcards.dataset}"
     log:
         f"{LOGS}/fetch/{{dataset}}.log",
     localrule: True
@@ -25,6 +27,8 @@ rule prepare:
     params:
         raw_dir=lambda wildcards, input: Path(input.done).parent,
         mirror=mirror_option,
+    message:
+        "prepare {wildcards.dataset}"
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
     resources:

@@ -24,6 +24,8 @@ rule configuration:
         ),
     params:
         config=as_json(reported_configuration(config)),
+    message:
+        "configuration: {output.configuration}"
     log:
         f"{LOGS}/report/configuration.log",
     localrule: True
@@ -40,6 +42,8 @@ rule list_batches:
         manifests=all_manifests(),
     output:
         listing=f"{TABLES}/lists/batches.txt",
+    message:
+        "list the batch manifests: {output.listing}"
     log:
         f"{LOGS}/report/list_batches.log",
     localrule: True
@@ -56,6 +60,8 @@ rule collect:
             caption="../workflow/report/runs.rst",
             category="Tables",
         ),
+    message:
+        "collect the runs: {output.runs}"
     log:
         f"{LOGS}/report/collect.log",
     resources:
@@ -84,6 +90,8 @@ rule tables:
     params:
         outdir=lambda wildcards, output: Path(output.summary).parent,
         significance_level=config["statistics"]["significance_level"],
+    message:
+        "tables: {output.summary} and the LaTeX tables"
     log:
         f"{LOGS}/report/tables.log",
     resources:
@@ -129,6 +137,8 @@ rule ranks:
         figures=lambda wildcards, output: Path(output.figures[0]).parents[1],
         significance_level=config["statistics"]["significance_level"],
         posthoc=config["statistics"]["posthoc"],
+    message:
+        "ranks: {output.ranks} and the critical-difference diagrams"
     log:
         f"{LOGS}/report/ranks.log",
     resources:
@@ -150,6 +160,8 @@ rule plot_auroc:
             category="Figures",
             subcategory="AUROC",
         ),
+    message:
+        "figure: {output.figure}"
     log:
         f"{LOGS}/report/plot_auroc.log",
     resources:
@@ -171,6 +183,8 @@ rule plot_roc:
             subcategory="ROC curves",
             labels={"dataset": "{dataset}", "setting": "{setting}"},
         ),
+    message:
+        "figure: {output.figure}"
     log:
         f"{LOGS}/report/plot_roc/{{dataset}}/{{setting}}.log",
     resources:
@@ -204,6 +218,8 @@ rule plot_extremes:
     params:
         n=32,
         seeds=extremes_seeds_option,
+    message:
+        "figures: {output.figures}"
     log:
         f"{LOGS}/report/plot_extremes/{{dataset}}/{{setting}}.log",
     resources:
@@ -232,6 +248,8 @@ rule summary:
     params:
         snakemake_version=SNAKEMAKE_VERSION,
         rank_figures=lambda wildcards, input: Path(input.rank_figures[0]).parents[1],
+    message:
+        "summary: {output.summary}"
     log:
         f"{LOGS}/report/summary.log",
     resources:

@@ -12,6 +12,8 @@ rule split:
         split=SPLIT,
     params:
         setting=lambda wildcards: as_json(split_params(config, wildcards.setting)),
+    message:
+        "split {wildcards.dataset} {wildcards.setting}, normal {wildcards.normal}, seed {wildcards.seed}"
     log:
         f"{LOGS}/split/{SPLIT_KEY}.log",
     group:

@@ -344,7 +344,7 @@ def test_split_refuses_more_attacked_images_than_stop_signs_and_another_file():
 
 
 def test_the_run_reads_the_attacked_images_the_split_was_drawn_for(tmp_path):
-    from ocbench.runs import split as split_job
+    from ocbench.jobs.data_jobs import split as split_job
 
     prepared = tiny_prepared()
     prepared_path = tmp_path / "data" / "prepared" / "gtsrb.npz"

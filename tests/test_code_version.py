@@ -98,7 +98,8 @@ def test_the_report_the_commands_and_the_config_are_in_no_version(copy):
 def test_the_job_layer_is_in_every_version(copy):
     for name in JOB_FILES:  # a file that moved must be named again here
         assert (PACKAGE / name).exists(), name
-    edit(copy / JOB_FILES[0])
+    job = copy / JOB_FILES[0]
+    edit(job / "batch.py" if job.is_dir() else job)
     assert changed(copy) == set(versions(PACKAGE))
 
 
@@ -141,6 +142,7 @@ def test_a_version_is_worked_out_without_torch_or_scikit_learn():
 
 def test_every_training_job_plan_carries_the_versions_of_its_runs_and_its_autoencoder():
     from ocbench.config import Run, batch_plan, load_and_validate
+    from ocbench.jobs.plan import SplitPlan
 
     small_batches = {"network": {"batch_size": 32}, "autoencoder": {"batch_size": 32}}
     config = load_and_validate({"methods": ["isoforest", "deep_svdd_oneclass"], "training": small_batches,
@@ -148,7 +150,10 @@ def test_every_training_job_plan_carries_the_versions_of_its_runs_and_its_autoen
     batch = [Run("wine", "one_class", "0", 1, method, "cpu") for method in ("isoforest", "deep_svdd_oneclass")]
     plan = batch_plan(config, batch, prepared="p.npz", split="s.npz", run_dir=lambda r: "d",
                       autoencoder_path=lambda p: "a")
-    assert [entry["code"] for entry in plan["runs"]] == [
+    assert [run.code for run in plan.runs] == [
         run_version("isoforest", "wine", None), run_version("deep_svdd_oneclass", "wine", "wine_mlp")]
-    assert plan["autoencoder"]["code"] == autoencoder_version("wine", "wine_mlp")
-    assert len(set(entry["code"] for entry in plan["runs"]) | {plan["autoencoder"]["code"]}) == 3
+    assert plan.autoencoder.code == autoencoder_version("wine", "wine_mlp")
+    assert len({run.code for run in plan.runs} | {plan.autoencoder.code}) == 3
+    # the versions travel in the plan file's JSON and back
+    assert plan.as_dict()["runs"][1]["code"] == plan.runs[1].code
+    assert SplitPlan.from_dict(plan.as_dict()) == plan

@@ -1,4 +1,4 @@
-"""Every registered method through ``runs.run_method`` on real data (scikit-learn's WDBC):
+"""Every registered method through ``jobs.method_run.run_method`` on real data (scikit-learn's WDBC):
 its run directory is complete and its threshold gives a meaningful prediction.
 
 A threshold is meaningful when it flags some test samples and not all of them, and the
@@ -13,8 +13,12 @@ import json
 import numpy as np
 import pytest
 
-from ocbench import runs
 from ocbench.detectors import METHODS
+from ocbench.jobs.data_jobs import prepare
+from ocbench.jobs.data_jobs import split as split_job
+from ocbench.jobs.method_run import run_method
+from ocbench.jobs.plan import one_run_plan
+from ocbench.jobs.pretraining import pretrain
 
 SEED = 1
 ONE_CLASS = {"ratio_known_normal": 0, "ratio_known_outlier": 0, "ratio_pollution": 0,
@@ -33,15 +37,15 @@ RANKS_INVERTED = {"ocnn"}
 def wbc(tmp_path_factory):
     root = tmp_path_factory.mktemp("wbc")
     prepared = root / "prepared.npz"
-    runs.prepare("wbc", root / "raw", None, prepared)
+    prepare("wbc", root / "raw", None, prepared)
     splits = {}
     for name, params in (("one_class", ONE_CLASS), ("semi_supervised", SEMI_SUPERVISED)):
         splits[name] = root / f"{name}.npz"
-        runs.split("wbc", prepared, [0], SEED, params, splits[name])
+        split_job("wbc", prepared, [0], SEED, params, splits[name])
     autoencoders = {}
     for name, split in splits.items():
         autoencoders[name] = root / f"{name}_autoencoder.pt"
-        runs.pretrain(prepared, split, "standard_minmax", "wbc_mlp", "cpu", SEED, TRAINING, autoencoders[name])
+        pretrain(prepared, split, "standard_minmax", "wbc_mlp", "cpu", SEED, TRAINING, autoencoders[name])
     return prepared, splits, autoencoders
 
 
@@ -56,9 +60,11 @@ def test_every_method_runs_and_its_threshold_separates(method, wbc, tmp_path):
     spec = METHODS[method]
     setting = "semi_supervised" if getattr(spec.detector, "uses_labels", False) else "one_class"
     uses_autoencoder = spec.hybrid or not spec.fits or (spec.deep and spec.builds == "encoder")
-    metrics = runs.run_method(method, prepared, splits[setting], "standard_minmax", "wbc_mlp", "cpu", SEED,
-                              hyper_parameters(method), autoencoders[setting] if uses_autoencoder else None,
-                              tmp_path / "run", dataset="wbc", setting=setting, normal_classes=[0])
+    metrics = run_method(*one_run_plan(
+        method, prepared=prepared, split=splits[setting], preprocessing="standard_minmax", seed=SEED,
+        run_dir=tmp_path / "run", net="wbc_mlp", hyper_parameters=hyper_parameters(method),
+        autoencoder=autoencoders[setting] if uses_autoencoder else None, dataset="wbc", setting=setting,
+        normal_classes=[0]))
     assert metrics["status"] == "ok"
     assert {p.name for p in (tmp_path / "run").iterdir()} >= {"scores.csv", "metrics.json", "params.json"}
     scores = np.loadtxt(tmp_path / "run" / "scores.csv", delimiter=",", skiprows=1)

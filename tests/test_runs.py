@@ -1,4 +1,4 @@
-"""One job = one function: split, pretrain and run_method end to end on a tiny prepared dataset."""
+"""One job = one function: split, pretrain, run_method and the batch job end to end on a tiny prepared dataset."""
 import csv
 import json
 import os
@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 
 from ocbench.errors import OcbenchError
-
-from ocbench import runs
+from ocbench.io import atomic_path
+from ocbench.jobs import method_run
+from ocbench.jobs.batch import run_batch as run_split_plan
+from ocbench.jobs.batch import run_batches as run_batch_plan
+from ocbench.jobs.data_jobs import split as split_job
+from ocbench.jobs.plan import BatchPlan, SplitPlan, one_run_plan
+from ocbench.jobs.pretraining import pretrain
+from ocbench.paths import FAILED_RECORD
 
 METRIC_KEYS = {"auroc", "aupr", "threshold", "precision", "recall", "accuracy", "train_time_s", "test_time_s",
                "peak_memory_mb", "status", "versions", "dataset", "setting", "normal_classes", "seed", "method",
@@ -46,7 +52,7 @@ def tiny(tmp_path_factory):
     np.savez(prepared, x_train=images(y_train), y_train=y_train.astype(np.int64), x_test=images(y_test),
              y_test=y_test.astype(np.int64))
     split = root / "split.npz"
-    runs.split("mnist5k", prepared, [0], 1, ONE_CLASS, split)
+    split_job("mnist5k", prepared, [0], 1, ONE_CLASS, split)
     return root, prepared, split
 
 
@@ -54,14 +60,16 @@ def tiny(tmp_path_factory):
 def autoencoder(tiny):
     root, prepared, split = tiny
     out = root / "autoencoder.pt"
-    runs.pretrain(prepared, split, "gcn_minmax", "mnist_lenet", "cpu", 1, TINY_TRAINING, out)
+    pretrain(prepared, split, "gcn_minmax", "mnist_lenet", "cpu", 1, TINY_TRAINING, out)
     return out
 
 
-def run(tiny, method, params, autoencoder, outdir, **kwargs):
+def run(tiny, method, params, autoencoder, outdir):
     _, prepared, split = tiny
-    return runs.run_method(method, prepared, split, "gcn_minmax", "mnist_lenet", "cpu", 1, params, autoencoder,
-                           outdir, dataset="mnist5k", setting="one_class", normal_classes=[0], **kwargs)
+    return method_run.run_method(*one_run_plan(
+        method, prepared=prepared, split=split, preprocessing="gcn_minmax", seed=1, run_dir=outdir, net="mnist_lenet",
+        hyper_parameters=params, autoencoder=autoencoder, dataset="mnist5k", setting="one_class",
+        normal_classes=[0]))
 
 
 def read_scores(path):
@@ -141,14 +149,14 @@ def test_a_failed_run_leaves_the_finished_one_untouched(tiny, autoencoder, tmp_p
     assert {p.name: p.read_bytes() for p in outdir.iterdir()} == before
 
     # a crash while the new files are being written, after scores.csv and metrics.json
-    write_json = runs.write_json
+    write_json = method_run.write_json
 
     def crash_on_params(path, data):
         if path.name == "params.json":
             raise OSError("disk full")
         write_json(path, data)
 
-    monkeypatch.setattr(runs, "write_json", crash_on_params)
+    monkeypatch.setattr(method_run, "write_json", crash_on_params)
     with pytest.raises(OSError, match="disk full"):
         run(tiny, method, dict(TINY_TRAINING, lr=2e-3), autoencoder, outdir)
     assert {p.name: p.read_bytes() for p in outdir.iterdir()} == before
@@ -168,7 +176,7 @@ def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
     target = tmp_path / "metrics.json"
     target.write_text("old")
     with pytest.raises(RuntimeError):
-        with runs.atomic_path(target) as tmp:
+        with atomic_path(target) as tmp:
             tmp.write_text("half")
             raise RuntimeError("crash")
     assert target.read_text() == "old"
@@ -189,7 +197,8 @@ def test_cli_prints_one_line_and_exits_2(tiny, tmp_path):
 # --------------------------------------------------------------------------- batches
 
 def batch_plan(tiny, root, network=None, isoforest=None):
-    """The plan of one split on the CPU: Deep SVDD and CAE (both read the autoencoder) and isoforest."""
+    """The plan of one split on the CPU, as JSON values: Deep SVDD and CAE (both read the autoencoder) and
+    isoforest."""
     _, prepared, split = tiny
     entry = {"net": "mnist_lenet", "uses_autoencoder": True}
     return {
@@ -207,6 +216,16 @@ def batch_plan(tiny, root, network=None, isoforest=None):
     }
 
 
+def run_batch(plan: dict, manifest=None) -> dict:
+    """One split's plan, given as JSON values, through the batch job."""
+    return run_split_plan(SplitPlan.from_dict(plan), manifest)
+
+
+def run_batches(job: dict, manifest=None) -> dict:
+    """A batch job's plan, given as JSON values, through the batch job."""
+    return run_batch_plan(BatchPlan.from_dict(job), manifest)
+
+
 def snapshot(root):
     """Every file under root: its bytes and its modification time."""
     return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
@@ -215,7 +234,7 @@ def snapshot(root):
 
 def test_a_batch_fits_every_run_once_and_a_rerun_touches_nothing(tiny, tmp_path):
     plan = batch_plan(tiny, tmp_path)
-    manifest = runs.run_batch(plan, tmp_path / "manifest.json")
+    manifest = run_batch(plan, tmp_path / "manifest.json")
     assert [(r["method"], r["status"]) for r in manifest["runs"]] == [
         ("deep_svdd_oneclass", "ok"), ("cae", "ok"), ("isoforest", "ok")]
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
@@ -235,14 +254,14 @@ def test_a_batch_fits_every_run_once_and_a_rerun_touches_nothing(tiny, tmp_path)
     assert params["detector_parameters"]["objective"] == "one-class"  # defaults and fixed values included
 
     before = snapshot(tmp_path / "runs") | snapshot(tmp_path / "pretrain")
-    runs.run_batch(plan, tmp_path / "manifest.json")
+    run_batch(plan, tmp_path / "manifest.json")
     assert snapshot(tmp_path / "runs") | snapshot(tmp_path / "pretrain") == before
 
 
 def test_a_changed_hyper_parameter_refits_only_its_run(tiny, tmp_path):
-    runs.run_batch(batch_plan(tiny, tmp_path))
+    run_batch(batch_plan(tiny, tmp_path))
     before = snapshot(tmp_path)
-    runs.run_batch(batch_plan(tiny, tmp_path, isoforest={"n_estimators": 7}))
+    run_batch(batch_plan(tiny, tmp_path, isoforest={"n_estimators": 7}))
     after = snapshot(tmp_path)
     changed = sorted(name for name in after if after[name] != before.get(name))
     assert changed == ["runs/isoforest/cpu/metrics.json", "runs/isoforest/cpu/params.json",
@@ -252,32 +271,32 @@ def test_a_changed_hyper_parameter_refits_only_its_run(tiny, tmp_path):
 
 
 def test_a_changed_autoencoder_refits_the_runs_that_read_it(tiny, tmp_path):
-    runs.run_batch(batch_plan(tiny, tmp_path))
+    run_batch(batch_plan(tiny, tmp_path))
     before = snapshot(tmp_path)
     plan = batch_plan(tiny, tmp_path)
     plan["autoencoder"]["params"] = dict(TINY_TRAINING, lr=2e-3)
-    runs.run_batch(plan)
+    run_batch(plan)
     after = snapshot(tmp_path)
     changed = {name.split("/")[1] for name in after if after[name] != before.get(name)}
     assert changed == {"autoencoder.pt", "autoencoder.json", "deep_svdd_oneclass", "cae"}
 
 
 def test_a_diverging_run_is_recorded_as_failed_and_keeps_the_good_files(tiny, tmp_path):
-    runs.run_batch(batch_plan(tiny, tmp_path))
+    run_batch(batch_plan(tiny, tmp_path))
     before = snapshot(tmp_path / "runs")
     diverging = batch_plan(tiny, tmp_path, network=dict(TINY_TRAINING, lr=1e3))
-    manifest = runs.run_batch(diverging)
+    manifest = run_batch(diverging)
     assert [r["status"] for r in manifest["runs"]] == ["failed", "ok", "ok"]
     reason = manifest["runs"][0]["reason"]
     assert "loss diverged" in reason and "\n" not in reason
-    record = json.loads((tmp_path / "runs/deep_svdd_oneclass/cpu" / runs.FAILED_RECORD).read_text())
+    record = json.loads((tmp_path / "runs/deep_svdd_oneclass/cpu" / FAILED_RECORD).read_text())
     assert record["status"] == "failed" and record["reason"] == reason and record["method"] == "deep_svdd_oneclass"
     after = snapshot(tmp_path / "runs")
-    assert {name: value for name, value in after.items() if not name.endswith(runs.FAILED_RECORD)} == before
+    assert {name: value for name, value in after.items() if not name.endswith(FAILED_RECORD)} == before
 
     # the same failing request is tried again; the working parameters again: nothing to fit
-    assert runs.run_batch(diverging)["runs"][0]["status"] == "failed"
-    manifest = runs.run_batch(batch_plan(tiny, tmp_path))
+    assert run_batch(diverging)["runs"][0]["status"] == "failed"
+    manifest = run_batch(batch_plan(tiny, tmp_path))
     assert [r["status"] for r in manifest["runs"]] == ["ok", "ok", "ok"]
     assert snapshot(tmp_path / "runs") == before  # the stale failure record is gone, the rest untouched
 
@@ -289,31 +308,31 @@ def test_a_failed_autoencoder_fails_only_the_runs_that_read_it(tiny, tmp_path, m
         raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB")
 
     monkeypatch.setattr(AutoencoderDetector, "fit", out_of_memory)
-    manifest = runs.run_batch(batch_plan(tiny, tmp_path))
+    manifest = run_batch(batch_plan(tiny, tmp_path))
     assert [r["status"] for r in manifest["runs"]] == ["failed", "failed", "ok"]
     assert manifest["runs"][0]["reason"] == ("pretraining the shared autoencoder failed: RuntimeError: "
                                              "CUDA out of memory. Tried to allocate 2.00 GiB")
-    assert sorted(p.name for p in (tmp_path / "runs/cae/cpu").iterdir()) == [runs.FAILED_RECORD]
+    assert sorted(p.name for p in (tmp_path / "runs/cae/cpu").iterdir()) == [FAILED_RECORD]
 
 
 def test_an_unreadable_split_fails_every_run_and_keeps_their_files(tiny, tmp_path):
-    runs.run_batch(batch_plan(tiny, tmp_path))
+    run_batch(batch_plan(tiny, tmp_path))
     before = snapshot(tmp_path / "runs")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip")
     plan = dict(batch_plan(tiny, tmp_path), split=str(broken))
-    manifest = runs.run_batch(plan)
+    manifest = run_batch(plan)
     assert {r["status"] for r in manifest["runs"]} == {"failed"}
     assert all(r["reason"].startswith("loading the split failed:") for r in manifest["runs"])
     after = snapshot(tmp_path / "runs")
-    assert {name: value for name, value in after.items() if not name.endswith(runs.FAILED_RECORD)} == before
+    assert {name: value for name, value in after.items() if not name.endswith(FAILED_RECORD)} == before
 
 
 def test_a_plan_without_a_key_is_refused_with_its_name(tiny, tmp_path):
     plan = batch_plan(tiny, tmp_path)
     del plan["split_params"]
     with pytest.raises(OcbenchError, match="batch plan lacks split_params"):
-        runs.run_batch(plan)
+        run_batch(plan)
 
 
 def test_a_batch_job_runs_each_split_into_one_manifest_and_a_failed_split_stops_no_other(tiny, tmp_path):
@@ -321,7 +340,7 @@ def test_a_batch_job_runs_each_split_into_one_manifest_and_a_failed_split_stops_
     broken.write_bytes(b"not a zip")
     first = dict(batch_plan(tiny, tmp_path / "a"), split=str(broken), normal_classes=[1])
     second = batch_plan(tiny, tmp_path / "b")
-    manifest = runs.run_batches({"splits": [first, second]}, tmp_path / "manifest.json")
+    manifest = run_batches({"splits": [first, second]}, tmp_path / "manifest.json")
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
     assert (manifest["dataset"], manifest["setting"], manifest["seed"], manifest["device"]) == (
         "mnist5k", "one_class", 1, "cpu")
@@ -334,7 +353,7 @@ def test_a_batch_job_runs_each_split_into_one_manifest_and_a_failed_split_stops_
 
     # the same job again: the good split is untouched, the broken one fails again
     before = snapshot(tmp_path / "b")
-    assert runs.run_batches({"splits": [first, second]}) == manifest
+    assert run_batches({"splits": [first, second]}) == manifest
     assert snapshot(tmp_path / "b") == before
 
 
@@ -342,10 +361,10 @@ def test_a_batch_job_checks_every_split_plan_before_it_fits_any(tiny, tmp_path):
     bad = batch_plan(tiny, tmp_path / "b")
     del bad["preprocessing"]
     with pytest.raises(OcbenchError, match="batch plan lacks preprocessing"):
-        runs.run_batches({"splits": [batch_plan(tiny, tmp_path / "a"), bad]})
+        run_batches({"splits": [batch_plan(tiny, tmp_path / "a"), bad]})
     assert not (tmp_path / "a").exists()
     with pytest.raises(OcbenchError, match=re.escape('must be a JSON object {"splits"')):
-        runs.run_batches([batch_plan(tiny, tmp_path / "a")])
+        run_batches([batch_plan(tiny, tmp_path / "a")])
 
 
 def test_a_stacked_batch_job_scores_as_its_runs_trained_alone(tiny, tmp_path):
@@ -353,12 +372,12 @@ def test_a_stacked_batch_job_scores_as_its_runs_trained_alone(tiny, tmp_path):
     the scores equal those of the runs trained alone (stack: never) up to float rounding."""
     root, prepared, _ = tiny
     other_split = tmp_path / "split1.npz"
-    runs.split("mnist5k", prepared, [1], 1, ONE_CLASS, other_split)  # 20 training images, as class 0
+    split_job("mnist5k", prepared, [1], 1, ONE_CLASS, other_split)  # 20 training images, as class 0
 
     def job(where, stack):
         plans = [batch_plan(tiny, where / "c0"), dict(batch_plan(tiny, where / "c1"), split=str(other_split),
                                                       normal_classes=[1])]
-        return runs.run_batches({"splits": plans, "stack": stack}), plans
+        return run_batches({"splits": plans, "stack": stack}), plans
 
     stacked, plans = job(tmp_path / "stacked", "always")
     alone, _ = job(tmp_path / "alone", "never")
@@ -376,7 +395,7 @@ def test_a_stacked_batch_job_scores_as_its_runs_trained_alone(tiny, tmp_path):
     for plan in plans:
         assert json.loads(Path(plan["autoencoder"]["path"]).with_suffix(".json").read_text())["train_time_s"] > 0
     before = snapshot(tmp_path / "stacked")
-    assert runs.run_batches({"splits": plans, "stack": "always"}) == stacked
+    assert run_batches({"splits": plans, "stack": "always"}) == stacked
     assert snapshot(tmp_path / "stacked") == before
 
 
@@ -385,7 +404,7 @@ def test_a_stacked_job_with_an_unreadable_split_records_its_runs_and_fits_the_ot
     broken.write_bytes(b"not a zip")
     first = dict(batch_plan(tiny, tmp_path / "a"), split=str(broken), normal_classes=[1])
     second = batch_plan(tiny, tmp_path / "b")
-    manifest = runs.run_batches({"splits": [first, second], "stack": "always"})
+    manifest = run_batches({"splits": [first, second], "stack": "always"})
     assert [(r["normal_classes"], r["status"]) for r in manifest["runs"]] == [([1], "failed")] * 3 + [([0], "ok")] * 3
     for entry in second["runs"]:
         check_run_directory(Path(entry["run_dir"]), tiny, entry["method"])
@@ -393,4 +412,4 @@ def test_a_stacked_job_with_an_unreadable_split_records_its_runs_and_fits_the_ot
 
 def test_an_unknown_stack_mode_is_refused(tiny, tmp_path):
     with pytest.raises(OcbenchError, match="stack mode 'sometimes' is not one of auto, always, never"):
-        runs.run_batches({"splits": [batch_plan(tiny, tmp_path / "a")], "stack": "sometimes"})
+        run_batches({"splits": [batch_plan(tiny, tmp_path / "a")], "stack": "sometimes"})

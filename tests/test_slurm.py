@@ -28,7 +28,8 @@ def with_devices(config: dict, devices: list[str]) -> dict:
 
 
 def planned_resources(output: str) -> list[tuple[str, dict, dict]]:
-    """(rule, wildcards, resources) of every job a dry run prints."""
+    """(rule, wildcards, resources) of every job a dry run prints (with OCBENCH_JOB_DETAILS, each job's
+    full listing instead of its message)."""
     jobs = []
     for block in re.split(r"\n(?=\s*(?:local)?rule \w+:)", output):
         rule = re.match(r"\s*(?:local)?rule (\w+):", block)
@@ -46,7 +47,8 @@ def _pairs(text: str) -> dict:
 
 def test_profile_dry_run_sends_cuda_jobs_to_the_gpu_partition(tmp_path):
     config = with_devices(TINY, ["cpu", "cuda"])
-    result = snakemake(tmp_path, config, *PROFILE, "--dry-run", "--config", "cluster={cpu_partition: short}")
+    result = snakemake(tmp_path, config, *PROFILE, "--dry-run", "--config", "cluster={cpu_partition: short}",
+                       OCBENCH_JOB_DETAILS="1")
     jobs = [(rule, w, r) for rule, w, r in planned_resources(result.stdout + result.stderr) if "slurm_partition" in r]
     training = [(w, r) for _, w, r in jobs if "gpu" in r]  # the rules that declare gpu=gpus train
     # One training job per (dataset, setting, seed, device): its 2 classes on cpu, and on cuda.
@@ -73,7 +75,7 @@ def test_cluster_memory_grows_on_a_retried_attempt(tmp_path):
     """mem_mb × memory_growth^(attempt − 1), read from the printed resources of a dry run."""
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["cluster"] = {"memory_growth": 1.5, "train": {"mem_mb": 1000, "runtime": 5}}
-    result = snakemake(tmp_path, config, *PROFILE, "--dry-run")
+    result = snakemake(tmp_path, config, *PROFILE, "--dry-run", OCBENCH_JOB_DETAILS="1")
     jobs = planned_resources(result.stdout + result.stderr)
     assert {r["mem_mb"] for _, _, r in jobs if "gpu" in r} == {"1000"}
     assert {r["mem_mb"] for rule, _, r in jobs if rule == "split"} == {"4000"}  # the other kind keeps its default

@@ -231,17 +231,20 @@ def test_validation_fraction_must_lie_in_zero_to_one(fraction):
 def test_every_method_of_a_split_is_scored_on_the_same_test_samples(tmp_path):
     """OC-SVM selects its kernel width on the validation share, Isolation Forest selects nothing:
     both are scored on the split's evaluation indices, and on nothing else."""
-    from ocbench import runs
+    from ocbench.jobs.data_jobs import split as split_job
+    from ocbench.jobs.method_run import run_method
+    from ocbench.jobs.plan import one_run_plan
 
     save_npz(tabular_prepared(n=200, n_outliers=40), tmp_path / "prepared.npz")
-    runs.split("wbc", tmp_path / "prepared.npz", [0], 1, {"validation_fraction": 0.25}, tmp_path / "split.npz")
+    split_job("wbc", tmp_path / "prepared.npz", [0], 1, {"validation_fraction": 0.25}, tmp_path / "split.npz")
     split = load_split(tmp_path / "split.npz")
     expected = split["test_idx"][split["test_evaluation"]].tolist()
     scored, metrics = {}, {}
     for method in ("ocsvm", "isoforest"):
         outdir = tmp_path / "runs" / method
-        metrics[method] = runs.run_method(method, tmp_path / "prepared.npz", tmp_path / "split.npz",
-                                          "standard_minmax", None, "cpu", 1, {}, None, outdir)
+        metrics[method] = run_method(*one_run_plan(method, prepared=tmp_path / "prepared.npz",
+                                                   split=tmp_path / "split.npz", preprocessing="standard_minmax",
+                                                   seed=1, run_dir=outdir))
         with open(outdir / "scores.csv") as handle:
             scored[method] = [int(line.split(",")[0]) for line in handle.readlines()[1:]]
     assert scored["ocsvm"] == scored["isoforest"] == expected

@@ -7,8 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from ocbench import runs
-from ocbench.config import batch_plans, load_and_validate
+from ocbench.jobs.data_jobs import split as split_job
+from ocbench.jobs.method_run import run_method
+from ocbench.jobs.plan import one_run_plan
+from ocbench.jobs.uptodate import run_request
+from ocbench.config import batch_job_plan, load_and_validate
 from ocbench.config import runs as grid_runs
 from ocbench.data import load_run_data
 from ocbench.data.preprocess import gcn_l2
@@ -120,7 +123,7 @@ def split_files(tmp_path):
 
     def make(normal, protocol):
         out = tmp_path / f"split_{normal}.npz"
-        runs.split("mnist5k", path, [normal], 1, dict(NO_LABELS, transductive=protocol), out)
+        split_job("mnist5k", path, [normal], 1, dict(NO_LABELS, transductive=protocol), out)
         return out
 
     return data, path, make
@@ -149,8 +152,9 @@ def test_gcn_classes_normalise_only_their_splits(split_files):
 def test_each_run_records_its_protocol(split_files, tmp_path):
     _, path, make = split_files
     split_path = make(0, {"contamination": 0.1})
-    metrics = runs.run_method("isoforest", path, split_path, "unit", None, "cpu", 1, {"n_estimators": 10}, None,
-                              tmp_path / "run", dataset="mnist5k", setting="authors", normal_classes=[0])
+    metrics = run_method(*one_run_plan("isoforest", prepared=path, split=split_path, preprocessing="unit", seed=1,
+                                       run_dir=tmp_path / "run", hyper_parameters={"n_estimators": 10},
+                                       dataset="mnist5k", setting="authors", normal_classes=[0]))
     # 40 + 10 images of class 0, int(0.1 * 50) = 5 anomalies
     assert metrics["protocol"] == "transductive" and metrics["n_train"] == metrics["n_test"] == 55
     scores = np.loadtxt(tmp_path / "run" / "scores.csv", delimiter=",", skiprows=1)
@@ -214,16 +218,17 @@ def test_the_transductive_protocol_is_for_image_datasets():
 
 
 def plan_requests(checked):
-    """Every run's request (``runs.run_request``) by (normal, method), from the batch plans of the grid."""
+    """Every run's request (``jobs.uptodate.run_request``) by (normal, method), from the batch plans of the grid."""
     from ocbench.config import group_runs
 
     inputs = {"prepared": "p", "split": "s"}
     requests = {}
     for batch_runs in group_runs(grid_runs(checked)).values():
-        for plan in batch_plans(checked, batch_runs, prepared="p.npz", split_of=lambda r: f"{r.normal}.npz",
-                                run_dir=lambda r: f"{r.normal}/{r.method}", autoencoder_path=lambda p: "ae.pt"):
-            for entry in plan["runs"]:
-                requests[(plan["normal_classes"][0], entry["method"])] = runs.run_request(plan, entry, inputs)
+        job = batch_job_plan(checked, batch_runs, prepared="p.npz", split_of=lambda r: f"{r.normal}.npz",
+                             run_dir=lambda r: f"{r.normal}/{r.method}", autoencoder_path=lambda p: "ae.pt")
+        for plan in job.splits:
+            for run in plan.runs:
+                requests[(plan.normal_classes[0], run.method)] = run_request(plan, run, inputs)
     return requests
 
 

@@ -32,17 +32,17 @@ TINY = {
 PROFILE = ROOT / "workflow" / "profiles" / "default"
 
 
-def snakemake_command(workdir: Path, config: dict, *args: str) -> tuple[list[str], dict]:
+def snakemake_command(workdir: Path, config: dict, *args: str, **env_vars: str) -> tuple[list[str], dict]:
     configfile = workdir / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env_vars)
     command = [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(configfile), *args]
     return command, env
 
 
-def snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command, env = snakemake_command(workdir, config, *args)
+def snakemake(workdir: Path, config: dict, *args: str, check: bool = True, **env_vars: str) -> subprocess.CompletedProcess:
+    command, env = snakemake_command(workdir, config, *args, **env_vars)
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
@@ -170,6 +170,38 @@ def test_a_changed_hyper_parameter_rewrites_only_its_runs(tiny_run):
     snakemake(tiny_run, changed_config(**{f"method_params.isoforest.{name}": value}), "--cores", "2")
     assert changed_files(before, snapshot(tiny_run)) == sorted(
         run_files("0", "isoforest") + run_files("1", "isoforest"))
+
+
+@pytest.mark.workflow
+def test_a_dry_run_names_the_changed_keys_and_prints_no_plan(tiny_run):
+    """The plan goes through a file: a changed value reruns its plan job and batch job only, the dry
+    run names the changed key, and no command or reason prints a plan."""
+    name, value = isoforest_parameter()
+    changed = changed_config(**{f"method_params.isoforest.{name}": value})
+    result = snakemake(tiny_run, changed, "--dry-run")
+    console = result.stdout + result.stderr
+    assert (f"plan of batch mnist5k one_class seed 1 on cpu: splits[0].runs[2].hyper_parameters.{name}: "
+            f"(none) → {value}; splits[1].runs[2].hyper_parameters.{name}: (none) → {value}") in console
+    assert "hyper_parameters\"" not in console and '"splits"' not in console
+    assert {rule: n for rule, n in planned_jobs(tiny_run, changed).items() if rule in ("plan", "run_batch", "split")} \
+        == {"plan": 1, "run_batch": 1}
+
+
+@pytest.mark.workflow
+def test_a_large_dry_run_lists_its_first_jobs_and_counts_them_all(tmp_path):
+    config = changed_config(**{"datasets.mnist5k.normal_classes": list(range(10)), "seeds": [1, 2]})
+    counts = planned_jobs(tmp_path, config)
+    assert counts["split"] == 20
+
+    def listed(console: str) -> int:
+        return len(re.findall(r"^(?:\s*Job \d+: |(?:local)?rule \w+:$)", console, re.MULTILINE))
+
+    result = snakemake(tmp_path, config, "--dry-run")
+    console = result.stdout + result.stderr
+    assert listed(console) == 30 and "the dry run lists its first 30 jobs" in console
+    assert re.search(rf"^total\s+{sum(counts.values())}$", console, re.MULTILINE)  # the job stats count them all
+    result = snakemake(tmp_path, config, "--dry-run", OCBENCH_LIST_JOBS="all")
+    assert listed(result.stdout + result.stderr) == sum(counts.values())
 
 
 @pytest.mark.workflow

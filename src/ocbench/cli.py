@@ -1,4 +1,4 @@
-"""``ocbench <command>``: argument parsing only; each command calls one function of ``runs`` or ``report``.
+"""``ocbench <command>``: argument parsing only; each command calls one function of ``jobs`` or ``report``.
 
 Errors a user can fix (``OcbenchError``) print as ``ocbench: error: <one line>`` and
 exit with status 2; the log lines go to stderr at INFO, where Snakemake's ``log:``
@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 from .argtypes import json_object
+from .config import (check_local_devices, group_runs, in_config_files, load_config_file, parse_normal,
+                     pretrain_jobs, runs)
 from .errors import OcbenchError
+from .jobs.batch import run_batches
+from .jobs.data_jobs import attack, fetch_dataset, prepare, split, train_classifier
+from .jobs.method_run import run_method
+from .jobs.plan import one_run_plan, read_batch_plan
+from .jobs.pretraining import pretrain
+from .plugins import load_environment_plugins
 from .report.commands import add_report_commands
 
 
 def _normal(text: str) -> list[int]:
-    from .config import parse_normal
-
     try:
         return parse_normal(text)
     except OcbenchError as err:
@@ -31,64 +41,42 @@ def _optional_path(text: str):
 # --------------------------------------------------------------------------- commands
 
 def _fetch(args):
-    from .runs import fetch_dataset
     fetch_dataset(args.dataset, args.raw_dir, args.mirror, args.done)
 
 
 def _prepare(args):
-    from .runs import prepare
     prepare(args.dataset, args.raw_dir, args.mirror, args.out)
 
 
 def _split(args):
-    from .runs import split
     split(args.dataset, args.prepared, args.normal, args.seed, args.params, args.out)
 
 
 def _train_classifier(args):
-    from .runs import train_classifier
     train_classifier(args.prepared, args.seed, args.params, args.out)
 
 
 def _attack(args):
-    from .runs import attack
     attack(args.prepared, args.classifier, args.seed, args.params, args.out, args.device)
 
 
 def _pretrain(args):
-    from .runs import pretrain
     pretrain(args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed, args.params,
              args.out)
 
 
 def _run(args):
-    from .runs import run_method
-    run_method(args.method, args.prepared, args.split, args.preprocessing, args.net, args.device, args.seed,
-               args.params, args.autoencoder, args.outdir,
-               dataset=args.dataset, setting=args.setting, normal_classes=args.normal)
+    run_method(*one_run_plan(args.method, prepared=args.prepared, split=args.split, preprocessing=args.preprocessing,
+                             seed=args.seed, run_dir=args.outdir, net=args.net, device=args.device,
+                             hyper_parameters=args.params, autoencoder=args.autoencoder, dataset=args.dataset,
+                             setting=args.setting, normal_classes=args.normal))
 
 
 def _run_batch(args):
-    from .runs import run_batches
-    run_batches(args.plan, args.manifest)
-
-
-def _plan(text: str) -> dict:
-    """A batch plan: a JSON object, or the path of a file holding one."""
-    from pathlib import Path
-
-    if not text.lstrip().startswith("{"):
-        try:
-            text = Path(text).read_text()
-        except OSError as err:
-            raise argparse.ArgumentTypeError(f"cannot read plan file {text}: {err.strerror}") from None
-    return json_object(text)
+    run_batches(read_batch_plan(args.plan), args.manifest)
 
 
 def _check_config(args):
-    from pathlib import Path
-
-    from .config import check_local_devices, group_runs, in_config_files, load_config_file, pretrain_jobs, runs
     config = load_config_file(args.config)
     if not args.cluster:
         try:
@@ -106,11 +94,6 @@ def _check_config(args):
 
 def _planned_jobs(snakefile: str, configfile: str) -> str:
     """The 'total' of the workflow's dry run (the jobs still to run, given the files already made)."""
-    import re
-    import shutil
-    import subprocess
-    from pathlib import Path
-
     executable = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
     command = [executable, "--snakefile", snakefile, "--configfile", configfile, "--dry-run", "--quiet", "rules"]
     try:
@@ -130,84 +113,71 @@ def _planned_jobs(snakefile: str, configfile: str) -> str:
 
 # --------------------------------------------------------------------------- parser
 
+#: the job commands' arguments, each declared once: name -> argparse keywords (a command may change some)
+_ARGUMENTS = {
+    "dataset": dict(required=True),
+    "raw_dir": dict(required=True),
+    "mirror": dict(type=_optional_path, default=None, help="local folder holding the raw files"),
+    "done": dict(help="marker file written once the files are in place"),
+    "prepared": dict(required=True),
+    "split": dict(required=True),
+    "preprocessing": dict(required=True),
+    "net": dict(default=None, help="network name (deep and hybrid methods)"),
+    "device": dict(default="cpu"),
+    "normal": dict(type=_normal, required=True, help="normal classes joined by '-', e.g. 3 or 0-1"),
+    "seed": dict(type=int, required=True),
+    "params": dict(type=json_object, default={}, help="hyper-parameters as a JSON object"),
+    "out": dict(required=True),
+}
+
+
+def _command(sub, name: str, func, help: str, *arguments: str, **changes: dict) -> argparse.ArgumentParser:
+    """The subcommand ``name`` with the ``arguments`` of ``_ARGUMENTS`` (``changes`` updates their keywords)."""
+    parser = sub.add_parser(name, help=help)
+    for argument in arguments:
+        parser.add_argument("--" + argument.replace("_", "-"), **{**_ARGUMENTS[argument], **changes.get(argument, {})})
+    parser.set_defaults(func=func)
+    return parser
+
+
 def _add_job_commands(sub) -> None:
-    p = sub.add_parser("fetch", help="put the verified raw files of a dataset in a folder")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--raw-dir", required=True)
-    p.add_argument("--mirror", type=_optional_path, default=None, help="local folder holding the raw files")
-    p.add_argument("--done", help="marker file written once the files are in place")
-    p.set_defaults(func=_fetch)
-
-    p = sub.add_parser("prepare", help="write the prepared .npz of a dataset")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--raw-dir", required=True)
-    p.add_argument("--mirror", type=_optional_path, default=None)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_prepare)
-
-    p = sub.add_parser("split", help="draw and save the split of one (dataset, setting, normal classes, seed)")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--prepared", required=True)
-    p.add_argument("--normal", type=_normal, required=True, help="normal classes joined by '-', e.g. 3 or 0-1")
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--params", type=json_object, default={}, help="the setting's ratios as a JSON object")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_split)
-
-    p = sub.add_parser("train-classifier", help="train the classifier that a dataset's attacks attack (once per seed)")
-    p.add_argument("--prepared", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--params", type=json_object, default={}, help="training settings (training.classifier) as JSON")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_train_classifier)
-
-    p = sub.add_parser("attack", help="attack every test image of a dataset against its classifier (L-inf PGD)")
-    p.add_argument("--prepared", required=True)
+    _command(sub, "fetch", _fetch, "put the verified raw files of a dataset in a folder",
+             "dataset", "raw_dir", "mirror", "done")
+    _command(sub, "prepare", _prepare, "write the prepared .npz of a dataset",
+             "dataset", "raw_dir", "mirror", "out")
+    _command(sub, "split", _split, "draw and save the split of one (dataset, setting, normal classes, seed)",
+             "dataset", "prepared", "normal", "seed", "params", "out",
+             params={"help": "the setting's ratios as a JSON object"})
+    _command(sub, "train-classifier", _train_classifier,
+             "train the classifier that a dataset's attacks attack (once per seed)",
+             "prepared", "seed", "params", "out", params={"help": "training settings (training.classifier) as JSON"})
+    p = _command(sub, "attack", _attack, "attack every test image of a dataset against its classifier (L-inf PGD)",
+                 "prepared", "seed", "params", "device", "out",
+                 params={"required": True, "help": "the attack (epsilon, step_size, steps) as JSON"},
+                 device={"help": "cpu, or auto (CUDA when present): training.classifier.device"})
     p.add_argument("--classifier", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--params", type=json_object, required=True, help="the attack (epsilon, step_size, steps) as JSON")
-    p.add_argument("--device", default="cpu", help="cpu, or auto (CUDA when present): training.classifier.device")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_attack)
 
-    def common(p):
-        p.add_argument("--prepared", required=True)
-        p.add_argument("--split", required=True)
-        p.add_argument("--preprocessing", required=True)
-        p.add_argument("--net", default=None, help="network name (deep and hybrid methods)")
-        p.add_argument("--device", default="cpu")
-        p.add_argument("--seed", type=int, required=True)
-        p.add_argument("--params", type=json_object, default={}, help="hyper-parameters as a JSON object")
-
-    p = sub.add_parser("pretrain", help="train the shared autoencoder of one split")
-    common(p)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_pretrain)
-
-    p = sub.add_parser("run", help="fit and score one method on one split; write its run directory")
+    split_arguments = ("prepared", "split", "preprocessing", "net", "device", "seed", "params")
+    _command(sub, "pretrain", _pretrain, "train the shared autoencoder of one split", *split_arguments, "out")
+    recorded = {"required": False, "help": "recorded in metrics.json"}
+    p = _command(sub, "run", _run, "fit and score one method on one split; write its run directory",
+                 *split_arguments, "dataset", "normal", dataset=recorded, normal=recorded)
     p.add_argument("--method", required=True)
-    common(p)
     p.add_argument("--autoencoder", type=_optional_path, default=None, help="pretrained autoencoder file")
     p.add_argument("--outdir", required=True)
-    p.add_argument("--dataset", help="recorded in metrics.json")
     p.add_argument("--setting", help="recorded in metrics.json")
-    p.add_argument("--normal", type=_normal, help="recorded in metrics.json")
-    p.set_defaults(func=_run)
 
-    p = sub.add_parser("run-batch", help="fit and score the runs of one batch (its splits on one device) in "
-                                         "one process; skip those whose resolved parameters and inputs are unchanged")
-    p.add_argument("--plan", type=_plan, required=True,
-                   help='the batch plan, {"splits": config.batch_plans(...)}, as a JSON object or a file holding one')
+    p = _command(sub, "run-batch", _run_batch, "fit and score the runs of one batch (its splits on one device) in "
+                 "one process; skip those whose resolved parameters and inputs are unchanged")
+    p.add_argument("--plan", required=True, help="the batch plan's JSON file (written by the workflow's plan rule)")
     p.add_argument("--manifest", help="JSON file to write: each run directory and its status")
-    p.set_defaults(func=_run_batch)
 
-    p = sub.add_parser("check-config", help="validate a workflow config file and count its jobs")
+    p = _command(sub, "check-config", _check_config, "validate a workflow config file and count its jobs")
     p.add_argument("config")
     p.add_argument("--cluster", action="store_true",
                    help="the jobs run on other machines: do not check this one for the devices the config lists")
     p.add_argument("--snakefile", help="also count the jobs a dry run of this workflow plans (Snakemake's total); "
                                        "default ./Snakefile where there is one, '' for none")
-    p.set_defaults(func=_check_config)
 
 
 def _unlock_stale(args):
@@ -241,8 +211,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         # The methods, datasets and nets of the workflow's plugins (ocbench.plugins), before any command.
-        from .plugins import load_environment_plugins
-
         load_environment_plugins()
         args.func(args)
     except OcbenchError as err:

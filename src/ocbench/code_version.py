@@ -1,6 +1,6 @@
 """The version of the code that computes a result, as a short hash of the source it runs.
 
-Each run's request (``runs.run_request``) carries the version of the code *it* uses
+Each run's request (``jobs.uptodate.run_request``) carries the version of the code *it* uses
 (``run_version``), and each shared autoencoder's request the version of the code that
 trains it (``autoencoder_version``); the workflow puts both in every training job's
 plan. An edit to that code changes the version, so the next run refits exactly the runs
@@ -47,11 +47,13 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from .plugins import loaded_sources
+
 PACKAGE = Path(__file__).resolve().parent
 #: what decides a result: data and splits, networks, detectors, the training loop, a run
-COMPUTING = ("data", "nets", "detectors", "training.py", "runs.py", "stacks.py", "metrics.py", "io.py", "errors.py")
+COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "io.py", "errors.py")
 #: the job layer: files (or folders of them) hashed into every run's version, imports not followed
-JOB_FILES = ("runs.py", "stacks.py")
+JOB_FILES = ("jobs",)
 #: what every run calls, whatever its method: the split's data, the metrics, the method registry
 RUN_MODULES = ("ocbench.data", "ocbench.metrics", "ocbench.detectors")
 #: the method that trains the shared autoencoder
@@ -61,8 +63,6 @@ AUTOENCODER_MODULE = "detectors/autoencoder.py"
 def code_version() -> str:
     """The version of this installation's computing modules and of the plugins imported so far
     (ocbench.plugins: what they add computes results too)."""
-    from .plugins import loaded_sources
-
     return _with_plugins(_package_version(), tuple(loaded_sources()))
 
 

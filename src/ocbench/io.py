@@ -102,7 +102,7 @@ def json_default(value):
 
 def save_torch(obj, path) -> None:
     """``torch.save`` with the same bytes for the same object, written atomically."""
-    import torch
+    import torch  # here: the other writers serve jobs that never import torch
 
     buffer = io.BytesIO()
     torch.save(obj, buffer)

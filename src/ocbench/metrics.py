@@ -7,6 +7,7 @@ from __future__ import annotations
 import platform
 import resource
 import sys
+from importlib import metadata
 
 import numpy as np
 
@@ -21,6 +22,7 @@ def run_metrics(y_true, scores, threshold: float) -> dict:
     single class (they are undefined there); precision and recall are 0 when nothing is
     predicted or present, as scikit-learn's ``zero_division=0``.
     """
+    # here: a job that computes no metrics (a split, a fetch) never imports scikit-learn
     from sklearn.metrics import (accuracy_score, average_precision_score, precision_score, recall_score,
                                  roc_auc_score)
 
@@ -84,9 +86,7 @@ def peak_memory_mb() -> float:
 
 def versions() -> dict:
     """Versions of Python and of the libraries that shaped the run's numbers."""
-    from importlib import metadata
-
-    import sklearn
+    import sklearn  # here: see run_metrics
 
     def package_version(name):
         try:

@@ -50,6 +50,8 @@ AUTOENCODER = "pretrain/" + PRETRAIN_KEY + "/autoencoder.pt"  # its record besid
 RUN_DIR = "runs/" + RUN_KEY
 #: a batch job's declared output: each of its run directories and its status
 MANIFEST = "batches/" + BATCH_KEY + ".json"
+#: a batch job's plan (``jobs.plan.BatchPlan``), the job's input: written again only when it changes
+PLAN = "plans/" + BATCH_KEY + ".json"
 #: one picture of the most normal and most anomalous test images per run, under
 #: figures/extremes/{dataset}/{setting}/
 EXTREMES_FIGURE = "{normal}/seed{seed}/{method}/{device}.png"

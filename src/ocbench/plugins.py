@@ -25,6 +25,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from .data.sources import DATASETS
+from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
 from .errors import OcbenchError
 from .io import one_line
 
@@ -68,8 +70,6 @@ def register_method(name: str, spec, detector: type) -> None:
     included), plus ``seed`` (and ``net``, ``device``, ``autoencoder`` for
     ``builds="encoder"``).
     """
-    from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
-
     _refuse_taken("method", name, METHODS)
     if spec.detector_name != detector.__name__:
         raise OcbenchError(f"method {name!r}: its MethodSpec names detector {spec.detector_name!r} but the class "
@@ -90,8 +90,6 @@ def register_method(name: str, spec, detector: type) -> None:
 def register_dataset(source) -> None:
     """Add a dataset: a ``data.source.DatasetSource``, with its ``sample_shape`` and
     ``class_sizes`` declared so that the config checks can size its splits and nets."""
-    from .data.sources import DATASETS
-
     _refuse_taken("dataset", source.name, DATASETS)
     DATASETS[source.name] = source
     _record(DATASETS, source.name)

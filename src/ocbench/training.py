@@ -321,7 +321,7 @@ def train_stacked(
     aux (K, ...). The trained weights and batch-norm statistics are written back into
     ``networks``; returns each model's epoch losses.
     """
-    from torch.func import functional_call, stack_module_state, vmap
+    from torch.func import functional_call, stack_module_state, vmap  # here: only stacks need torch.func
 
     check_stackable(networks, tensors, seeds)
     params, buffers = stack_module_state(list(networks))

@@ -32,7 +32,7 @@ from .checks import (
     load_and_validate)
 from .grid import (
     Run, Pretrain, runs, pretrain_for, pretrain_jobs, dataset_settings, Batch, batch_of, group_runs,
-    split_runs, batch_plans, batch_plan)
+    split_runs, batch_job_plan, batch_plan)
 from .files import read_config_file, in_config_files, exit_on_config_error, load_config_file
 
 __all__ = [
@@ -44,6 +44,6 @@ __all__ = [
     "classifier_params", "anomaly_datasets_of", "dataset_mirror", "training_set_size", "cuda_missing_reason",
     "auto_uses_gpu", "check_local_devices", "check_semantics", "load_and_validate", "Run", "Pretrain", "runs",
     "pretrain_for", "pretrain_jobs", "dataset_settings", "Batch", "batch_of", "group_runs", "split_runs",
-    "batch_plans", "batch_plan", "read_config_file", "in_config_files", "exit_on_config_error",
+    "batch_job_plan", "batch_plan", "read_config_file", "in_config_files", "exit_on_config_error",
     "load_config_file",
 ]

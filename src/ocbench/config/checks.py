@@ -3,9 +3,17 @@ against their declared ranges, classes, ratios and sizes against the dataset, ne
 against the data, devices against this machine; and ``load_and_validate``, schema then these checks."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from ..data.adversarial import check_attack_setting
+from ..data.groups import expand_normal_classes
+from ..data.ood import check_anomaly_setting
+from ..data.preprocess import DATA_KINDS
+from ..data.splits import _check_available, check_classes, semisupervised_counts
 from ..errors import OcbenchError
+from ..nets.reference_init import reference_of
+from ..plugins import load_plugins
 from .names import (
     WORKFLOW_ARGUMENTS, _check_name, _datasets, _methods, _nets, _preprocessings, dataset_methods,
     excluding_lists, expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder,
@@ -128,8 +136,6 @@ def _check_setting_classes(dataset: str, setting_name: str, setting: dict, n_cla
     """The split's class rules (``splits.check_classes``, the one place for them) for every
     normal group of the dataset, named by config key and dataset; the known-class expansion
     (``known_outlier_class: all`` or a list) has its own checks."""
-    from ..data.splits import check_classes
-
     where = f"settings.{setting_name}"
     k = setting["n_known_outlier_classes"]
     if expands_known_class(setting):
@@ -179,8 +185,6 @@ def _check_setting_ratios(name: str, setting: dict) -> None:
 
 def _check_fits_dataset(where: str, name: str, dataset: dict) -> None:
     """The net must take the dataset's samples, the preprocessing its kind of data."""
-    from ..data.preprocess import DATA_KINDS
-
     source, nets = _datasets()[name], _nets()
     shape = source.sample_shape
     net = dataset["net"]
@@ -204,8 +208,6 @@ def training_set_size(dataset: str, group: list[int], setting: dict) -> int | No
     outliers the ratios ask for (the known outliers from the smallest classes they may
     be drawn from, so that every seed's draw has enough).
     """
-    from ..data.splits import _check_available, semisupervised_counts
-
     source = _datasets()[dataset]
     sizes = source.train_class_sizes()
     if sizes is None:
@@ -276,11 +278,9 @@ def cuda_missing_reason() -> str | None:
     Without an NVIDIA driver (no ``/proc/driver/nvidia``, no ``nvidia-smi``) torch is not
     imported at all; with one, torch is asked, since a CPU-only build cannot use it.
     """
-    import shutil
-
     if not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None:
         return "this machine has no NVIDIA driver (no /proc/driver/nvidia, no nvidia-smi)"
-    import torch
+    import torch  # here: only with an NVIDIA driver, so a config check never imports torch elsewhere
 
     if not torch.cuda.is_available():
         return f"torch {torch.__version__} sees no CUDA device"
@@ -328,8 +328,6 @@ def _check_mirror(where: str, dataset: dict, source) -> None:
 
 def _check_init(where: str, config: dict, dataset: str) -> None:
     """``training.init`` must name a reference that defines the dataset's net (nets.reference_init)."""
-    from ..nets.reference_init import reference_of
-
     try:
         reference_of(training_init(config, dataset), config["datasets"][dataset]["net"])
     except OcbenchError as err:
@@ -374,7 +372,6 @@ def check_semantics(config: dict) -> dict:
 
         n_classes = len(datasets[name].classes)
         # 'all' and drawn groups become explicit lists here, in place: the grid and the paths name the classes
-        from ..data.groups import expand_normal_classes
         dataset["normal_classes"] = expand_normal_classes(
             dataset["normal_classes"], n_classes, f"config {where}.normal_classes", f"dataset {name!r}")
         groups = [[item] if isinstance(item, int) else item for item in dataset["normal_classes"]]
@@ -399,10 +396,8 @@ def check_semantics(config: dict) -> dict:
                 check_transductive_setting(f"settings.{setting_name} (dataset {name!r})", setting,
                                            datasets[name].kind, n_classes)
             if setting.get("anomaly_datasets"):
-                from ..data.ood import check_anomaly_setting
                 check_anomaly_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)
             if setting.get("attack"):
-                from ..data.adversarial import check_attack_setting
                 check_attack_setting(f"settings.{setting_name} (dataset {name!r})", name, setting, datasets)
             _check_setting_classes(name, setting_name, setting, n_classes, groups)
             chosen = dataset_methods(config, name, setting_name)
@@ -427,8 +422,6 @@ def load_and_validate(config: dict, schema_path: str | Path = SCHEMA_PATH) -> di
 
     The config's ``plugins`` are imported between the two, so that the registry checks
     know the methods, datasets and nets they add (ocbench.plugins)."""
-    from ..plugins import load_plugins
-
     if not isinstance(config, dict) or not config:
         raise OcbenchError("config is empty; give a config file (see config.yaml)")
     _refuse_narrowing_lists(config)

@@ -1,6 +1,7 @@
 """Config files: YAML read with one-line syntax errors (file, line, column), and errors named by file."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -48,8 +49,6 @@ def exit_on_config_error(files, check, *args):
     """``check(*args)``; an ``OcbenchError`` ends the process with one line on stderr naming
     the config file(s) (``in_config_files``) and exit status 1: the workflow's config
     check, which Snakemake would otherwise report with a traceback into its Snakefile."""
-    import sys
-
     try:
         return check(*args)
     except OcbenchError as err:

@@ -1,35 +1,12 @@
 """The grid of a validated config: its runs, pretrained autoencoders and batch jobs, and each batch's plan."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..code_version import autoencoder_version, run_version
+from ..jobs.plan import AutoencoderPlan, Batch, BatchPlan, Pretrain, Run, RunPlan, SplitPlan
 from .names import (
     _methods, dataset_methods, grid_settings, method_devices, needs_autoencoder, normal_name, parse_normal,
     parse_setting_name)
 from .resolve import autoencoder_params, method_params, split_params
-
-
-@dataclass(frozen=True, order=True)
-class Run:
-    """One run: its fields fill the run-directory pattern (``paths.run_dir``)."""
-    dataset: str
-    setting: str
-    normal: str
-    seed: int
-    method: str
-    device: str
-
-
-@dataclass(frozen=True, order=True)
-class Pretrain:
-    """One shared autoencoder: its fields fill the autoencoder's path pattern (``paths.autoencoder_file``)."""
-    dataset: str
-    setting: str
-    normal: str
-    seed: int
-    net: str
-    device: str
 
 
 def runs(config: dict) -> list[Run]:
@@ -73,22 +50,6 @@ def dataset_settings(config: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-@dataclass(frozen=True, order=True)
-class Batch:
-    """The runs one workflow job fits in one process: every normal-class group of one
-    (dataset, grid setting, seed) on one device.
-
-    The process imports the detectors once, then for each split in turn loads and
-    preprocesses it once, pretrains (or reuses) its shared autoencoder once and fits and
-    scores each method into its own run directory. Methods that do not train on a device
-    run under ``HOST_DEVICE``, so they join that device's batch.
-    """
-    dataset: str
-    setting: str
-    seed: int
-    device: str
-
-
 def batch_of(run: Run) -> Batch:
     """The batch a run belongs to: the one place that decides which runs share a job
     (a later grouping, e.g. by method across seeds and classes on CUDA, plugs in here)."""
@@ -111,49 +72,43 @@ def split_runs(batch_runs: list[Run]) -> list[list[Run]]:
     return list(splits.values())
 
 
-def batch_plans(config: dict, batch_runs: list[Run], *, prepared: str, split_of, run_dir,
-                autoencoder_path) -> list[dict]:
-    """The plan of each split of a batch (``batch_plan``), in order: a batch job's ``params``.
+def batch_job_plan(config: dict, batch_runs: list[Run], *, prepared: str, split_of, run_dir,
+                   autoencoder_path) -> BatchPlan:
+    """A batch job's plan: the plan of each of its splits (``batch_plan``), in order, and the stack mode.
 
     ``split_of(run)`` gives the path of a run's split file."""
-    return [batch_plan(config, group, prepared=prepared, split=split_of(group[0]), run_dir=run_dir,
-                       autoencoder_path=autoencoder_path)
-            for group in split_runs(batch_runs)]
+    return BatchPlan(tuple(batch_plan(config, group, prepared=prepared, split=split_of(group[0]), run_dir=run_dir,
+                                      autoencoder_path=autoencoder_path)
+                           for group in split_runs(batch_runs)),
+                     stack=config["training"]["stack"])
 
 
 def batch_plan(config: dict, split_group: list[Run], *, prepared: str, split: str,
-               run_dir, autoencoder_path) -> dict:
+               run_dir, autoencoder_path) -> SplitPlan:
     """Everything one split of a batch needs, resolved: the split, the autoencoder and
     each run's parameters. ``split_group`` holds runs of one split on one device.
 
     ``run_dir(run)`` and ``autoencoder_path(pretrain)`` give the paths of the workflow's
-    layout. The plans are the batch job's ``params``: any change of a value reruns the
-    job, which then refits only the runs whose own resolved parameters changed
-    (``runs.run_batch``).
+    layout. A change of any value reruns the batch job (through its plan file), which
+    then refits only the runs whose own resolved parameters changed (``jobs.batch``).
     """
     methods = _methods()
     first = split_group[0]
     ds = config["datasets"][first.dataset]
     pretrain = next((p for p in map(lambda r: pretrain_for(config, r), split_group) if p is not None), None)
-    entries = []
-    for run in split_group:
-        spec = methods[run.method]
-        net = ds["net"] if spec.deep or spec.hybrid else None
-        entries.append({
-            "method": run.method,
-            "run_dir": str(run_dir(run)),
-            "hyper_parameters": method_params(config, first.dataset, run.method),
-            "net": net,
-            "uses_autoencoder": pretrain_for(config, run) is not None,
-            "code": run_version(run.method, first.dataset, net),  # the code this run uses (code_version.py)
-        })
-    return {
-        "dataset": first.dataset, "setting": first.setting, "normal_classes": parse_normal(first.normal),
-        "seed": first.seed, "device": first.device, "prepared": str(prepared), "split": str(split),
-        "split_params": split_params(config, first.setting), "preprocessing": ds["preprocessing"],
-        "autoencoder": None if pretrain is None else {
-            "path": str(autoencoder_path(pretrain)), "net": pretrain.net,
-            "params": autoencoder_params(config, first.dataset),
-            "code": autoencoder_version(first.dataset, pretrain.net)},
-        "runs": entries,
-    }
+    planned = tuple(RunPlan(method=run.method, run_dir=str(run_dir(run)),
+                            hyper_parameters=method_params(config, first.dataset, run.method),
+                            net=ds["net"] if methods[run.method].deep or methods[run.method].hybrid else None,
+                            uses_autoencoder=pretrain_for(config, run) is not None,
+                            code=run_version(run.method, first.dataset,  # the code this run uses (code_version.py)
+                                             ds["net"] if methods[run.method].deep or methods[run.method].hybrid
+                                             else None))
+                    for run in split_group)
+    return SplitPlan(
+        dataset=first.dataset, setting=first.setting, normal_classes=tuple(parse_normal(first.normal)),
+        seed=first.seed, device=first.device, prepared=str(prepared), split=str(split),
+        split_params=split_params(config, first.setting), preprocessing=ds["preprocessing"],
+        autoencoder=None if pretrain is None else AutoencoderPlan(
+            path=str(autoencoder_path(pretrain)), net=pretrain.net, params=autoencoder_params(config, first.dataset),
+            code=autoencoder_version(first.dataset, pretrain.net)),
+        runs=planned)

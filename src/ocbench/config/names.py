@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+from ..data.preprocess import PREPROCESSINGS
+from ..data.sources import DATASETS
+from ..detectors import METHODS
 from ..errors import OcbenchError
+from ..nets import NETS
 
 
 #: detector arguments the workflow sets for every run; a config may not set them
@@ -19,23 +23,20 @@ FIXED_BY_METHOD = ("objective",)
 HOST_DEVICE = "cpu"
 
 
+# The registries (plain data: no torch), read through these functions, which plugins' additions reach too.
 def _datasets():
-    from ..data.sources import DATASETS
     return DATASETS
 
 
 def _methods():
-    from ..detectors import METHODS
     return METHODS
 
 
 def _nets():
-    from ..nets import NETS
     return NETS
 
 
 def _preprocessings():
-    from ..data.preprocess import PREPROCESSINGS
     return PREPROCESSINGS
 
 

@@ -33,7 +33,7 @@ def _extend_with_defaults(validator_class):
     The default is deep-copied, so two datasets that both take a default never share
     (and never mutate) one object, nor the schema's own.
     """
-    from jsonschema import validators
+    from jsonschema import validators  # here: every job imports the config package, only a check validates
 
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -131,7 +131,7 @@ def _known_keys(schema: dict, root: dict) -> list[str]:
 
 def validate_schema(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """Validate ``config`` against the JSON Schema, filling defaults in place."""
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # here: see _extend_with_defaults
     from jsonschema.exceptions import best_match
 
     schema = _load_schema(str(schema_path))

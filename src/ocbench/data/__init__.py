@@ -14,7 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import OcbenchError
+from ..errors import OcbenchError, check_choice
+from . import adversarial, ood
+from . import preprocess as preprocess_module
+from .prepared import load_prepared, save_npz
+from .preprocess import FITS_ON_NORMAL_CLASSES, PREPROCESSINGS, preprocess
+from .splits import TRANSDUCTIVE, load_split, pooled_images, protocol_of
 
 
 @dataclass
@@ -70,15 +75,12 @@ def _cache_key(prepared_path, split_path, preprocessing: str) -> str:
     large prepared file would cost more than the preprocessing it saves): it is only
     ever replaced as a whole, by renaming a new file into place, which gives it a new inode.
     """
-    from . import preprocess as preprocess_module
-
     digest = hashlib.sha256(f"{CACHE_FORMAT}:{preprocessing}".encode())
     digest.update(Path(split_path).read_bytes())
     stat = os.stat(prepared_path)
     digest.update(f":{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:".encode())
     digest.update(Path(preprocess_module.__file__).read_bytes())
-    from .ood import cache_fingerprint
-    digest.update(cache_fingerprint(prepared_path, split_path))  # the multi-class setting's other datasets
+    digest.update(ood.cache_fingerprint(prepared_path, split_path))  # the multi-class setting's other datasets
     return digest.hexdigest()
 
 
@@ -94,11 +96,6 @@ def _read_cache(path: Path, key: str):
 
 
 def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str):
-    from .prepared import load_prepared
-    from .preprocess import FITS_ON_NORMAL_CLASSES, preprocess
-
-    from .splits import TRANSDUCTIVE, pooled_images, protocol_of
-
     prepared = load_prepared(prepared_path)
     info = json.loads(split["info"])
     if protocol_of(info) == TRANSDUCTIVE:  # indices into the training images, then the test images
@@ -109,11 +106,9 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
         train_source = test_source = prepared["x"]
     x_train_raw = _pick(train_source, split["train_idx"], "training", split_path)
     if split["test_source"].any() and info.get("attack"):  # attacked copies (adversarial.py)
-        from .adversarial import split_test_images
-        x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
+        x_test_raw = adversarial.split_test_images(prepared_path, prepared, split, split_path)
     elif split["test_source"].any():  # the multi-class setting: anomalies from other datasets
-        from .ood import split_test_images
-        x_test_raw = split_test_images(prepared_path, prepared, split, split_path)
+        x_test_raw = ood.split_test_images(prepared_path, prepared, split, split_path)
     else:
         x_test_raw = _pick(test_source, split["test_idx"], "test", split_path)
     if preprocessing in FITS_ON_NORMAL_CLASSES:
@@ -122,8 +117,7 @@ def _preprocess_split(prepared_path, split_path, split: dict, preprocessing: str
         fit_mask = np.ones(len(x_train_raw), dtype=bool)
     x_train, x_test = preprocess(preprocessing, x_train_raw, x_test_raw, fit_mask)
     if info.get("gcn_l2"):  # the OC-NN authors' CIFAR-10 loader, for some normal classes (splits.make_transductive_split)
-        from .preprocess import gcn_l2
-        x_train, x_test = gcn_l2(x_train), gcn_l2(x_test)
+        x_train, x_test = preprocess_module.gcn_l2(x_train), preprocess_module.gcn_l2(x_test)
     return x_train, x_test
 
 
@@ -136,15 +130,9 @@ def load_run_data(prepared_path, split_path, preprocessing: str, cache: bool = T
     of the split while the split file, the prepared file and ``preprocess.py`` are
     unchanged; otherwise they are computed again.
     """
-    from .prepared import save_npz
-    from .splits import load_split
-
     split = load_split(split_path)
     arrays = None
     if cache:
-        from ..errors import check_choice
-        from .preprocess import PREPROCESSINGS
-
         check_choice("preprocessing", preprocessing, PREPROCESSINGS)
         if not Path(prepared_path).is_file():
             raise OcbenchError(f"prepared file {prepared_path} does not exist")

@@ -33,9 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import paths
 from ..errors import OcbenchError
 from ..hyperparameters import TRAINING, Param, defaults
+from ..io import sha256_file
+from . import splits
 from .pgd import check_budget, pgd_attack
+from .prepared import load_npz
+from .preprocess import to_unit
 from .splits import check_unsupervised_setting
 
 #: the keys of a setting's ``attack`` block (the schema's defaults fill them)
@@ -87,23 +92,17 @@ def attack_name(attack: dict) -> str:
 
 def _in_datadir(pattern: str, prepared_path, **fields) -> Path:
     """A file of ``paths``' layout in the datadir of the prepared file ``{datadir}/prepared/{dataset}.npz``."""
-    from .. import paths
-
     prepared_path = Path(prepared_path)
     return Path(paths.under(prepared_path.parent.parent, pattern).format(dataset=prepared_path.stem, **fields))
 
 
 def classifier_path(prepared_path, seed: int) -> Path:
     """``{datadir}/adversarial/{dataset}/seed{seed}/classifier.pt`` (``paths.CLASSIFIER``)."""
-    from .. import paths
-
     return _in_datadir(paths.CLASSIFIER, prepared_path, seed=int(seed))
 
 
 def attacked_images_path(prepared_path, seed: int, attack: dict) -> Path:
     """``{datadir}/adversarial/{dataset}/seed{seed}/{attack_name}.npz`` (``paths.ATTACKED``)."""
-    from .. import paths
-
     return _in_datadir(paths.ATTACKED, prepared_path, seed=int(seed), attack=attack_name(attack))
 
 
@@ -123,9 +122,7 @@ def check_attack_setting(where: str, dataset: str, setting: dict, datasets: dict
 
 def to_unit_tensor(images: np.ndarray):
     """uint8 N×C×H×W pixels as a float32 tensor in [0, 1] (``preprocess.to_unit``)."""
-    import torch
-
-    from .preprocess import to_unit
+    import torch  # here: see classifier_network
 
     return torch.from_numpy(to_unit(np.ascontiguousarray(images)))
 
@@ -146,7 +143,7 @@ def train_classifier(x_train: np.ndarray, y_train: np.ndarray, seed: int, config
     milestones, seeded shuffles); the weights are drawn after ``seed_everything(seed)``, so
     the same seed gives the same classifier on the same device.
     """
-    import torch
+    import torch  # here: see classifier_network
     import torch.nn.functional as F
 
     from ..nets.classifier import classifier_network
@@ -194,7 +191,7 @@ def craft_attacked_images(network, prepared: dict, attack: dict, seed: int, devi
     (``predicted_clean``, ``predicted_attacked``) and ``info`` (JSON: the attack, the seed,
     the clean accuracy and the share of decisions the attack changed).
     """
-    import torch
+    import torch  # here: see classifier_network
 
     from ..training import resolve_device
 
@@ -227,8 +224,6 @@ def make_attack_split(prepared: dict, dataset: str, normal_classes, seed: int, a
     ``others``: the remaining split parameters (the ratios, which must be 0, and
     ``validation_fraction``).
     """
-    from . import splits
-
     check_attack(attack)
     normal, y_train, y_test, train_idx = splits.unsupervised_training(prepared, normal_classes, seed, others,
                                                                       "an attack")
@@ -265,16 +260,12 @@ def make_attack_split(prepared: dict, dataset: str, normal_classes, seed: int, a
 
 
 def _attacked_arrays(path: Path) -> dict:
-    from .prepared import load_npz
-
     return load_npz(path, ("x_test", "y_test"), "attacked images")
 
 
 def make_attack_split_from_files(prepared_path, prepared: dict, dataset: str, normal_classes, seed: int,
                                  params: dict) -> dict:
     """``make_attack_split`` with the attacked images read from ``attacked_images_path``."""
-    from ..io import sha256_file
-
     path = attacked_images_path(prepared_path, seed, params["attack"])
     attacked = _attacked_arrays(path)
     others = {k: v for k, v in params.items() if k != "attack"}
@@ -284,8 +275,6 @@ def make_attack_split_from_files(prepared_path, prepared: dict, dataset: str, no
 
 def split_test_images(prepared_path, prepared: dict, split: dict, split_path) -> np.ndarray:
     """The raw uint8 test images of a split with an attack: the prepared ones, then the attacked ones."""
-    from ..io import sha256_file
-
     info = json.loads(split["info"])
     path = attacked_images_path(prepared_path, info["seed"], info["attack"])
     if not path.is_file():

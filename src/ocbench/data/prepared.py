@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import OcbenchError
 from ..io import atomic_path, one_line
+from .sources import dataset_source
 
 IMAGE_KEYS = ("x_train", "y_train", "x_test", "y_test")
 TABULAR_KEYS = ("x", "y")
@@ -74,8 +75,6 @@ def check_prepared(arrays: dict, name: str) -> dict[str, np.ndarray]:
 
 def prepare_dataset(name: str, raw_dir, mirror, out_path) -> None:
     """Fetch ``name`` into ``raw_dir`` (from ``mirror`` if given), decode it, write ``out_path``."""
-    from .sources import dataset_source
-
     source = dataset_source(name)
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)

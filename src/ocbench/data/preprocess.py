@@ -78,7 +78,7 @@ def unit(x_train, x_test, fit_mask):
 
 
 def standard_minmax(x_train, x_test, fit_mask):
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler  # here: the image transforms need none
 
     fit_rows = np.asarray(x_train, dtype=np.float64)[fit_mask]
     standard = StandardScaler().fit(fit_rows)

@@ -7,6 +7,10 @@ from typing import Callable
 
 import numpy as np
 
+#: the share of a tabular dataset's samples drawn as training candidates (the ODDS 60/40
+#: split, ``splits.make_split``); here, so that a source can tell its training sizes
+TABULAR_TRAIN_SHARE = 0.6
+
 
 @dataclass(frozen=True)
 class DatasetSource:
@@ -42,8 +46,6 @@ class DatasetSource:
         share of its stratified 60/40 split (scikit-learn's allocation, ``splits._candidates``)."""
         if self.class_sizes is None or self.kind == "image":
             return self.class_sizes
-        from .splits import TABULAR_TRAIN_SHARE
-
         return stratified_train_sizes(self.class_sizes, TABULAR_TRAIN_SHARE)
 
 

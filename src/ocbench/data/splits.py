@@ -37,10 +37,10 @@ import numpy as np
 
 from ..errors import OcbenchError, check_open_unit
 from .prepared import load_npz, save_npz
+from .source import TABULAR_TRAIN_SHARE
 
 SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label", "test_class", "test_validation",
               "test_evaluation", "info")
-TABULAR_TRAIN_SHARE = 0.6
 #: share of the test split held out for the methods that select on labelled data (the config's default)
 DEFAULT_VALIDATION_FRACTION = 0.1
 #: the ratios of a semi-supervised setting (all 0 in a setting whose anomalies come from elsewhere)
@@ -302,7 +302,7 @@ def _candidates(prepared: dict, kind: str, seed: int):
         y_train, y_test = np.asarray(prepared["y_train"]), np.asarray(prepared["y_test"])
         n_classes = int(max(y_train.max(), y_test.max())) + 1
         return np.arange(len(y_train)), y_train, np.arange(len(y_test)), y_test, n_classes
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # here: image splits and config checks need none
 
     y = np.asarray(prepared["y"])
     try:

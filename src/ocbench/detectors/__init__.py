@@ -5,7 +5,7 @@ autoencoder=)`` returns an unfitted detector (``autoencoder`` is the path of the
 shared pretrained autoencoder, or None). Detector classes are named by module and
 imported on first use, so a job of a shallow method never imports torch (about two
 seconds of every job on a laptop). A ``MethodSpec`` tells the workflow and
-``runs.run_method`` what the method needs; ``builds`` implies the flags, so a spec
+``jobs.method_run.run_method`` what the method needs; ``builds`` implies the flags, so a spec
 names only what differs (docs/extending.md):
 
 - ``builds``: how the factory calls the detector: ``encoder`` (net, device, seed and the

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from ..errors import OcbenchError
+from ..io import save_torch
 from ..nets import build_autoencoder
 
 
 def write_autoencoder(path, params: dict, autoencoder, threshold: float, train_losses: list) -> None:
     """Save a fitted autoencoder: its detector's parameters, weights, threshold and losses."""
-    from ..io import save_torch  # the same bytes for the same autoencoder
-
+    # io.save_torch: the same bytes for the same autoencoder
     save_torch({"params": params, "state_dict": autoencoder.state_dict(), "threshold": threshold,
                 "train_losses": train_losses}, path)
 
@@ -23,8 +25,6 @@ def write_autoencoder(path, params: dict, autoencoder, threshold: float, train_l
 def read_autoencoder(path: str | Path) -> tuple[dict, object, float, list]:
     """``(params, autoencoder, threshold, train_losses)`` of a file ``write_autoencoder`` wrote,
     the autoencoder on the CPU in evaluation mode."""
-    import torch
-
     try:
         saved = torch.load(path, map_location="cpu", weights_only=False)
         params = dict(saved["params"])

@@ -16,6 +16,7 @@ import logging
 import math
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import OcbenchError, check_positive_int
@@ -91,8 +92,6 @@ def select_gamma(detector, gammas, fit_one, score, X_train, validation):
     and ``validation_aucs_`` on ``detector`` and returns the chosen model. Ties go to
     the smaller gamma (the first in the grid), as in the reference.
     """
-    from sklearn.metrics import roc_auc_score
-
     if validation is None or len(np.unique(validation[1])) < 2:
         reason = "no validation set" if validation is None else "validation set has one class"
         log.warning("%s: gamma='scale' (%s)", type(detector).__name__, reason)

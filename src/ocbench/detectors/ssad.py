@@ -32,6 +32,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from cvxopt import matrix, solvers, sparse, spmatrix
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import OcbenchError
@@ -94,8 +96,6 @@ def solve_ssad_dual(kernel: np.ndarray, semi: np.ndarray, kappa: float, C: float
     Without labelled samples the kappa constraint is dropped (it could not hold), and
     the problem is a one-class SVM with box C.
     """
-    from cvxopt import matrix, solvers, spmatrix, sparse
-
     n = len(semi)
     signs = sample_signs(semi)
     labelled = (semi != 0).astype(np.float64)
@@ -154,8 +154,6 @@ def tightest_offset(f: np.ndarray, semi: np.ndarray, rho_plus_margin: float) -> 
 
 
 def _rbf_kernel(A, B, gamma):
-    from sklearn.metrics.pairwise import rbf_kernel
-
     return rbf_kernel(A, B, gamma=gamma)
 
 

@@ -96,7 +96,7 @@ NETS: dict[str, NetSpec] = {
 
 def __getattr__(name: str):
     if name == "Autoencoder":
-        from .autoencoder import Autoencoder
+        from .autoencoder import Autoencoder  # here: the registry is read without torch
         return Autoencoder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -134,7 +134,7 @@ def build_network(name: str):
 
 def build_autoencoder(name: str):
     """Net ``name``'s encoder and mirror decoder as one ``Autoencoder``."""
-    from .autoencoder import Autoencoder
+    from .autoencoder import Autoencoder  # here: the registry is read without torch
 
     check_choice("net", name, NETS)
     spec = NETS[name]

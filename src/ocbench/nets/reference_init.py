@@ -119,7 +119,7 @@ def reference_nets() -> list[str]:
 
 def _draw(kind: str, dims: tuple[int, int], xavier: str | None):
     """One layer's weight, drawn from the global generator as the reference's constructor draws it."""
-    import torch.nn as nn
+    import torch.nn as nn  # here: the registry reads INITS at the config check, without torch
 
     if kind == "conv":
         layer = nn.Conv2d(*dims, 5, bias=False)
@@ -139,7 +139,7 @@ def reference_weights(net: str, reference: str, seed: int, part: str) -> dict:
     the reference does before it builds the autoencoder), then the autoencoder's
     encoder (keys ``encoder.…``) and decoder (``decoder.…``).
     """
-    import torch
+    import torch  # here: see _draw
 
     if part not in ("network", "autoencoder"):
         raise OcbenchError(f"unknown part {part!r}; allowed: network, autoencoder")
@@ -162,7 +162,7 @@ def apply_init(module, net: str, init: str, seed: int, part: str) -> None:
     Every weight of ``module`` must be drawn: a module with a weight the reference does
     not have (or the other way round) is an error, never a partial initialisation.
     """
-    import torch
+    import torch  # here: see _draw
 
     reference = reference_of(init, net)
     if reference is None:

@@ -1,6 +1,6 @@
 """Read what the runs wrote (``metrics.json``, ``scores.csv``) and gather the runs into one table.
 
-The workflow passes the batch manifests (``runs.run_batches``): each names its run
+The workflow passes the batch manifests (``jobs.batch.run_batches``): each names its run
 directories and the record of each run's latest attempt, ``metrics.json`` when it
 succeeded or ``failed.json`` when it failed. A failed run is a row with status
 ``failed``, its one-line ``reason`` and no metrics, so the tables show a dash for it.

@@ -1,21 +1,24 @@
 """The report commands of ``ocbench``: collect, tables, ranks, plot-auroc, plot-roc, plot-extremes, summary.
 
-Handlers import their module when called, so ``ocbench run`` never pays for pandas,
-matplotlib or seaborn. Every file is written beside its destination and renamed into
+Handlers import the report modules (pandas, matplotlib, seaborn) when called, so a job
+command (``ocbench split``, ``ocbench run-batch``) never pays for them. Every file is written beside its destination and renamed into
 place (``io.atomic_path``): a failed command leaves no half-written file.
 """
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+from .. import paths
 from ..argtypes import json_object
+from ..errors import OcbenchError
+from ..io import atomic_path
 
 log = logging.getLogger("ocbench.report")
 
 
 def _collect(args):
-    from ..io import atomic_path
-    from .collect import collect_runs, manifest_records
+    from .collect import collect_runs, manifest_records  # here and below: pandas (module docstring)
 
     runs = collect_runs([*manifest_records(args.manifests or []), *args.paths])
     with atomic_path(args.out) as tmp:
@@ -24,9 +27,6 @@ def _collect(args):
 
 
 def _tables(args):
-    from pathlib import Path
-
-    from ..io import atomic_path
     from .collect import read_runs
     from .tables import latex_file_name, latex_tables, seed_marks, summarize
 
@@ -51,7 +51,6 @@ def _ranks(args):
 
 
 def _plot_auroc(args):
-    from ..io import atomic_path
     from .collect import read_runs
     from .plots import check_figure_path, plot_auroc
 
@@ -62,7 +61,6 @@ def _plot_auroc(args):
 
 def _family(runs_path, dataset, setting, seeds=None):
     """The good runs of one (dataset, setting) in a runs.csv (of ``seeds`` when given)."""
-    from ..errors import OcbenchError
     from .collect import read_runs
 
     runs = read_runs(runs_path)
@@ -75,10 +73,6 @@ def _family(runs_path, dataset, setting, seeds=None):
 
 
 def _plot_roc(args):
-    from pathlib import Path
-
-    from ..errors import OcbenchError
-    from ..io import atomic_path
     from .plots import check_figure_path, plot_roc
 
     paths = list(args.paths)
@@ -91,11 +85,6 @@ def _plot_roc(args):
 
 
 def _plot_extremes(args):
-    from pathlib import Path
-
-    from .. import paths
-    from ..errors import OcbenchError
-    from ..io import atomic_path
     from .plots import check_figure_path, plot_extremes
 
     if args.scores:

@@ -26,6 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import parse_normal
+from ..errors import check_choice
+from ..io import atomic_path
 from .collect import method_labels
 from .published import load_published
 from ..data.splits import INDUCTIVE, TRANSDUCTIVE
@@ -87,8 +89,6 @@ COMPARISONS = (
 
 
 def comparison_named(name: str) -> Comparison:
-    from ..errors import check_choice
-
     check_choice("comparison", name, [c.name for c in COMPARISONS])
     return next(c for c in COMPARISONS if c.name == name)
 
@@ -306,7 +306,7 @@ def _protocol_caption(comparison: Comparison) -> str:
 def plot_comparison(comparison: Comparison, rows: pd.DataFrame, out) -> None:
     """ocbench's mean against the published mean, one point per cell with both error bars (std),
     the identity line, flagged cells ringed in red."""
-    from .plots import check_figure_path, plt
+    from .plots import check_figure_path, plt  # here: the workflow reads the summary's modules without matplotlib
 
     out = check_figure_path(out)
     figure, axis = plt.subplots(figsize=(5.5, 5.0))
@@ -334,8 +334,6 @@ def plot_comparison(comparison: Comparison, rows: pd.DataFrame, out) -> None:
 
 def write_comparisons(results: dict[str, pd.DataFrame], outdir) -> list[Path]:
     """``{name}.csv``, ``{name}.tex`` and ``{name}.png`` of each comparison in ``outdir``; the paths written."""
-    from ..io import atomic_path
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -13,13 +13,17 @@ import matplotlib
 matplotlib.use("Agg")  # jobs run without a display; must precede the pyplot import
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..config import parse_normal  # noqa: E402
+from ..data.prepared import load_prepared  # noqa: E402
 from ..errors import OcbenchError  # noqa: E402
 from .collect import method_labels, read_metrics, read_scores, run_keys  # noqa: E402
+from .tables import short_labels  # noqa: E402
 
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 GRID_COLUMNS = 8  # images per row of an extremes grid, as the Deep SVDD reference draws them
@@ -57,8 +61,6 @@ def auroc_cells(runs: pd.DataFrame) -> pd.DataFrame:
     (NaN) as the LaTeX tables leave it out. ``label`` is the method's short name
     (``tables.short_labels``); rows keep the order of ``runs``.
     """
-    from .tables import short_labels
-
     setting = runs["base_setting"] if "base_setting" in runs else runs["setting"]
     data = runs.assign(panel=runs["dataset"] + " / " + setting, label=method_labels(runs),
                        auroc_percent=100.0 * runs["auroc"].astype(float),
@@ -73,9 +75,6 @@ def auroc_cells(runs: pd.DataFrame) -> pd.DataFrame:
 def auroc_heatmap(runs: pd.DataFrame):
     """The AUROC overview as a figure: one heatmap per (dataset, setting), methods (short names) down,
     normal classes across, the mean AUROC (%) over seeds printed in each cell (``auroc_cells``)."""
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
     cells = auroc_cells(runs)
     if cells["auroc_mean"].isna().all() and not cells["failed"].any():
         raise OcbenchError("no run has an AUROC to plot (all had single-class test sets)")
@@ -197,7 +196,7 @@ def plot_roc(score_paths, out, *, panel: str | None = None) -> None:
     none (every run failed), the figure says so, and the report goes on to list the failures
     (``summary.md``) instead of stopping here.
     """
-    from sklearn.metrics import auc, roc_curve
+    from sklearn.metrics import auc, roc_curve  # here: the other figures need no scikit-learn
 
     paths = [Path(p) for p in score_paths]
     if not paths:
@@ -296,8 +295,6 @@ def _show(axis, grid: np.ndarray, title: str) -> None:
 def plot_extremes(prepared_path, scores_path, out, n: int = 32) -> None:
     """One figure with two grids of test images of the normal class: the ``n`` most normal
     (lowest scores) and the ``n`` most anomalous (highest scores)."""
-    from ..data.prepared import load_prepared
-
     arrays = load_prepared(prepared_path)
     if "x_test" not in arrays:
         raise OcbenchError(f"prepared dataset {prepared_path} is tabular; the extremes figure is drawn for "

@@ -25,6 +25,8 @@ from importlib.resources import files
 
 import pandas as pd
 
+from ..data.sources import DATASETS
+from ..detectors import METHODS
 from ..errors import OcbenchError
 
 PUBLISHED_COLUMNS = ["dataset", "normal", "method", "auc_mean", "auc_std", "n_seeds", "source", "table"]
@@ -106,11 +108,7 @@ def _translate(name: str, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _registry_names(kind: str) -> set[str]:
-    if kind == "dataset":
-        from ..data.sources import DATASETS
-        return set(DATASETS)
-    from ..detectors import METHODS
-    return set(METHODS)
+    return set(DATASETS) if kind == "dataset" else set(METHODS)
 
 
 def check_published(published: pd.DataFrame) -> pd.DataFrame:
@@ -120,8 +118,6 @@ def check_published(published: pd.DataFrame) -> pd.DataFrame:
     class must be a class of its dataset; γ_l must lie in [0, 1); a group size must
     leave an anomaly class; AUROCs must lie in [0, 100].
     """
-    from ..data.sources import DATASETS
-
     for kind in ("dataset", "method"):
         known = _registry_names(kind)
         allowed = known | set(PUBLISHED_ONLY[kind])

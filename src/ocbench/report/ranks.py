@@ -21,7 +21,7 @@ import pandas as pd
 from .collect import method_labels, read_csv_file
 from .rank_layout import ALL_DATASETS, rank_figure_name, rank_groups, rank_table_name
 from .significance import POSTHOC_NAMES, RankTest, check_statistics, compare_methods, wilcoxon_holm_min_cells
-from .tables import fit_to_page, latex_escape, short_labels
+from .tables import fit_to_page, latex_escape, markdown_table, short_labels
 
 #: what identifies a cell within a setting
 CELL_KEYS = ["dataset", "normal", "known"]
@@ -250,7 +250,6 @@ def ranks_latex(frame: pd.DataFrame, scope: str, setting: str) -> str:
 def ranks_markdown(frame: pd.DataFrame, figure_of=None) -> list[str]:
     """The summary's section on ranks: per group, what the tests found, the table and the
     critical-difference diagram (``figure_of(scope, setting)``: its path relative to the summary)."""
-    from .summary import markdown_table
 
     posthocs = sorted({POSTHOC_NAMES[name] for name in frame["posthoc"]})
     lines = ["## Ranks and significance", "",

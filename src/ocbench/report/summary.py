@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
+import yaml
 
+from ..code_version import code_version
 from ..data.splits import INDUCTIVE
+from ..errors import OcbenchError
+from ..io import atomic_path, one_line
 from .collect import RUN_KEYS, method_labels
 from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, write_comparisons
-
-
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+from .rank_layout import rank_figure_name
+from .ranks import ranks_markdown, read_ranks
+from .tables import markdown_table
 
 
 def _duration(seconds: float) -> str:
@@ -52,7 +56,7 @@ def _failed(runs: pd.DataFrame) -> list[str]:
     failed = runs[~_is_ok(runs)]
     if failed.empty:
         return []
-    # The reason is one line by construction (runs.run_batch); a '|' would split its cell.
+    # The reason is one line by construction (jobs.failures); a '|' would split its cell.
     reasons = failed["reason"] if "reason" in failed else pd.Series("", index=failed.index)
     rows = [[*(row[k] for k in RUN_KEYS), row["status"], str(reason).replace("|", "/")]
             for (_, row), reason in zip(failed.iterrows(), reasons.fillna(""))]
@@ -137,10 +141,6 @@ def software_versions(snakemake_version: str | None = None) -> dict[str, str]:
     """Python's version, each of ``REPORTED_PACKAGES``' (``not installed`` where absent) and ocbench's
     ``code_version``. ``snakemake_version``: Snakemake's, given by the workflow, whose jobs may run in
     an environment without Snakemake."""
-    from importlib import metadata
-
-    from ..code_version import code_version
-
     versions = {"python": platform.python_version()}
     for name in REPORTED_PACKAGES:
         try:
@@ -165,29 +165,18 @@ def reported_configuration(config: dict) -> dict:
 
 def configuration_yaml(config: dict) -> str:
     """``config`` as YAML in its own key order, short lists on one line (tuples written as lists)."""
-    import yaml
-
     plain = json.loads(json.dumps(config))  # tuples and other sequences become lists yaml can write safely
     return yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
 
 
 def write_configuration(out, config: dict) -> None:
     """Write ``configuration_yaml(config)`` to ``out`` (a failed write leaves no half file)."""
-    from ..io import atomic_path
-
     with atomic_path(out) as tmp:
         tmp.write_text(configuration_yaml(config), encoding="utf-8")
 
 
 def read_configuration(path) -> dict:
     """A configuration written by ``write_configuration``."""
-    from pathlib import Path
-
-    import yaml
-
-    from ..errors import OcbenchError
-    from ..io import one_line
-
     try:
         config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
@@ -223,8 +212,6 @@ def summary_markdown(runs: pd.DataFrame, settings: dict | None = None,
     when not given). ``auroc_figure``: the AUROC heatmap's path relative to the summary, linked
     and shown under the mean AUROCs. ``ranks``: ``ranks.csv`` (``ranks.write_ranks``), its section
     after the mean AUROCs, with the diagram of each group at ``rank_figure(scope, setting)`` when given."""
-    from .ranks import ranks_markdown
-
     if results is None:
         results = compare_all(runs, settings, published)
     versions = software_versions() if versions is None else versions
@@ -242,13 +229,6 @@ def write_summary(runs: pd.DataFrame, out, settings: dict | None = None, compari
     ``config`` (when given) decide which runs each comparison keeps. ``auroc_figure``: the path of
     the AUROC heatmap (``plots.plot_auroc``), linked from the summary by its path relative to ``out``.
     ``ranks``: the path of ``ranks.csv``, and ``rank_figures`` the folder of its diagrams."""
-    import os
-    from pathlib import Path
-
-    from ..io import atomic_path
-    from .rank_layout import rank_figure_name
-    from .ranks import read_ranks
-
     if settings is None and config is not None:
         settings = config.get("settings")
     results = compare_all(runs, settings)

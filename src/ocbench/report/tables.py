@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..config import parse_normal
 from ..data.splits import INDUCTIVE, TRANSDUCTIVE
+from ..detectors import METHODS  # the registry is plain data: no torch
 from .collect import method_labels
 
 SUMMARY_KEYS = ["dataset", "setting", "normal", "method", "device"]
@@ -123,8 +124,6 @@ def accuracy_summary(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def short_name(method: str) -> str:
     """The method's ``short_name`` in the registry, or ``method`` itself when it has none."""
-    from ..detectors import METHODS  # the registry is plain data: no torch
-
     spec = METHODS.get(method)
     return spec.short_name if spec is not None and spec.short_name else method
 
@@ -317,3 +316,10 @@ def multiclass_latex_table(summary: pd.DataFrame) -> str:
 def latex_file_name(dataset: str, setting: str) -> str:
     """The file name the workflow expects (rules/common.smk ``latex_tables``)."""
     return f"auroc_{dataset}_{setting}.tex"
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table (summary.md): a header row, its rule, one row a list."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
