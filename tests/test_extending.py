@@ -451,7 +451,9 @@ def test_a_panel_whose_every_run_failed_still_gets_its_figure_and_the_summary_li
     result = subprocess.run([str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
                              "--configfile", "config.yaml"],
                             cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    # the workflow finishes, then names the failed runs and exits 3 (outcome.FAILED_RUNS_EXIT)
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-5000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("3 runs failed: ")
     results = tmp_path / "results"
     assert (results / "figures" / "roc" / "wine" / "polluted.png").is_file()  # every run of it failed
     with open(results / "tables" / "runs.csv") as handle:
@@ -461,6 +463,7 @@ def test_a_panel_whose_every_run_failed_still_gets_its_figure_and_the_summary_li
     summary = (results / "summary.md").read_text()
     failures = summary[summary.index("## Failed runs"):]
     assert failures.count("this method always fails") == 2 and "polluted" in failures
+
 
 def test_the_deep_worked_example_runs_through_the_workflow(tmp_path):
     write_doc_files(tmp_path)
