@@ -173,20 +173,24 @@ def _check_training_sizes(config: dict, name: str, setting_name: str, group: lis
         raise OcbenchError(f"config {where}: {err}") from None
     if n_train is None:
         return
-    batch_sizes = []
+    batch_sizes = []  # (batch size, its config key, drop_last)
     if any(needs_autoencoder(config, m) for m in chosen):
-        batch_sizes.append((autoencoder_params(config, name)["batch_size"],
+        autoencoder = autoencoder_params(config, name)
+        batch_sizes.append((autoencoder["batch_size"],
                             f"datasets.{name}.training.autoencoder.batch_size"
                             if "batch_size" in config["datasets"][name].get("training", {}).get("autoencoder", {})
-                            else "training.autoencoder.batch_size"))
+                            else "training.autoencoder.batch_size", autoencoder.get("drop_last", False)))
     for method in chosen:
-        size = method_params(config, name, method).get("batch_size")
-        if size is not None:
-            batch_sizes.append((size, _key_of(config, name, method, "batch_size")))
-    for size, key in batch_sizes:
+        params = method_params(config, name, method)
+        if params.get("batch_size") is not None:
+            batch_sizes.append((params["batch_size"], _key_of(config, name, method, "batch_size"),
+                                params.get("drop_last", False)))
+    for size, key, drop_last in batch_sizes:
         if size > n_train:
+            # with drop_last the epoch would hold no batch at all (training.batches refuses it too)
+            dropped = "; with drop_last every epoch would be empty" if drop_last else ""
             raise OcbenchError(f"config {key}: batch size {size} is larger than the {n_train} training samples "
-                               f"of {where}; allowed: at most {n_train}")
+                               f"of {where}{dropped}; allowed: at most {n_train}")
 
 
 def cuda_missing_reason() -> str | None:

@@ -66,7 +66,8 @@ class AutoencoderDetector(ReconstructionScorer):
     """
 
     def __init__(self, net="mnist_lenet", lr=1e-4, epochs=150, milestones=(50,), batch_size=200,
-                 weight_decay=0.5e-3, amsgrad=False, loss="mean", init="default", device="cpu", seed=0):
+                 weight_decay=0.5e-3, amsgrad=False, drop_last=False, loss="mean", init="default", device="cpu",
+                 seed=0):
         self.net = net
         self.lr = lr
         self.epochs = epochs
@@ -74,6 +75,7 @@ class AutoencoderDetector(ReconstructionScorer):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.loss = loss
         self.init = init
         self.device = device

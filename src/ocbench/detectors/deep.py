@@ -85,7 +85,7 @@ class DeepDetector(Detector):
     def _train_config(self) -> TrainConfig:
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
                            batch_size=self.batch_size, weight_decay=self.weight_decay,
-                           amsgrad=self.amsgrad)
+                           amsgrad=self.amsgrad, drop_last=self.drop_last)
 
     def _setup(self, X) -> torch.Tensor:
         seed_everything(self.seed)

@@ -39,8 +39,8 @@ class DeepSAD(DeepDetector):
     uses_labels = True
 
     def __init__(self, net="mnist_lenet", eta=1.0, eps=1e-6, lr=1e-4, epochs=150, milestones=(50,),
-                 batch_size=128, weight_decay=0.5e-6, amsgrad=False, init="default", device="cpu", seed=0,
-                 autoencoder=None):
+                 batch_size=128, weight_decay=0.5e-6, amsgrad=False, drop_last=False, init="default", device="cpu",
+                 seed=0, autoencoder=None):
         self.net = net
         self.eta = eta
         self.eps = eps
@@ -50,6 +50,7 @@ class DeepSAD(DeepDetector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.init = init
         self.device = device
         self.seed = seed

@@ -21,7 +21,7 @@ class DeepSVDD(DeepDetector):
 
     def __init__(self, net="mnist_lenet", objective="one-class", nu=0.1, warm_up_epochs=10,
                  lr=1e-4, epochs=150, milestones=(50,), batch_size=200, weight_decay=0.5e-6,
-                 amsgrad=False, init="default", device="cpu", seed=0, autoencoder=None):
+                 amsgrad=False, drop_last=False, init="default", device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.objective = objective
         self.nu = nu
@@ -32,6 +32,7 @@ class DeepSVDD(DeepDetector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.init = init
         self.device = device
         self.seed = seed

@@ -149,7 +149,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
 
     def __init__(self, net="mnist_lenet", nu=0.1, warm_up_epochs=10, clusters="finch", n_clusters=None,
                  max_clusters=10, min_cluster_size=10, finch_metric="euclidean", finch_max_samples=5000, lr=1e-4,
-                 epochs=150, milestones=(50,), batch_size=200, weight_decay=0.5e-6, amsgrad=False,
+                 epochs=150, milestones=(50,), batch_size=200, weight_decay=0.5e-6, amsgrad=False, drop_last=False,
                  device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.nu = nu
@@ -166,6 +166,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder

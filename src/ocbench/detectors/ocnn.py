@@ -64,7 +64,8 @@ class OCNN(DeepDetector):
     """
 
     def __init__(self, net="mnist_lenet", nu=0.1, hidden=32, activation="sigmoid", lr=1e-4, epochs=150,
-                 milestones=(50,), batch_size=200, amsgrad=False, device="cpu", seed=0, autoencoder=None):
+                 milestones=(50,), batch_size=200, amsgrad=False, drop_last=False, device="cpu", seed=0,
+                 autoencoder=None):
         self.net = net
         self.nu = nu
         self.hidden = hidden
@@ -74,6 +75,7 @@ class OCNN(DeepDetector):
         self.milestones = milestones
         self.batch_size = batch_size
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder
@@ -81,7 +83,8 @@ class OCNN(DeepDetector):
     def _train_config(self) -> TrainConfig:
         # weight_decay 0: 1/2 ||w||^2 + 1/2 ||V||^2 is already in the loss.
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
-                           batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad)
+                           batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad,
+                           drop_last=self.drop_last)
 
     def fit(self, X, y=None):
         check_open_unit("nu", self.nu)

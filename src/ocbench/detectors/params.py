@@ -109,4 +109,5 @@ TRAINING: dict[str, Param] = {
     "batch_size": positive_int(),
     "weight_decay": Param("number", low=0),
     "amsgrad": Param("bool"),
+    "drop_last": Param("bool"),
 }

@@ -58,7 +58,7 @@ class RCAE(ReconstructionScorer):
     """
 
     def __init__(self, net="mnist_lenet", lam=0.5, epochs_per_alternation=10, lr=1e-4, epochs=150,
-                 milestones=(50,), batch_size=200, weight_decay=0.5e-3, amsgrad=False, device="cpu",
+                 milestones=(50,), batch_size=200, weight_decay=0.5e-3, amsgrad=False, drop_last=False, device="cpu",
                  seed=0, autoencoder=None):
         self.net = net
         self.lam = lam
@@ -69,6 +69,7 @@ class RCAE(ReconstructionScorer):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder

@@ -101,7 +101,8 @@ class SSDGM(Detector):
     uses_labels = True
 
     def __init__(self, net=None, latent_dim=None, hidden=None, alpha=None, lr=1e-3, epochs=50,
-                 milestones=(), batch_size=128, weight_decay=1e-6, amsgrad=False, device="cpu", seed=0):
+                 milestones=(), batch_size=128, weight_decay=1e-6, amsgrad=False, drop_last=False, device="cpu",
+                 seed=0):
         self.net = net
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -112,6 +113,7 @@ class SSDGM(Detector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
 
@@ -123,7 +125,8 @@ class SSDGM(Detector):
                                "the training semi-labels have no -1")
         self._check_params()
         config = TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
-                             batch_size=self.batch_size, weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+                             batch_size=self.batch_size, weight_decay=self.weight_decay, amsgrad=self.amsgrad,
+                             drop_last=self.drop_last)
         x_dim = int(np.prod(X.shape[1:]))
         default_latent, default_hidden = dgm_sizes(self.net, x_dim)
         self.latent_dim_ = int(self.latent_dim if self.latent_dim is not None else default_latent)
