@@ -171,17 +171,23 @@ def test_workflow_arguments_are_not_hyper_parameters():
     fails(config, "'cae' takes no hyper-parameters", "training.autoencoder")
 
 
-def test_semi_supervised_method_needs_labelled_samples():
+@pytest.mark.parametrize("method", ["ss_dgm", "supervised"])
+def test_a_method_that_needs_labelled_anomalies_is_refused_where_a_setting_has_none(method):
     from ocbench.detectors import METHODS
 
-    semi = sorted(m for m, spec in METHODS.items() if spec.needs_labels)
-    assert semi == ["ss_dgm"]
+    assert sorted(m for m, spec in METHODS.items() if spec.needs_labels) == ["ss_dgm", "supervised"]
     config = base()
-    config["methods"].append(semi[0])
-    fails(config, f"method {semi[0]!r} is semi-supervised", "'one_class' has no labelled samples")
-    # narrowing the setting's methods, or giving it labels, makes the config valid
+    config["methods"].append(method)
+    fails(config, f"method {method!r} learns from labelled anomalies but setting 'one_class' has none",
+          "ratio_known_outlier 0, n_known_outlier_classes 0")
+    # labelled normals are not enough
     config = base()
-    config["methods"].append(semi[0])
+    config["methods"].append(method)
+    config["settings"] = {"one_class": {"ratio_known_normal": 0.05}}
+    fails(config, f"method {method!r} learns from labelled anomalies but setting 'one_class' has none")
+    # narrowing the setting's methods, or giving it labelled anomalies, makes the config valid
+    config = base()
+    config["methods"].append(method)
     config["settings"] = {"one_class": {"methods": base()["methods"]},
                           "labelled": {"ratio_known_outlier": 0.05, "ratio_pollution": 0.1,
                                        "known_outlier_class": 7, "n_known_outlier_classes": 1}}

@@ -159,7 +159,7 @@ def test_semi_supervised_method_refuses_a_split_without_labels(tiny, tmp_path):
     from ocbench.detectors import METHODS
 
     semi = sorted(m for m, spec in METHODS.items() if spec.needs_labels)
-    assert semi == ["ss_dgm"]
+    assert semi == ["ss_dgm", "supervised"]
     with pytest.raises(OcbenchError, match="no labelled"):
         run(tiny, semi[0], {}, None, tmp_path / "semi")
 

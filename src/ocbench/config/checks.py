@@ -9,7 +9,7 @@ from ..errors import OcbenchError
 from .names import (
     WORKFLOW_ARGUMENTS, _check_name, _datasets, _methods, _nets, _preprocessings, dataset_methods,
     expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder, normal_name,
-    parse_setting_name, setting_has_labels)
+    parse_setting_name, setting_has_labelled_anomalies)
 from .resolve import autoencoder_params, method_params, training_init
 from .schema import SCHEMA_PATH, validate_schema
 
@@ -316,13 +316,14 @@ def check_semantics(config: dict) -> dict:
             if not chosen:
                 raise OcbenchError(f"config {where}: no method is left for setting {setting_name!r} once the "
                                    "dataset's and the setting's methods lists are applied")
-            if not setting_has_labels(setting):
+            if not setting_has_labelled_anomalies(setting):
                 for method in chosen:
                     if methods[method].needs_labels:
                         raise OcbenchError(
-                            f"config {where}: method {method!r} is semi-supervised but setting {setting_name!r} "
-                            "has no labelled samples (ratio_known_normal and ratio_known_outlier are 0); "
-                            "narrow the setting's methods or give it labels")
+                            f"config {where}: method {method!r} learns from labelled anomalies but setting "
+                            f"{setting_name!r} has none (ratio_known_outlier {setting['ratio_known_outlier']:g}, "
+                            f"n_known_outlier_classes {setting['n_known_outlier_classes']}); narrow the setting's "
+                            "methods or give it ratio_known_outlier > 0 and n_known_outlier_classes >= 1")
             for group in groups:
                 _check_training_sizes(config, name, setting_name, group, chosen)
     return config

@@ -10,9 +10,10 @@ seconds of every job on a laptop). The flags tell the workflow and
 - ``deep``: trains a network on ``device`` (a CUDA run declares a GPU);
 - ``pretrained``: needs the shared pretrained autoencoder (the pretrain job);
 - ``hybrid``: fitted on the pretrained encoder's codes instead of the inputs;
-- ``needs_labels``: cannot learn without labelled samples (SS-DGM's classifier) and
-  refuses a split that has none. Deep SAD and SSAD use labels when a split has them and
-  reduce to Deep SVDD and SVDD without (the Deep SAD paper's gamma_l = 0 column);
+- ``needs_labels``: cannot learn without labelled anomalies (SS-DGM's classifier, the
+  supervised classifier); the config check refuses a setting that has none. Deep SAD and
+  SSAD use labels when a split has them and reduce to Deep SVDD and SVDD without (the
+  Deep SAD paper's gamma_l = 0 column);
 - ``fits``: False for a method that only scores with the pretrained autoencoder (CAE);
 - ``training``: which ``training`` block of the config gives a deep method its
   optimiser defaults: ``network``, ``autoencoder`` (RCAE trains an autoencoder), or
@@ -40,7 +41,7 @@ from .params import TRAINING, Param, open_unit, positive_int
 DETECTOR_MODULES = {
     "AutoencoderDetector": "autoencoder", "DeepSVDD": "deep_svdd", "DeepSAD": "deep_sad", "OCNN": "ocnn",
     "MultiRadiusDeepSVDD": "multi_radius", "RCAE": "rcae", "SSDGM": "ss_dgm", "OCSVM": "shallow",
-    "IsolationForest": "shallow", "KDE": "shallow", "SSAD": "ssad",
+    "IsolationForest": "shallow", "KDE": "shallow", "SSAD": "ssad", "SupervisedClassifier": "supervised",
 }
 BUILDS = ("encoder", "scratch", "load", "shallow")
 #: class name -> class, of the detectors that plugins add (ocbench.plugins.register_method)
@@ -168,6 +169,10 @@ METHODS: dict[str, MethodSpec] = {
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)", short_name="CAE"),
     "rcae": _deep("RCAE", "Robust convolutional autoencoder, _RCAE_PARAMS (Chalapathy et al. 2017)", _RCAE_PARAMS,
                   training="autoencoder", short_name="RCAE"),
+    # The Deep SAD paper's supervised baseline: Deep SAD's network and start, a binary head.
+    "supervised": _deep("SupervisedClassifier", "Supervised classifier: Deep SAD's network, a binary head, "
+                        "binary cross-entropy of labelled anomalies against the rest (Ruff et al. 2020)",
+                        {**TRAINING, **_INIT}, needs_labels=True, short_name="Sup"),
     "ss_dgm": MethodSpec("SSDGM", "scratch", deep=True, needs_labels=True, training=None,
                          description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)",
                          hyper_parameters=_SS_DGM_PARAMS, short_name="SS-DGM"),
