@@ -68,3 +68,22 @@ def test_a_ratio_and_a_group_size_out_of_range_are_one_line():
         check("dataset,ratio_known_outlier,method,auc_mean,source\nmnist,1.5,deep_sad,90,x\n")
     with pytest.raises(OcbenchError, match="n_normal_classes 10 must be a whole number in 1-9"):
         check("dataset,n_normal_classes,method,auc_mean,source\nmnist,10,deep_svdd_oneclass,90,x\n")
+
+
+def test_a_count_is_a_whole_number_and_over_seeds_or_cells_not_both():
+    with pytest.raises(OcbenchError, match=r"n_cells 0 must be a whole number >= 1 \(or blank: not given\)"):
+        check("dataset,method,auc_mean,n_cells,source\nmnist,deep_sad,90,0,x\n")
+    with pytest.raises(OcbenchError, match="n_seeds 2.5 must be a whole number"):
+        check("dataset,method,auc_mean,n_seeds,source\nmnist,deep_sad,90,2.5,x\n")
+    with pytest.raises(OcbenchError, match="both n_seeds and n_cells are given"):
+        check("dataset,method,auc_mean,n_seeds,n_cells,source\nmnist,deep_sad,90,10,90,x\n")
+
+
+def test_the_shipped_counts_follow_each_paper_s_protocol():
+    published = load_published()
+    paper = published[published["table"] == "deep_svdd_icml2018_oneclass"]
+    assert (paper["n_seeds"] == 10).all() and paper["n_cells"].isna().all()
+    deep_sad = published[published["table"] == "deep_sad_iclr2020_labeled_ratio"]
+    # ten normal classes times the nine others as the known class; no known class at gamma_l = 0
+    assert (deep_sad["n_cells"] == deep_sad["ratio_known_outlier"].map(lambda r: 10 if r == 0 else 90)).all()
+    assert deep_sad["n_seeds"].isna().all()
