@@ -8,8 +8,9 @@ import pytest
 
 from ocbench.cli import main
 from ocbench.report.collect import collect_runs
-from ocbench.report.comparison import (COMPARISONS, compare, compare_all, comparison_named, flag_threshold,
-                                       latex_comparison, write_comparisons)
+from ocbench.report.comparison import (COMPARISONS, FLAG_RULES, compare, compare_all, comparison_named,
+                                       flag_threshold, flagged_legend, latex_comparison, plot_comparison,
+                                       rules_text, write_comparisons)
 from ocbench.report.published import check_published, read_published_table
 
 from test_report import PNG_MAGIC, write_run
@@ -29,17 +30,46 @@ def published(text, name="deep_svdd_icml2018_oneclass"):
 
 # --------------------------------------------------------------------------- the flag
 
-def test_flag_threshold_worked_by_hand():
-    # both stds and counts: 2·sqrt(1.0²/10 + 2.0²/4) = 2·sqrt(1.1) = 2.0976
-    assert flag_threshold(1.0, 10, 2.0, 4) == (pytest.approx(2.0 * math.sqrt(1.1)), "seed noise")
-    # published std without its count: twice the std
-    assert flag_threshold(3.0, math.nan, 2.0, 4) == (6.0, "published std")
+def test_seed_noise_worked_by_hand():
+    # both stds over seeds, both counts: 2·sqrt(1.0²/10 + 2.0²/4) = 2·sqrt(0.1 + 1.0) = 2.0976
+    assert flag_threshold(1.0, 10, 2.0, 4) == (pytest.approx(2.0976, abs=1e-4), "seed noise")
+
+
+def test_cell_spread_worked_by_hand():
+    # the paper's std 2.3 over 90 (normal, known) cells, ours 1.5/sqrt(2) over 2 seeds:
+    # 2·sqrt(5.29/90 + 1.125/2) = 2·sqrt(0.05878 + 0.5625) = 2·0.78821 = 1.5764
+    assert flag_threshold(2.3, 90, 1.5 / math.sqrt(2), 2, "cells") == (pytest.approx(1.5764, abs=1e-4),
+                                                                       "cell spread")
+
+
+def test_our_spread_stands_for_a_papers_missing_std_worked_by_hand():
+    # 10 seeds published without a std, ours 2.0 over 4 seeds: 2·2.0·sqrt(1/10 + 1/4) = 4·sqrt(0.35) = 2.3664
+    assert flag_threshold(math.nan, 10, 2.0, 4) == (pytest.approx(2.3664, abs=1e-4), "our spread for both")
+
+
+def test_a_published_std_without_its_count_is_taken_as_one_run_worked_by_hand():
+    # Deep-SVDD-PyTorch's class 1, 99.42 ± 0.06 over an unknown count, once flagged at 2·0.06 = 0.12
+    # whatever ocbench's spread; ours 0.10 over 5 seeds: 2·sqrt(0.0036 + 0.01/5) = 2·sqrt(0.0056) = 0.1497
+    assert flag_threshold(0.06, math.nan, 0.10, 5) == (pytest.approx(0.1497, abs=1e-4), "published count unknown")
+
+
+def test_one_seed_of_ours_and_nothing_known_worked_by_hand():
     # one seed of ours (no std): twice the published std
     assert flag_threshold(3.0, 10, math.nan, 1) == (6.0, "published std")
-    # nothing known: 2 AUROC
+    # neither a published std nor its count: 2 AUROC, even with a spread of ours
     assert flag_threshold(math.nan, math.nan, 2.0, 4) == (2.0, "2 AUROC")
-    # a published std of 0 (a deterministic method) never flags a rounding difference
-    assert flag_threshold(0.0, math.nan, 0.0, 3)[0] == 0.05
+    assert flag_threshold(math.nan, 10, math.nan, 1) == (2.0, "2 AUROC")
+    # a threshold of 0 (a deterministic method) never flags a rounding difference
+    assert flag_threshold(0.0, math.nan, 0.0, 3) == (0.05, "published count unknown")
+
+
+def test_every_rule_is_described_and_the_text_names_only_the_rules_given():
+    rules = {flag_threshold(*args)[1] for args in [(1.0, 10, 2.0, 4), (2.3, 90, 1.0, 2, "cells"),
+                                                   (math.nan, 10, 2.0, 4), (0.06, math.nan, 0.1, 5),
+                                                   (3.0, 10, math.nan, 1), (math.nan, math.nan, 2.0, 4)]}
+    assert rules == set(FLAG_RULES)
+    text = rules_text(["cell spread", "2 AUROC"])
+    assert text.startswith("cell spread, 2·sqrt(") and "2 AUROC" in text and "seed noise" not in text
 
 
 def test_a_planted_disagreement_is_flagged_and_an_agreement_is_not(tmp_path):
@@ -87,12 +117,25 @@ def test_deep_sad_averages_over_normal_and_known_classes_and_flags_the_planted_m
     deep_sad = rows.loc["deep_sad"]
     assert deep_sad["ours_n"] == 4 and deep_sad["ours_mean"] == pytest.approx(96.75)
     assert deep_sad["ours_std"] == pytest.approx(0.5)
-    # the paper: MNIST, γ_l = 0.05, 96.7 ± 2.3 (no count): threshold 2·2.3 = 4.6
-    assert deep_sad["published_mean"] == 96.7 and deep_sad["threshold"] == pytest.approx(4.6)
+    # ocbench's noise is over seeds: seed 1's mean over the four cells is 96.0, seed 2's 97.5, std 1.5/sqrt(2)
+    assert deep_sad["ours_seeds"] == 2 and deep_sad["ours_seed_std"] == pytest.approx(1.5 / math.sqrt(2))
+    # the paper: MNIST, γ_l = 0.05, 96.7 ± 2.3 over its 90 (normal, known) cells:
+    # threshold 2·sqrt(2.3²/90 + 1.125/2) = 1.5764 (test_cell_spread_worked_by_hand)
+    assert (deep_sad["published_mean"], deep_sad["published_n"], deep_sad["published_over"]) == (96.7, 90, "cells")
+    assert deep_sad["threshold"] == pytest.approx(1.5764, abs=1e-4) and deep_sad["flag_rule"] == "cell spread"
     assert not deep_sad["flagged"]
     # SSAD hybrid planted 20 points lower, 76.75, against 97.4 ± 2.0: flagged
     assert rows.loc["ssad_hybrid", "difference"] == pytest.approx(76.75 - 97.4)
     assert rows.loc["ssad_hybrid", "flagged"]
+
+
+def test_the_supervised_classifier_meets_the_paper_s_column(tmp_path):
+    paths = [write_run(tmp_path, "mnist", f"gamma_l_0.05.k{known}", [normal], 1, "supervised", 0.91) / "metrics.json"
+             for normal, known in DEEP_SAD_CELLS]
+    (row,) = compare(collect_runs(paths), comparison_named("deep_sad_iclr2020"), DEEP_SAD_SETTINGS).to_dict("records")
+    # the paper's supervised classifier on MNIST at γ_l = 0.05: 90.3 ± 4.6; one seed of ours: twice its std
+    assert (row["method"], row["published_mean"], row["ours_mean"]) == ("supervised", 90.3, pytest.approx(91.0))
+    assert row["flag_rule"] == "published std" and row["threshold"] == pytest.approx(9.2)
 
 
 def test_deep_sad_needs_the_settings_to_know_gamma(deep_sad_runs):
@@ -100,6 +143,45 @@ def test_deep_sad_needs_the_settings_to_know_gamma(deep_sad_runs):
     # a setting outside the paper's protocol (no pollution) is not compared
     clean = {"gamma_l_0.05": dict(DEEP_SAD_SETTINGS["gamma_l_0.05"], ratio_pollution=0.0)}
     assert compare(deep_sad_runs, comparison_named("deep_sad_iclr2020"), clean).empty
+
+
+def test_the_ocnn_table_gets_ocbench_s_spread_over_seeds_not_over_its_one_class(tmp_path):
+    # GTSRB's stop signs (class 14), three seeds: 60, 64, 68, mean 64, std 4 over 3 seeds; the authors'
+    # Deep SVDD 67.09 ± 4.77 over 10 seeds: 2·sqrt(4.77²/10 + 16/3) = 2·sqrt(2.27529 + 5.33333) = 5.5167
+    paths = [write_run(tmp_path, "gtsrb", "one_class", [14], seed, "deep_svdd_oneclass", auroc) / "metrics.json"
+             for seed, auroc in [(1, 0.60), (2, 0.64), (3, 0.68)]]
+    (row,) = compare(collect_runs(paths), comparison_named("ocnn")).to_dict("records")
+    assert (row["ours_seeds"], row["ours_seed_std"], row["published_n"]) == (3, pytest.approx(4.0), 10)
+    assert row["threshold"] == pytest.approx(5.5167, abs=1e-4) and row["flag_rule"] == "seed noise"
+    assert row["difference"] == pytest.approx(-3.09) and not row["flagged"]
+
+
+def test_the_deep_svdd_paper_gives_ten_seeds_and_ocbench_s_spread_stands_for_its_missing_std(tmp_path):
+    # MNIST class 3, seeds 1 and 2 at 90 and 94: mean 92, std 2·sqrt(2) over 2 seeds; the paper's 91.9 over
+    # 10 seeds without a std: 2·2.8284·sqrt(1/10 + 1/2) = 4.3818; the PyTorch README's 90.5 ± 1.48 over
+    # an unknown count: 2·sqrt(1.48² + 8/2) = 2·sqrt(6.1904) = 4.9761
+    paths = [write_run(tmp_path, "mnist", "one_class", [3], seed, "deep_svdd_oneclass", auroc) / "metrics.json"
+             for seed, auroc in [(1, 0.90), (2, 0.94)]]
+    rows = compare(collect_runs(paths), comparison_named("deep_svdd_icml2018")).set_index("table")
+    paper, readme = rows.loc["deep_svdd_icml2018_oneclass"], rows.loc["deep_svdd_pytorch_mnist"]
+    assert (paper["published_n"], paper["published_over"], paper["flag_rule"]) == (10, "seeds", "our spread for both")
+    assert paper["threshold"] == pytest.approx(4.3818, abs=1e-4)
+    assert readme["flag_rule"] == "published count unknown" and readme["threshold"] == pytest.approx(4.9761, abs=1e-4)
+
+
+def test_captions_and_legends_say_seed_noise_only_where_that_rule_applied(tmp_path):
+    paths = [write_run(tmp_path, "mnist", "one_class", [3], seed, "deep_svdd_oneclass", auroc) / "metrics.json"
+             for seed, auroc in [(1, 0.60), (2, 0.62)]]  # far below the papers' 91.9 and 90.5: flagged
+    comparison = comparison_named("deep_svdd_icml2018")
+    rows = compare(collect_runs(paths), comparison)
+    assert rows["flagged"].all() and "seed noise" not in set(rows["flag_rule"])
+    latex = latex_comparison(comparison, rows)
+    assert "seed noise" not in latex and "our spread for both, 2" in latex and "published count unknown" in latex
+    assert flagged_legend(rows["flag_rule"]) == "beyond its threshold"
+    assert flagged_legend(["seed noise", "seed noise"]) == "beyond seed noise"
+    assert flagged_legend(["seed noise", "cell spread"]) == "beyond its threshold"
+    plot_comparison(comparison, rows, tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").read_bytes().startswith(PNG_MAGIC)
 
 
 def test_multi_radius_cells_are_the_size_of_the_normal_group(tmp_path):
@@ -125,8 +207,8 @@ def test_files_of_each_comparison(deep_sad_runs, tmp_path):
     assert {"published_mean", "published_std", "ours_mean", "ours_std", "difference", "flagged"} <= set(table)
     latex = (tmp_path / "published" / "deep_sad_iclr2020.tex").read_text()
     assert r"\toprule" in latex and r"\bottomrule" in latex
-    assert r"mnist & 0.05 & SSAD-H & 97.4$\pm$2.0 & 76.8$\pm$0.5 & \textbf{-20.7}$^{*}$ \\" in latex
-    assert r"mnist & 0.05 & DSAD & 96.7$\pm$2.3 & 96.8$\pm$0.5 & +0.0 \\" in latex
+    assert r"mnist & 0.05 & SSAD-H & 97.4$\pm$2.0 & 76.8$\pm$0.5 & \textbf{-20.7}$^{*}$ & 1.6 cell spread \\" in latex
+    assert r"mnist & 0.05 & DSAD & 96.7$\pm$2.3 & 96.8$\pm$0.5 & +0.0 & 1.6 cell spread \\" in latex
     assert (tmp_path / "published" / "deep_sad_iclr2020.png").read_bytes().startswith(PNG_MAGIC)
 
 
@@ -189,7 +271,7 @@ def test_ocnn_authors_code_meets_the_notebooks_and_the_papers_ocnn_stands_beside
     assert paper["label"] == "ocnn vs ocnn_authors_code"
     latex = latex_comparison(comparison, rows.reset_index())
     assert "Protocol" in latex and "The published numbers are transductive" in latex
-    assert r"mnist & transductive & 8 & OC-NN-A & 88.55$\pm$4.79 & 88.0$\pm$1.4 & -0.5 \\" in latex
+    assert r"mnist & transductive & 8 & OC-NN-A & 88.55$\pm$4.79 & 88.0$\pm$1.4 & -0.5 & 3.6 seed noise \\" in latex
     # the settings' protocol wins over what the runs recorded; without settings the runs' record is read
     assert set(compare(runs, comparison)["protocol"]) == {"transductive"}
 

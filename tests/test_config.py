@@ -66,7 +66,8 @@ def test_unknown_key_lists_the_allowed_keys():
     config = base()
     config["training"] = {"network": {"learning_rate": 0.1}}
     message = fails(config, "config training.network:")
-    assert message.endswith("; allowed keys: lr, epochs, milestones, batch_size, weight_decay, amsgrad"), message
+    assert message.endswith("; allowed keys: lr, epochs, milestones, batch_size, weight_decay, amsgrad, drop_last"), \
+        message
 
 
 def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
@@ -172,18 +173,24 @@ def test_workflow_arguments_are_not_hyper_parameters():
     fails(config, "'cae' takes no hyper-parameters", "training.autoencoder")
 
 
-def test_semi_supervised_method_needs_labelled_samples():
+@pytest.mark.parametrize("method", ["ss_dgm", "supervised"])
+def test_a_method_that_needs_labelled_anomalies_is_refused_where_a_setting_has_none(method):
     from ocbench.detectors import METHODS
 
-    semi = sorted(m for m, spec in METHODS.items() if spec.needs_labels)
-    assert semi == ["ss_dgm"]
+    assert sorted(m for m, spec in METHODS.items() if spec.needs_labels) == ["ss_dgm", "supervised"]
     config = base()
-    config["methods"].append(semi[0])
-    fails(config, f"method {semi[0]!r} is semi-supervised", "'one_class' has no labelled samples")
-    # excluding it from the setting, and giving it a setting with labels, makes the config valid
+    config["methods"].append(method)
+    fails(config, f"method {method!r} learns from labelled anomalies but setting 'one_class' has none",
+          "ratio_known_outlier 0, n_known_outlier_classes 0", "settings.one_class.exclude_methods")
+    # labelled normals are not enough
     config = base()
-    config["methods"].append(semi[0])
-    config["settings"] = {"one_class": {"exclude_methods": [semi[0]]},
+    config["methods"].append(method)
+    config["settings"] = {"one_class": {"ratio_known_normal": 0.05}}
+    fails(config, f"method {method!r} learns from labelled anomalies but setting 'one_class' has none")
+    # excluding it from the setting, and giving it a setting with labelled anomalies, makes the config valid
+    config = base()
+    config["methods"].append(method)
+    config["settings"] = {"one_class": {"exclude_methods": [method]},
                           "labelled": {"ratio_known_outlier": 0.05, "ratio_pollution": 0.1,
                                        "known_outlier_class": 7, "n_known_outlier_classes": 1}}
     config["datasets"]["mnist5k"]["settings"] = ["one_class", "labelled"]
@@ -205,7 +212,7 @@ def test_defaults_are_filled():
     assert config["seeds"] == [1, 2] and config["devices"] == ["cpu"]
     assert config["validation_fraction"] == 0.1 and config["extremes_seeds"] is None
     assert config["training"]["network"] == {"lr": 1e-4, "epochs": 150, "milestones": [50], "batch_size": 200,
-                                             "weight_decay": 0.5e-6, "amsgrad": False}
+                                             "weight_decay": 0.5e-6, "amsgrad": False, "drop_last": False}
     assert config["training"]["autoencoder"]["weight_decay"] == 0.5e-3
     assert config["training"]["pretrain"] is True
     assert config["settings"] == {"one_class": {"ratio_known_normal": 0, "ratio_known_outlier": 0,
@@ -238,7 +245,7 @@ def test_method_params_precedence():
     config = load_and_validate(config)
     soft = method_params(config, "mnist5k", "deep_svdd_softboundary")
     assert soft == {"lr": 0.01, "epochs": 3, "milestones": [50], "batch_size": 32, "weight_decay": 0.5e-6,
-                    "amsgrad": False, "init": "default", "nu": 0.05}
+                    "amsgrad": False, "drop_last": False, "init": "default", "nu": 0.05}
     one_class = method_params(config, "mnist5k", "deep_svdd_oneclass")
     assert one_class["batch_size"] == 64 and "nu" not in one_class
     assert method_params(config, "mnist5k", "cae") == {}  # scores with the autoencoder
@@ -265,7 +272,7 @@ def test_autoencoder_and_split_params():
     config = load_and_validate(config)
     assert autoencoder_params(config, "mnist5k") == {"lr": 1e-4, "epochs": 7, "milestones": [50],
                                                     "batch_size": 200, "weight_decay": 0.0, "amsgrad": False,
-                                                    "loss": "mean", "init": "default"}
+                                                    "drop_last": False, "loss": "mean", "init": "default"}
     assert split_params(config, "one_class") == {"ratio_known_normal": 0, "ratio_known_outlier": 0,
                                                  "ratio_pollution": 0, "known_outlier_class": None,
                                                  "n_known_outlier_classes": 0, "validation_fraction": 0.1}
@@ -377,7 +384,7 @@ def test_default_config_grid():
     semi = [m for m in every if m not in config["settings"]["semi_supervised"]["exclude_methods"]]
     on_images = [m for m in one_class if m not in config["datasets"]["mnist5k"]["exclude_methods"]]
     # mnist5k: 10 classes x 2 seeds, one-class only; wbc and wine: class 0 x 2 seeds, both settings
-    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi)) == 356
+    assert len(grid) == 10 * 2 * len(on_images) + 2 * 2 * (len(one_class) + len(semi)) == 360
     assert {r.method for r in grid if r.dataset == "mnist5k"} == set(on_images)
     assert {r.method for r in grid if r.setting == "semi_supervised"} == set(semi)
     assert set(one_class) | set(semi) == set(every) == set(METHODS)  # the default shows every method
@@ -421,6 +428,11 @@ def default_config():
      ["datasets.wine.training.network.batch_size", "batch size 72", "71 training samples", "'one_class'"]),
     (lambda c: c["method_params"].update(ss_dgm={"batch_size": 4000}),
      ["method_params.ss_dgm.batch_size", "batch size 4000"]),
+    # drop_last with a batch larger than the training set: every epoch would be empty
+    (lambda c: c["datasets"]["wine"]["training"]["network"].update(batch_size=72, drop_last=True),
+     ["datasets.wine.training.network.batch_size", "batch size 72", "71 training samples",
+      "with drop_last every epoch would be empty", "allowed: at most 71"]),
+    (lambda c: c["training"]["network"].update(drop_last="yes"), ["training.network.drop_last", "'yes'"]),
     (lambda c: c["settings"]["semi_supervised"].update(ratio_known_normal=0.5, ratio_known_outlier=0.5),
      ["settings.semi_supervised", "ratio_known_normal + ratio_known_outlier is 1", "< 1"]),
     # wbc: 357 benign, 21 malignant rows; 40 % pollution needs more than the 13 training outliers

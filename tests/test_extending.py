@@ -152,7 +152,7 @@ def test_the_doc_deep_plugin_trains_on_its_own_network_with_the_loss_worked_by_h
     # an encoder method: deep, pretrained, and the training block's settings and init are its own
     assert (spec.deep, spec.pretrained, spec.training) == (True, True, "network")
     assert list(spec.hyper_parameters) == ["lr", "epochs", "milestones", "batch_size", "weight_decay", "amsgrad",
-                                           "init", "scale"]
+                                           "drop_last", "init", "scale"]
     assert type(build_network("two_blobs_tiny")).__name__ == "TinyEncoder"
     detector = spec.factory({"scale": 2.0}, net="two_blobs_tiny", device="cpu", seed=1, autoencoder=None)
     # squared distances to (1, 1): 0, 1 + 1 = 2 and 4 + 0 = 4; at scale 2: log 1, log 2, log 3, averaged
@@ -174,7 +174,7 @@ def test_the_deep_method_takes_the_training_block_without_declaring_it(tmp_path,
     config = load_config_file("deep_experiment.yaml")
     assert method_params(config, "two_blobs", "robust_deep_svdd") == {
         "lr": 1e-3, "epochs": 10, "milestones": [], "batch_size": 32, "weight_decay": 0.5e-6, "amsgrad": False,
-        "init": "default", "scale": 0.5}
+        "drop_last": False, "init": "default", "scale": 0.5}
 
 
 def test_loading_a_plugin_again_replaces_what_it_registered(tmp_path, monkeypatch, registries):
@@ -411,8 +411,8 @@ def test_a_plugin_method_added_to_a_copy_of_config_yaml_runs_everywhere(tmp_path
     check = subprocess.run([str(BIN / "ocbench"), "check-config", "config.yaml", "--snakefile", ""],
                            cwd=tmp_path, capture_output=True, text=True, env=env(), timeout=300)
     assert check.returncode == 0, check.stderr
-    # the default's 356 runs, and mean_distance beside them: 10 mnist5k classes, wbc and wine in both settings, 2 seeds
-    assert check.stdout.startswith("config.yaml: valid; 384 runs in 10 batch jobs")
+    # the default's 360 runs, and mean_distance beside them: 10 mnist5k classes, wbc and wine in both settings, 2 seeds
+    assert check.stdout.startswith("config.yaml: valid; 388 runs in 10 batch jobs")
     # one of its batch jobs, run: wine in the semi-supervised setting, seed 1
     manifest = "results/batches/wine/semi_supervised/seed1/cpu.json"
     result = subprocess.run([str(BIN / "snakemake"), manifest, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",

@@ -250,11 +250,11 @@ def test_the_fidelity_experiment_is_the_reference_recipe(tmp_path):
     dataset = config["datasets"]["fmnist"]
     assert (dataset["net"], dataset["preprocessing"]) == ("mnist_lenet", "gcn_minmax")
     assert autoencoder_params(config, "fmnist") == {"lr": 1e-4, "epochs": 50, "milestones": [40], "batch_size": 200,
-                                                   "weight_decay": 0.5e-3, "amsgrad": False, "loss": "sum",
-                                                   "init": "deep_svdd"}
+                                                   "weight_decay": 0.5e-3, "amsgrad": False, "drop_last": False,
+                                                   "loss": "sum", "init": "deep_svdd"}
     network = method_params(config, "fmnist", "deep_svdd_oneclass")
     assert network == {"lr": 1e-4, "epochs": 50, "milestones": [40], "batch_size": 200, "weight_decay": 0.5e-6,
-                       "amsgrad": False, "init": "deep_svdd"}
+                       "amsgrad": False, "drop_last": False, "init": "deep_svdd"}
 
 
 def test_the_schema_offers_the_choices_the_code_knows():
@@ -274,9 +274,10 @@ def test_the_deep_sad_fidelity_experiment_is_the_deep_sad_reference_recipe(tmp_p
     dataset = config["datasets"]["fmnist"]
     assert (dataset["net"], dataset["preprocessing"]) == ("fmnist_lenet", "unit")
     assert config["methods"] == ["deep_sad"] and config["training"]["pretrain"] is False
-    assert method_params(config, "fmnist", "deep_sad") == {"lr": 1e-3, "epochs": 30, "milestones": [], "batch_size": 128,
-                                                          "weight_decay": 1e-6, "amsgrad": False, "init": "deep_sad",
-                                                          "eta": 1.0}
+    # the Deep SAD README's recipe, dropping the last partial batch as the reference's training loader
+    assert method_params(config, "fmnist", "deep_sad") == {"lr": 1e-4, "epochs": 150, "milestones": [50],
+                                                          "batch_size": 128, "weight_decay": 0.5e-6, "amsgrad": False,
+                                                          "drop_last": True, "init": "deep_sad", "eta": 1.0}
     # the known anomaly class of normal class c is (c + 1) mod 10, as the reference draws it
     assert [grid_settings(config, "fmnist", "gamma_l_0.01", c) for c in range(10)] == \
         [[f"gamma_l_0.01.k{(c + 1) % 10}"] for c in range(10)]

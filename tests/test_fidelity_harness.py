@@ -4,7 +4,8 @@
   epoch, so their rate drops one epoch before the milestone; ocbench, given the milestones
   one epoch earlier, takes the same rate in every epoch.
 - ``OcbenchOrder``: the batches a reference's loader yields under ``--same-order`` are
-  the ones ocbench's training loop takes, epoch by epoch.
+  the ones ocbench's training loop takes, epoch by epoch, with and without ``drop_last``
+  (the centre's pass whole either way, as ocbench's centre).
 - ``auroc_from_results``: ``--results`` reads the workflow's run directories of the cell.
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
@@ -94,8 +95,11 @@ def test_reference_schedule_refuses_a_milestone_of_one_in_one_line(harness):
         harness.reference_schedule(recipe)
 
 
-@pytest.mark.parametrize("centre_pass", [False, True])
-def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, centre_pass):
+@pytest.mark.parametrize("centre_pass, drop_last, batches_per_epoch", [
+    (False, False, 6), (True, False, 6), (False, True, 5), (True, True, 5)])
+def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, centre_pass, drop_last,
+                                                                     batches_per_epoch):
+    # 45 samples at batch 8: five of 8 and a last of 5; drop_last leaves that one out
     n, batch_size, seed, epochs, seen = 45, 8, 5, 3, []
 
     def record(network, xb):
@@ -108,14 +112,14 @@ def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, ce
             self.w = nn.Parameter(torch.zeros(1))
 
     indices = torch.arange(n, dtype=torch.float32).unsqueeze(1)
-    train_network(Scalar(), record, [indices], TrainConfig(lr=1e-3, epochs=epochs, milestones=(), batch_size=batch_size),
-                  seed=seed)
-    sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass)
-    if centre_pass:  # the centre's pass first, in order
+    config = TrainConfig(lr=1e-3, epochs=epochs, milestones=(), batch_size=batch_size, drop_last=drop_last)
+    train_network(Scalar(), record, [indices], config, seed=seed)
+    sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass, drop_last)
+    if centre_pass:  # the centre's pass first, in order and whole
         assert [i for batch in sampler for i in batch] == list(range(n))
     yielded = [batch for _ in range(epochs) for batch in sampler]
     assert yielded == seen
-    assert len(sampler) == len(seen) // epochs == 6
+    assert len(sampler) == len(seen) // epochs == batches_per_epoch
 
 
 def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
@@ -134,16 +138,22 @@ def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
 def test_compare_deep_sad_reads_its_recipe_and_split_from_the_experiment_file(compare_deep_sad, tmp_path):
     import yaml
 
-    # the reference's defaults that the script was run with before it read the file
-    assert compare_deep_sad.RECIPE == {"lr": 1e-3, "epochs": 30, "milestones": (), "batch_size": 128,
-                                       "weight_decay": 1e-6, "eta": 1.0}
+    # the Deep SAD README's recipe: the reference's pretraining, then Deep SAD, both dropping the last batch
+    readme = {"lr": 1e-4, "epochs": 150, "milestones": [50], "batch_size": 128, "drop_last": True}
+    assert compare_deep_sad.RECIPE == {"autoencoder": {**readme, "weight_decay": 0.5e-3},
+                                       "network": {**readme, "weight_decay": 0.5e-6}, "eta": 1.0}
     assert compare_deep_sad.SETTING == {"ratio_known_normal": 0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
                                         "n_known_outlier_classes": 1, "validation_fraction": 0}
     config = yaml.safe_load(compare_deep_sad.EXPERIMENT.read_text())
     config["training"]["network"]["epochs"] = 3
     changed = tmp_path / "epochs.yaml"
     changed.write_text(yaml.safe_dump(config))
-    assert compare_deep_sad.load_experiment(changed)[0]["epochs"] == 3
+    assert compare_deep_sad.load_experiment(changed)[0]["network"]["epochs"] == 3
+    config["training"]["autoencoder"]["drop_last"] = False  # the reference has one training loader for both
+    changed.write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match="training.autoencoder.drop_last False; .* runs the reference with True"):
+        compare_deep_sad.load_experiment(changed)
+    config["training"]["autoencoder"]["drop_last"] = True
     config["datasets"]["fmnist"]["net"] = "mnist_lenet"
     changed.write_text(yaml.safe_dump(config))
     with pytest.raises(SystemExit, match="net 'mnist_lenet'; compare_deep_sad.py runs the reference with 'fmnist_lenet'"):

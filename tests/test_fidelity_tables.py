@@ -29,9 +29,9 @@ def by_class():
 def write_cells(path: Path, method: str, cells=CELLS) -> Path:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["class", "seed", "method", "reference_auroc", "ocbench_auroc", "difference"])
+        writer.writerow(["class", "seed", "method", "reference_auroc", "ocbench_auroc", "difference", "threads"])
         for normal_class, seed, reference, ours in cells:
-            writer.writerow([normal_class, seed, method, reference, ours, ours - reference])
+            writer.writerow([normal_class, seed, method, reference, ours, ours - reference, 1])
     return path
 
 
@@ -62,6 +62,34 @@ def test_a_cell_in_two_files_is_refused(by_class, tmp_path):
     second = write_cells(tmp_path / "b.csv", "cae", CELLS[:1])
     with pytest.raises(SystemExit, match="class 0, seed 1, cae is in two files"):
         by_class.read_cells([first, second])
+
+
+def test_a_cell_file_without_its_thread_count_is_refused(by_class, tmp_path):
+    path = tmp_path / "cells.csv"
+    path.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference\n0,1,cae,80.0,79.0,-1.0\n")
+    with pytest.raises(SystemExit, match="no threads column; a cell's AUROC depends on torch's thread count"):
+        by_class.read_cells([path])
+
+
+def test_cells_of_two_recipes_are_not_joined(by_class, tmp_path):
+    paths = []
+    for name, epochs in (("a.csv", 15), ("b.csv", 150)):
+        path = tmp_path / name
+        path.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe\n"
+                        f"{len(paths)},1,deep_sad,80.0,79.0,-1.0,1,deep sad {epochs} epochs\n")
+        paths.append(str(path))
+    with pytest.raises(SystemExit, match="the cells are of 2 recipes"):
+        by_class.main([*paths, "--out", str(tmp_path / "table.csv")])
+
+
+def test_every_committed_cell_file_carries_its_thread_count(by_class):
+    """The reference's AUROC depends on torch's thread count (its gradients differ between 1
+    and 2 threads): every cell of every committed file says how many threads it ran on."""
+    files = sorted((SCRIPT.parent / "cells").glob("*.csv"))
+    assert files
+    for path in files:
+        cells = by_class.read_cells([path])
+        assert cells and all(isinstance(c["threads"], int) and c["threads"] >= 1 for c in cells), path.name
 
 
 def test_every_same_seed_difference_is_listed_and_counted_against_half_a_point(by_class, tmp_path, capsys):

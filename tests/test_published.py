@@ -93,3 +93,22 @@ def test_a_table_with_its_own_seed_count_keeps_it():
     table = read_published_table("planted", "dataset,normal_class,method,auc_mean,auc_std,n_seeds,source\n"
                                             "mnist,3,kde,90.0,1.0,4,x (10 seeds)\nmnist,4,kde,90.0,1.0,,y (7 seeds)\n")
     assert table["n_seeds"].tolist() == [4, 7]
+
+
+def test_a_count_is_a_whole_number_and_over_seeds_or_cells_not_both():
+    with pytest.raises(OcbenchError, match=r"n_cells 0 must be a whole number >= 1 \(or blank: not given\)"):
+        check("dataset,method,auc_mean,n_cells,source\nmnist,deep_sad,90,0,x\n")
+    with pytest.raises(OcbenchError, match="n_seeds 2.5 must be a whole number"):
+        check("dataset,method,auc_mean,n_seeds,source\nmnist,deep_sad,90,2.5,x\n")
+    with pytest.raises(OcbenchError, match="both n_seeds and n_cells are given"):
+        check("dataset,method,auc_mean,n_seeds,n_cells,source\nmnist,deep_sad,90,10,90,x\n")
+
+
+def test_the_shipped_counts_follow_each_paper_s_protocol():
+    published = load_published()
+    paper = published[published["table"] == "deep_svdd_icml2018_oneclass"]
+    assert (paper["n_seeds"] == 10).all() and paper["n_cells"].isna().all()
+    deep_sad = published[published["table"] == "deep_sad_iclr2020_labeled_ratio"]
+    # ten normal classes times the nine others as the known class; no known class at gamma_l = 0
+    assert (deep_sad["n_cells"] == deep_sad["ratio_known_outlier"].map(lambda r: 10 if r == 0 else 90)).all()
+    assert deep_sad["n_seeds"].isna().all()

@@ -163,13 +163,15 @@ def test_a_failed_run_leaves_the_finished_one_untouched(tiny, autoencoder, tmp_p
     assert sorted(p.name for p in outdir.parent.iterdir()) == ["cpu"]  # no staging left behind
 
 
-def test_semi_supervised_method_refuses_a_split_without_labels(tiny, tmp_path):
+def test_a_method_that_needs_labelled_anomalies_refuses_a_split_without_them(tiny, tmp_path):
     from ocbench.detectors import METHODS
 
     semi = sorted(m for m, spec in METHODS.items() if spec.needs_labels)
-    assert semi == ["ss_dgm"]
-    with pytest.raises(OcbenchError, match="no labelled"):
-        run(tiny, semi[0], {}, None, tmp_path / "semi")
+    assert semi == ["ss_dgm", "supervised"]
+    for method in semi:
+        with pytest.raises(OcbenchError, match=f"method '{method}' learns from labelled anomalies but split .* has "
+                                               r"none \(no semi-label is -1\)"):
+            run(tiny, method, {}, None, tmp_path / method)
 
 
 def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):

@@ -15,6 +15,7 @@ from ocbench.detectors.autoencoder import AutoencoderDetector
 from ocbench.detectors.deep import fit_stacked
 from ocbench.detectors.deep_sad import DeepSAD
 from ocbench.detectors.deep_svdd import DeepSVDD
+from ocbench.detectors.supervised import SupervisedClassifier
 from ocbench.errors import OcbenchError
 
 SEEDS = (1, 2, 3)
@@ -94,6 +95,19 @@ def test_stacked_deep_sad_equals_separate_fits():
     alone = [make(s).fit(x, y) for s, x, y in zip(SEEDS, xs, semis)]
     assert_same_fit(stacked, alone, xs)
     assert [s.n_known_anomalies_ for s in stacked] == [5, 5, 5]
+
+
+def test_stacked_supervised_classifiers_with_drop_last_equal_separate_fits():
+    # N = 150 at batch 64: two batches an epoch, the 22 samples each model's shuffle puts last left out
+    xs, semis = datasets(), semi_labels()
+    make = lambda seed: SupervisedClassifier(net="mnist_lenet", epochs=3, milestones=(2,), batch_size=64,  # noqa: E731
+                                             drop_last=True, seed=seed)
+    stacked = fit_stacked([make(s) for s in SEEDS], xs, semis)
+    alone = [make(s).fit(x, y) for s, x, y in zip(SEEDS, xs, semis)]
+    assert_same_fit(stacked, alone, xs)
+    for s, a in zip(stacked, alone):
+        for (name, ws), (_, wa) in zip(s.classifier_.head.state_dict().items(), a.classifier_.head.state_dict().items()):
+            torch.testing.assert_close(ws, wa, rtol=WEIGHT_RTOL, atol=WEIGHT_ATOL, msg=lambda m: name + m)
 
 
 def test_stacked_models_stay_apart():

@@ -131,6 +131,47 @@ def test_batches_fold_a_last_single_sample_and_cover_every_index_once():
     assert [p.tolist() for p in batches(5, 2)] == [[0, 1], [2, 3, 4]]
 
 
+def test_batches_with_drop_last_keep_only_full_batches():
+    # 10 samples at batch 4: two batches of 4, the last 2 of the order left out (no fold either)
+    assert [p.tolist() for p in batches(10, 4, drop_last=True)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [len(p) for p in batches(9, 4, drop_last=True)] == [4, 4]
+    assert [len(p) for p in batches(8, 4, drop_last=True)] == [4, 4]  # nothing to drop
+    assert [len(p) for p in batches(4, 4, drop_last=True)] == [4]
+    with pytest.raises(OcbenchError, match="drop_last with batch_size 5 leaves no batch of the 4 training samples"):
+        batches(4, 5, drop_last=True)
+
+
+@pytest.mark.parametrize("drop_last, sizes_per_epoch", [(True, [4, 4]), (False, [4, 4, 2])])
+def test_batches_and_samples_seen_per_epoch_with_and_without_drop_last(drop_last, sizes_per_epoch):
+    """10 samples at batch 4 for 3 epochs: with drop_last each epoch trains on two batches, 8
+    distinct samples (the two its shuffle puts last sit it out); without, on all 10. The
+    epoch loss is the mean over the samples seen."""
+    n, seed, seen = 10, 3, []
+
+    def record(network, xb):
+        seen.append(xb[:, 0].long())
+        return network.w.sum() * 0.0 + xb[:, 0].mean()  # the batch's mean index: the epoch loss is their mean
+
+    indices = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    config = TrainConfig(lr=1e-3, epochs=3, milestones=(), batch_size=4, drop_last=drop_last)
+    losses = train_network(Scalar(0.0), record, [indices], config, seed=seed)
+    per_epoch = len(sizes_per_epoch)
+    assert [len(b) for b in seen] == sizes_per_epoch * 3
+    order = batch_order(seed)
+    for epoch in range(3):
+        epoch_batches = seen[epoch * per_epoch:(epoch + 1) * per_epoch]
+        samples = torch.cat(epoch_batches)
+        assert len(samples) == sum(sizes_per_epoch) and len(set(samples.tolist())) == len(samples)
+        permutation = torch.randperm(n, generator=order)  # the epoch's shuffle; drop_last cuts its tail
+        assert torch.equal(samples, permutation[:len(samples)])
+        assert losses[epoch] == pytest.approx(samples.float().mean().item())
+
+
+def test_drop_last_is_refused_unless_true_or_false():
+    with pytest.raises(OcbenchError, match="drop_last must be true or false, got 1"):
+        TrainConfig(drop_last=1)
+
+
 def test_the_batch_order_is_a_stream_of_its_own_not_the_one_that_drew_the_weights():
     """Each epoch's order comes from ``batch_order(seed)``: the same every time, and not the
     stream ``torch.manual_seed(seed)`` starts, which drew the initial weights."""

@@ -66,16 +66,22 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def read_cells(paths: list[Path]) -> list[dict]:
+    """The cells of the files, each with its ``threads`` (torch's thread count, which the
+    reference's AUROC depends on) and its ``recipe`` (blank where a file has one recipe only)."""
     cells = {}
     for path in paths:
         with open(path) as handle:
-            for row in csv.DictReader(handle):
+            reader = csv.DictReader(handle)
+            if "threads" not in (reader.fieldnames or []):
+                raise SystemExit(f"{path}: no threads column; a cell's AUROC depends on torch's thread count")
+            for row in reader:
                 key = (int(row["class"]), int(row["seed"]), row["method"])
                 if key in cells:
                     raise SystemExit(f"{path}: class {key[0]}, seed {key[1]}, {key[2]} is in two files")
                 cells[key] = {"class": key[0], "seed": key[1], "method": key[2],
                               "reference_auroc": float(row["reference_auroc"]),
-                              "ocbench_auroc": float(row["ocbench_auroc"])}
+                              "ocbench_auroc": float(row["ocbench_auroc"]), "threads": int(row["threads"]),
+                              "recipe": row.get("recipe", "")}
     return [cells[key] for key in sorted(cells)]
 
 
@@ -113,7 +119,11 @@ def main(argv=None) -> int:
     parser.add_argument("cells", nargs="+", type=Path, help="cell CSVs written by compare_reference.py")
     parser.add_argument("--out", type=Path, required=True, help="the per-class CSV")
     args = parser.parse_args(argv)
-    summary = by_class(read_cells(args.cells))
+    cells = read_cells(args.cells)
+    recipes = sorted({cell["recipe"] for cell in cells})
+    if len(recipes) > 1:
+        raise SystemExit(f"the cells are of {len(recipes)} recipes ({' | '.join(recipes)}); join one recipe's cells")
+    summary = by_class(cells)
     write_csv(args.out, summary)
     print("| class | method | seeds | reference | ocbench | difference | target | same seed, seed by seed "
           f"| within {SAME_SEED_TARGET:g} |")

@@ -5,28 +5,43 @@ paper's scenario (i) on Fashion-MNIST (γ_l = 0.01 known anomalies, all of class
 (c + 1) mod 10, γ_p = 0.1 pollution, ``splits.make_split``), and both codes train on
 exactly those samples and semi-labels and score the whole test split: the reference
 (a checkout of github.com/lukasruff/Deep-SAD-PyTorch: its ``DeepSAD`` class, network,
-trainer, centre and test, through a dataset object with its ``loaders`` contract) and
-ocbench's ``DeepSAD`` detector. The recipe and the split's setting are read from
-``workflow/experiments/fidelity_fmnist_deep_sad.yaml``, the reference's defaults where the
-paper's setup leaves them: ``fmnist_LeNet``, images in [0, 1] (``ToTensor``), Adam lr 1e-3,
-weight decay 1e-6, batch 128, η = 1, no pretraining, 30 epochs; ocbench starts from the
-reference's initial weights for the seed (``init: deep_sad``). Only the batch order
-differs (each code shuffles with its own generator). ocbench's AUROC comes from that
-experiment's workflow run (``--results``, its outdir) or from training here, in-process,
-through the same detector.
+autoencoder, trainers, centre and test, run as its ``main.py`` runs them) and ocbench's
+``DeepSAD`` detector. The recipe and the split's setting are read from
+``workflow/experiments/fidelity_fmnist_deep_sad.yaml``: the recipe of the Deep SAD README
+(``fmnist_LeNet``, images in [0, 1]; autoencoder 150 epochs, lr 1e-4, milestone 50, batch
+128, weight decay 0.5e-3; Deep SAD 150 epochs, lr 1e-4, milestone 50, batch 128, weight
+decay 0.5e-6, η = 1; ``drop_last``).
+
+The reference runs unmodified, with ``--pretrain True``: seeded as its ``main.py``, its
+network built, its autoencoder trained, the (empty) weight transfer, Deep SAD trained and
+tested. Its data go through its own dataset class (``base/torchvision_dataset.py``, whose
+``loaders`` are its code, not a copy): the training loader, which serves the pretraining,
+the centre pass and the training, is shuffled and drops its last partial batch; the test
+loader is neither. The script checks both loaders before it trains. Its pretraining
+transfers nothing (the ``encoder.`` key prefix, ``docs/deviations.md``), so the ocbench run
+it is compared with is ``pretrain: false``, starting from the reference's weights for the
+seed (``init: deep_sad``: the reference builds its network before its autoencoder, so
+pretraining does not change them), with ``drop_last`` as the reference's loader. The batch
+order is each code's own: the reference's comes from torch's global generator after the
+draws of its autoencoder's weights and epochs, ocbench's from a stream of its own
+(``training.batch_order``). ocbench's AUROC comes from that experiment's workflow run
+(``--results``, its outdir) or from training here, in-process, through the same detector.
 
     python benchmarks/fidelity/compare_deep_sad.py --reference /tmp/Deep-SAD-PyTorch \
         --classes 0-9 --seeds 1 --out /tmp/fid/deep_sad_seed1.csv
 
-Writes one row per (class, seed), and prints the mean over classes of each side and
-their difference (target: within 1.5 AUROC). ``--same-order`` hands the reference
-ocbench's batches (``training.batches`` with ``training.batch_order(seed)``) instead of its own
-shuffle, so that only the arithmetic differs; ``--components`` checks, in float64 on
-the split of the first class and seed, that both codes start from the same weights and
-centre and take the same first five Adam steps on the same batch. ``--reference-cells``
-takes the reference's AUROCs from earlier cell files instead of training it again: they
-depend only on the reference's code, the split and the seed, so a change of ocbench's
-training is measured against the same reference runs.
+Writes one row per (class, seed), with the thread count and the recipe, and prints the
+mean over classes of each side and their difference (target: within 1.5 AUROC).
+``--ae-epochs`` / ``--epochs`` shorten both sides' recipe alike (milestones keep their
+share of the epochs). ``--same-order`` hands the reference's Deep SAD training ocbench's
+batches (``training.batches`` with ``training.batch_order(seed)`` and ``drop_last``, the
+centre pass over every sample as ocbench's centre) instead of its own shuffle, so that
+only the arithmetic differs; its pretraining then changes nothing (its weights are not
+transferred and its draws no longer set the order), and ``--no-reference-pretraining``
+leaves it out. ``--components`` checks, in float64 on the split of the first class and
+seed, that both codes start from the same weights and centre and take the same first five
+Adam steps on the same batch. ``--reference-cells`` takes the reference's AUROCs from
+earlier cell files of the same recipe and thread count instead of training it again.
 """
 from __future__ import annotations
 
@@ -44,32 +59,50 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
 from harness import (ROOT, SameOrderLoaders, add_common_arguments, auroc_from_results,  # noqa: E402
                      check_common_arguments, check_mirror, fmnist_arrays, import_reference,
-                     seed_like_reference)
+                     seed_like_reference, shorten)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
+OPTIMISER_KEYS = ("lr", "epochs", "milestones", "batch_size", "weight_decay", "drop_last")
 
 
 def load_experiment(path: Path = EXPERIMENT) -> tuple[dict, dict]:
-    """The recipe (Adam, epochs, batch, η) and the split setting of the Deep SAD fidelity
-    experiment, the one file both the workflow and this script train from."""
+    """The recipe (the reference's pretraining and Deep SAD's training blocks, η) and the split
+    setting of the Deep SAD fidelity experiment, the one file both the workflow and this
+    script train from."""
     config = yaml.safe_load(Path(path).read_text())
-    network, dataset = config["training"]["network"], config["datasets"]["fmnist"]
+    training, dataset = config["training"], config["datasets"]["fmnist"]
     setting = dict(config["settings"][SETTING_NAME])
     # what the reference side of this script is written for
     fixed = {"net": (dataset["net"], "fmnist_lenet"), "preprocessing": (dataset["preprocessing"], "unit"),
-             "init": (config["training"]["init"], "deep_sad"), "pretrain": (config["training"]["pretrain"], False),
-             "known_outlier_class": (setting.pop("known_outlier_class"), "next")}
+             "init": (training["init"], "deep_sad"), "pretrain": (training["pretrain"], False),
+             "known_outlier_class": (setting.pop("known_outlier_class"), "next"),
+             # the reference's autoencoder averages the squared errors over a sample's pixels
+             "training.autoencoder.loss": (training["autoencoder"].get("loss"), "mean"),
+             # its one training loader serves the pretraining and the training alike
+             "training.autoencoder.drop_last": (training["autoencoder"].get("drop_last", False),
+                                                training["network"].get("drop_last", False))}
     for key, (value, needed) in fixed.items():
         if value != needed:
             raise SystemExit(f"{path}: {key} {value!r}; compare_deep_sad.py runs the reference with {needed!r}")
-    recipe = {key: network[key] for key in ("lr", "epochs", "batch_size", "weight_decay")}
-    recipe["milestones"] = tuple(network["milestones"])
+    recipe = {block: {key: training[block].get(key, False) for key in OPTIMISER_KEYS}
+              for block in ("autoencoder", "network")}
     recipe["eta"] = config["method_params"]["deep_sad"]["eta"]
     return recipe, {**setting, "validation_fraction": config["validation_fraction"]}
 
 
 RECIPE, SETTING = load_experiment()
+
+
+def recipe_label(recipe: dict) -> str:
+    """The recipe in one line, as each cell records it: cells of two recipes are never joined."""
+    def block(settings):
+        milestones = "/".join(str(m) for m in settings["milestones"]) or "none"
+        return (f"{settings['epochs']} epochs lr {settings['lr']:g} milestones {milestones} "
+                f"weight decay {settings['weight_decay']:g}")
+    network = recipe["network"]
+    return (f"autoencoder {block(recipe['autoencoder'])}; deep sad {block(network)}; batch {network['batch_size']}; "
+            f"drop_last {str(network['drop_last']).lower()}")
 
 
 def draw(arrays: dict, normal_class: int, seed: int):
@@ -83,51 +116,76 @@ def draw(arrays: dict, normal_class: int, seed: int):
     return x_train, np.asarray(split["train_semi"]), x_test, np.asarray(split["test_label"])
 
 
-class ReferenceDataset:
-    """The Deep SAD reference's dataset contract: batches of (inputs, labels, semi_targets, index)."""
+def reference_dataset(checkout: Path, data, same_order_seed: int | None = None, drop_last: bool = False):
+    """The split in the reference's own dataset class (``base.torchvision_dataset.TorchvisionDataset``):
+    its ``loaders`` are the reference's code, batches of (inputs, labels, semi_targets, index).
+    With ``same_order_seed`` the training loader yields ocbench's batches instead (``SameOrderLoaders``)."""
+    from torch.utils.data import TensorDataset
 
-    def __init__(self, x_train, semi, x_test, y_test):
-        from torch.utils.data import TensorDataset
-
-        self.train_set = TensorDataset(torch.from_numpy(x_train), torch.zeros(len(x_train), dtype=torch.int64),
-                                       torch.from_numpy(semi).long(), torch.arange(len(x_train)))
-        self.test_set = TensorDataset(torch.from_numpy(x_test), torch.from_numpy(y_test).long(),
-                                      torch.zeros(len(x_test), dtype=torch.int64), torch.arange(len(x_test)))
-
-    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
-        from torch.utils.data import DataLoader
-
-        return (DataLoader(self.train_set, batch_size=batch_size, shuffle=shuffle_train, num_workers=num_workers),
-                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
-
-
-class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
-    """The Deep SAD reference's dataset with ocbench's batches (its trainer's first pass is the centre's)."""
+    base = import_reference(checkout, "base.torchvision_dataset").TorchvisionDataset
+    if same_order_seed is None:
+        dataset = base(root=None)
+    else:
+        dataset = type("SameOrderDataset", (SameOrderLoaders, base), {})(
+            root=None, seed=same_order_seed, centre_pass=True, drop_last=drop_last)
+    x_train, semi, x_test, y_test = data
+    dataset.train_set = TensorDataset(torch.from_numpy(x_train), torch.zeros(len(x_train), dtype=torch.int64),
+                                      torch.from_numpy(semi).long(), torch.arange(len(x_train)))
+    dataset.test_set = TensorDataset(torch.from_numpy(x_test), torch.from_numpy(y_test).long(),
+                                     torch.zeros(len(x_test), dtype=torch.int64), torch.arange(len(x_test)))
+    return dataset
 
 
-def run_reference(checkout: Path, data, seed: int, same_order: bool = False) -> float:
-    """AUROC (%) of the reference: seeded as its main.py, network built, trained, tested."""
+def check_reference_loaders(dataset, recipe: dict) -> None:
+    """Stop unless the reference's loaders are what this comparison assumes: the training loader
+    (pretraining, centre pass and training alike) drops its last partial batch as the recipe's
+    ``drop_last`` says, the test loader scores every test sample."""
+    for block in ("autoencoder", "network"):
+        train, test = dataset.loaders(batch_size=recipe[block]["batch_size"])
+        if train.drop_last != recipe[block]["drop_last"]:
+            raise SystemExit(f"the reference's training loader has drop_last={train.drop_last}; set "
+                             f"training.{block}.drop_last: {str(train.drop_last).lower()} in {EXPERIMENT.name}")
+        if test.drop_last:
+            raise SystemExit("the reference's test loader drops its last batch: its AUROC would miss test samples")
+
+
+def run_reference(checkout: Path, data, seed: int, recipe: dict, same_order: bool = False,
+                  pretraining: bool = True) -> float:
+    """AUROC (%) of the reference as its main.py with ``--pretrain True``: seeded, network built,
+    autoencoder trained (its own loader), Deep SAD trained (its own loader, or ocbench's batches
+    with ``same_order``) and tested."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    seed_like_reference(seed)
-    model = deep_sad.DeepSAD(RECIPE["eta"])
+    own = reference_dataset(checkout, data)
+    check_reference_loaders(own, recipe)
+    network = recipe["network"]
+    training = reference_dataset(checkout, data, seed, network["drop_last"]) if same_order else own
+    seed_like_reference(seed)  # nothing above draws from torch's generator: building a loader draws nothing
+    model = deep_sad.DeepSAD(recipe["eta"])
     model.set_network("fmnist_LeNet")
-    dataset = SameOrderDataset(*data, seed=seed, centre_pass=True) if same_order else ReferenceDataset(*data)
-    model.train(dataset, optimizer_name="adam", lr=RECIPE["lr"], n_epochs=RECIPE["epochs"],
-                lr_milestones=RECIPE["milestones"], batch_size=RECIPE["batch_size"],
-                weight_decay=RECIPE["weight_decay"], device="cpu", n_jobs_dataloader=0)
-    model.test(dataset, device="cpu", n_jobs_dataloader=0)
+    if pretraining:
+        ae = recipe["autoencoder"]
+        model.pretrain(own, optimizer_name="adam", lr=ae["lr"], n_epochs=ae["epochs"],
+                       lr_milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
+                       weight_decay=ae["weight_decay"], device="cpu", n_jobs_dataloader=0)
+    model.train(training, optimizer_name="adam", lr=network["lr"], n_epochs=network["epochs"],
+                lr_milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
+                weight_decay=network["weight_decay"], device="cpu", n_jobs_dataloader=0)
+    model.test(own, device="cpu", n_jobs_dataloader=0)
     return 100 * model.results["test_auc"]
 
 
-def run_ocbench(data, seed: int) -> float:
+def run_ocbench(data, seed: int, recipe: dict) -> float:
+    """AUROC (%) of ocbench's Deep SAD at ``pretrain: false``, from the reference's initial weights."""
     from sklearn.metrics import roc_auc_score
 
     from ocbench.detectors.deep_sad import DeepSAD
 
     x_train, semi, x_test, y_test = data
-    detector = DeepSAD(net="fmnist_lenet", eta=RECIPE["eta"], lr=RECIPE["lr"], epochs=RECIPE["epochs"],
-                       milestones=RECIPE["milestones"], batch_size=RECIPE["batch_size"],
-                       weight_decay=RECIPE["weight_decay"], init="deep_sad", seed=seed).fit(x_train, semi)
+    network = recipe["network"]
+    detector = DeepSAD(net="fmnist_lenet", eta=recipe["eta"], lr=network["lr"], epochs=network["epochs"],
+                       milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
+                       weight_decay=network["weight_decay"], drop_last=network["drop_last"], init="deep_sad",
+                       seed=seed).fit(x_train, semi)
     return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
 
 
@@ -139,12 +197,13 @@ def ocbench_from_results(results: Path, normal_class: int, seed: int) -> float:
     return auroc_from_results(results, setting, normal_class, seed, ["deep_sad"])["deep_sad"]
 
 
-def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
+def check_components(checkout: Path, data, seed: int, recipe: dict, steps: int = 5) -> None:
     """Float64, same weights, same batch: initial weights, centre, and the losses and weights of ``steps`` Adam steps."""
     from ocbench.detectors.objectives import deep_sad_loss, init_center, squared_distance
     from ocbench.nets import build_network
     from ocbench.nets.reference_init import apply_init
 
+    network, eta = recipe["network"], recipe["eta"]
     torch.manual_seed(seed)  # the reference's main.py: seed, then build the network
     theirs = import_reference(checkout, "networks.main").build_network("fmnist_LeNet").double()
     ours = build_network("fmnist_lenet")
@@ -158,7 +217,7 @@ def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
         print(f"centre: max |difference| {(theirs(x).mean(0) - ours(x).mean(0)).abs().max().item():.2g}")
         center = init_center(ours(x))
     batch = torch.cat([torch.nonzero(semi == -1).flatten()[:5], torch.arange(3000, 3123)])  # known anomalies too
-    optimizers = [torch.optim.Adam(net.parameters(), lr=RECIPE["lr"], weight_decay=RECIPE["weight_decay"])
+    optimizers = [torch.optim.Adam(net.parameters(), lr=network["lr"], weight_decay=network["weight_decay"])
                   for net in (theirs, ours)]
     theirs.train(), ours.train()
     for step in range(steps):
@@ -167,10 +226,9 @@ def check_components(checkout: Path, data, seed: int, steps: int = 5) -> None:
             optimizer.zero_grad()
             dist = squared_distance(net(x[batch]), center)
             if net is theirs:  # the reference trainer's own expression
-                loss = torch.mean(torch.where(semi[batch] == 0, dist, RECIPE["eta"] * ((dist + 1e-6) **
-                                                                                   semi[batch].double())))
+                loss = torch.mean(torch.where(semi[batch] == 0, dist, eta * ((dist + 1e-6) ** semi[batch].double())))
             else:
-                loss = deep_sad_loss(dist, semi[batch], RECIPE["eta"], 1e-6)
+                loss = deep_sad_loss(dist, semi[batch], eta, 1e-6)
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
@@ -185,19 +243,32 @@ def main(argv=None) -> int:
     parser.add_argument("--components", action="store_true", help="only the float64 component check")
     parser.add_argument("--results", type=Path,
                         help="the outdir of fidelity_fmnist_deep_sad.yaml's workflow run; else ocbench runs here")
+    parser.add_argument("--ae-epochs", type=int, help="shorten the reference's pretraining (milestones scaled)")
+    parser.add_argument("--epochs", type=int, help="shorten Deep SAD's training, both sides (milestones scaled)")
+    parser.add_argument("--no-reference-pretraining", action="store_true",
+                        help="with --same-order: leave out the reference's pretraining, which then changes nothing")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args)
     if args.results and args.components:
         parser.error("--components compares the two codes step by step here: leave out --results")
-    # (class, seed) -> the reference's AUROC, from earlier cell files
-    known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)}
+    if args.results and (args.ae_epochs or args.epochs):
+        parser.error("--results reads the workflow's runs of the experiment's recipe: leave out --ae-epochs/--epochs")
+    if args.no_reference_pretraining and not args.same_order:
+        parser.error("--no-reference-pretraining: in its own order the pretraining's draws set the reference's "
+                     "batches; only with --same-order does it change nothing")
+    recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
+    label = recipe_label(recipe)
+    # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe and thread count
+    known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)
+             if cell["recipe"] == label and cell["threads"] == args.threads}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
-    print(f"recipe: {RECIPE}, setting: {SETTING}, known anomaly class (c + 1) mod 10, init deep_sad")
+    print(f"recipe: {label}; η {recipe['eta']}; setting: {SETTING}, known anomaly class (c + 1) mod 10, "
+          f"init deep_sad, {args.threads} thread(s)")
     arrays = fmnist_arrays(args.mirror)
     if args.components:
-        check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0])
+        check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
         return 0
     rows = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -206,13 +277,16 @@ def main(argv=None) -> int:
             data = draw(arrays, normal_class, seed)
             start = time.perf_counter()
             reused = (normal_class, seed) in known
-            theirs = known[normal_class, seed] if reused else run_reference(args.reference, data, seed, args.same_order)
+            theirs = known[normal_class, seed] if reused else run_reference(
+                args.reference, data, seed, recipe, args.same_order, not args.no_reference_pretraining)
             middle = time.perf_counter()
             reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
-            ours = ocbench_from_results(args.results, normal_class, seed) if args.results else run_ocbench(data, seed)
+            ours = ocbench_from_results(args.results, normal_class, seed) if args.results \
+                else run_ocbench(data, seed, recipe)
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
-                         "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2)})
+                         "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2),
+                         "threads": args.threads, "recipe": label})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
                   f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "
                   f"ocbench {end - middle:.0f} s)",

@@ -14,8 +14,9 @@ the mean ± std over seeds per (class, method) on both sides and their differenc
 ``--ae-epochs`` / ``--epochs`` shorten both sides' recipe alike (milestones scaled), for a
 cheap check; ``--train-subset`` / ``--test-subset`` take the first images only (a smoke
 test; say so when reporting). ``--reference-cells`` takes the reference's AUROCs of the
-cells that earlier runs' CSVs hold (the reference code does not change, so only ocbench
-trains again after a change of ocbench) and runs the reference for the others.
+cells that earlier runs' CSVs hold at the same thread count (the reference code does not
+change, so only ocbench trains again after a change of ocbench; its AUROC does change with
+torch's thread count, which every cell records) and runs the reference for the others.
 ``--same-order`` hands the reference's trainings (autoencoder and Deep SVDD) ocbench's
 batches instead of its own shuffle, so that only the arithmetic differs between the two
 codes: what is left of a same-seed difference then is not the batch order.
@@ -70,9 +71,9 @@ def main(argv=None) -> int:
     check_common_arguments(parser, args)
     if args.reference_cells and shortened:
         raise SystemExit("--reference-cells holds the full recipe's AUROCs: leave out the shortening options")
-    # (class, seed, method) -> the reference's AUROC, from earlier cell files
+    # (class, seed, method) -> the reference's AUROC, from earlier cell files of the same thread count
     known = {(cell["class"], cell["seed"], cell["method"]): cell["reference_auroc"]
-             for cell in read_cells(args.reference_cells)}
+             for cell in read_cells(args.reference_cells) if cell["threads"] == args.threads}
 
     import torch
 
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
             for method in methods:
                 rows.append({"class": normal_class, "seed": seed, "method": method,
                              "reference_auroc": round(theirs[method], 2), "ocbench_auroc": round(ours[method], 2),
-                             "difference": round(ours[method] - theirs[method], 2)})
+                             "difference": round(ours[method] - theirs[method], 2), "threads": args.threads})
                 print(f"class {normal_class} seed {seed} {method:24s} reference {theirs[method]:6.2f} "
                       f"ocbench {ours[method]:6.2f} difference {ours[method] - theirs[method]:+6.2f}")
             print(f"  (reference {reference_time}, ocbench {end - middle:.0f} s)", flush=True)

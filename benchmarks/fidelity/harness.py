@@ -153,43 +153,46 @@ class ReferenceDataset:
 class OcbenchOrder:
     """A batch sampler for a reference's training loader: each pass yields ocbench's batches
     of the next epoch (``training.batches`` with ``training.batch_order(seed)``, one generator
-    per loader, as ocbench starts one per training). With ``centre_pass`` the first pass,
-    the centre's (which does not depend on the order), goes through unshuffled."""
+    per loader, as ocbench starts one per training; ``drop_last`` as ocbench's training
+    option). With ``centre_pass`` the first pass, the centre's (which does not depend on the
+    order), goes through unshuffled and whole: ocbench's centre is the mean code of every
+    training sample, whatever ``drop_last``."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, centre_pass: bool):
+    def __init__(self, n: int, batch_size: int, seed: int, centre_pass: bool, drop_last: bool = False):
         from ocbench.training import batch_order
 
         self.n, self.batch_size, self.generator = n, batch_size, batch_order(seed)
+        self.drop_last = drop_last
         self.unshuffled_passes_left = int(centre_pass)
 
     def __iter__(self):
         from ocbench.training import batches
 
-        generator = self.generator
         if self.unshuffled_passes_left:
-            self.unshuffled_passes_left, generator = self.unshuffled_passes_left - 1, None
-        return iter([b.tolist() for b in batches(self.n, self.batch_size, generator)])
+            self.unshuffled_passes_left -= 1
+            return iter([b.tolist() for b in batches(self.n, self.batch_size)])
+        return iter([b.tolist() for b in batches(self.n, self.batch_size, self.generator, self.drop_last)])
 
     def __len__(self):
         from ocbench.training import batches
 
-        return len(batches(self.n, self.batch_size))  # a last batch of one sample is folded in
+        return len(batches(self.n, self.batch_size, None, self.drop_last))  # a training pass
 
 
 class SameOrderLoaders:
     """Mixed into a reference's dataset class (either reference: both keep ``train_set`` and
     ``test_set``): its training loader yields ocbench's batches (``OcbenchOrder``).
     ``centre_pass`` for a trainer that first computes its centre (Deep SVDD's, Deep SAD's),
-    not for the autoencoder's (epochs only)."""
+    not for the autoencoder's (epochs only); ``drop_last``: ocbench's training option."""
 
-    def __init__(self, *arrays, seed: int, centre_pass: bool):
-        super().__init__(*arrays)
-        self.seed, self.centre_pass = seed, centre_pass
+    def __init__(self, *arrays, seed: int, centre_pass: bool, drop_last: bool = False, **keywords):
+        super().__init__(*arrays, **keywords)
+        self.seed, self.centre_pass, self.drop_last = seed, centre_pass, drop_last
 
     def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
         from torch.utils.data import DataLoader
 
-        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, self.centre_pass)
+        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, self.centre_pass, self.drop_last)
         return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
                 DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
 

@@ -171,4 +171,8 @@ TRAINING: dict[str, Param] = {
     "weight_decay": Param("number", low=0, default=0.5e-6,
                           doc="Adam's weight decay (an L2 penalty on the weights, added to the gradient)"),
     "amsgrad": Param("bool", default=False, doc="use Adam's AMSGrad variant"),
+    "drop_last": Param("bool", default=False, doc=(
+        "leave out each epoch's last partial batch (the n mod batch_size samples the shuffle puts last), as the "
+        "Deep SAD reference's training loaders do (ocbench.training.batches); false trains on every sample "
+        "each epoch")),
 }

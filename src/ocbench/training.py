@@ -41,6 +41,8 @@ class TrainConfig:
     batch_size: int = TRAINING["batch_size"].default
     weight_decay: float = TRAINING["weight_decay"].default
     amsgrad: bool = TRAINING["amsgrad"].default
+    #: leave out each epoch's last partial batch, as the Deep SAD reference's training loaders do
+    drop_last: bool = TRAINING["drop_last"].default
 
     def __post_init__(self):
         for name, param in TRAINING.items():
@@ -162,13 +164,21 @@ def batch_order(seed: int) -> torch.Generator:
     return seed_stream(seed, BATCH_ORDER_STREAM)
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator | None = None):
+def batches(n: int, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
     """Index tensors of the batches of one epoch; shuffled when a generator is given.
 
-    A last batch of a single sample is folded into the one before it: batch norm in
-    training mode cannot normalise one sample.
+    ``drop_last``: only the n // batch_size full batches, as a ``DataLoader`` with
+    ``drop_last=True`` gives them (the Deep SAD reference's training loaders); the n mod
+    batch_size samples that the shuffle puts last sit the epoch out. Without it, a last
+    batch of a single sample is folded into the one before it: batch norm in training
+    mode cannot normalise one sample.
     """
+    if drop_last and batch_size > n:
+        raise OcbenchError(f"drop_last with batch_size {batch_size} leaves no batch of the {n} training samples; "
+                           f"allowed: a batch_size of at most {n}, or drop_last false")
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    if drop_last:
+        return [order[s:s + batch_size] for s in range(0, n - batch_size + 1, batch_size)]
     starts = list(range(0, n, batch_size))
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
@@ -226,7 +236,7 @@ def _optimise(params: list, step, n: int, config: TrainConfig, seeds: Sequence[i
         start, count = time.perf_counter(), 0
         totals = [0.0] * len(seeds)
         # every model has n samples and one batch size, so their epochs have the same batch sizes
-        for indices in zip(*(batches(n, config.batch_size, shuffle) for shuffle in shuffles)):
+        for indices in zip(*(batches(n, config.batch_size, shuffle, config.drop_last) for shuffle in shuffles)):
             optimizer.zero_grad(set_to_none=True)
             loss, values, aux = step([idx.to(device) for idx in indices])
             for k, value in enumerate(values):
@@ -265,9 +275,10 @@ def train_network(
 
     ``tensors`` are aligned tensors already on the device (inputs, semi-labels, ...);
     each step hands the same rows of every one to ``batch_loss``, which returns the
-    loss or ``(loss, aux)``; ``after_step(epoch, aux)`` runs after each optimiser
-    step (the soft-boundary radius update needs it), ``after_epoch(epoch)`` after each
-    epoch. The learning rate drops by 10 after each milestone epoch; the scheduler
+    loss or ``(loss, aux)``; ``batches`` cuts each epoch into those rows (with
+    ``config.drop_last``, full batches only). ``after_step(epoch, aux)`` runs after each
+    optimiser step (the soft-boundary radius update needs it), ``after_epoch(epoch)``
+    after each epoch. The learning rate drops by 10 after each milestone epoch; the scheduler
     steps at the end of the epoch (the references step at its start, which makes each
     drop take effect one epoch early).
     """

@@ -17,7 +17,7 @@ from ..plugins import load_plugins
 from .names import (
     WORKFLOW_ARGUMENTS, _check_name, _datasets, _methods, _nets, _preprocessings, dataset_methods,
     excluding_lists, expands_known_class, hyper_parameter_names, known_classes_of, needs_autoencoder,
-    normal_name, parse_setting_name, setting_has_labels)
+    normal_name, parse_setting_name, setting_has_labelled_anomalies)
 from .resolve import autoencoder_params, method_params, training_init
 from .schema import SCHEMA_PATH, TRAINING_BLOCK_DECLARATIONS, validate_schema
 
@@ -256,20 +256,24 @@ def _check_training_sizes(config: dict, name: str, setting_name: str, group: lis
     if n_train is not None and n_train < MIN_TRAINING_SAMPLES:
         raise OcbenchError(f"config {where}: the training set holds {n_train} sample(s); every method needs at "
                            f"least {MIN_TRAINING_SAMPLES} (batch norm, kernel widths, score quantiles)")
-    batch_sizes = []
+    batch_sizes = []  # (batch size, its config key, drop_last)
     if any(needs_autoencoder(config, m) for m in chosen):
-        batch_sizes.append((autoencoder_params(config, name)["batch_size"],
+        autoencoder = autoencoder_params(config, name)
+        batch_sizes.append((autoencoder["batch_size"],
                             f"datasets.{name}.training.autoencoder.batch_size"
                             if "batch_size" in config["datasets"][name].get("training", {}).get("autoencoder", {})
-                            else "training.autoencoder.batch_size"))
+                            else "training.autoencoder.batch_size", autoencoder.get("drop_last", False)))
     for method in chosen:
-        size = method_params(config, name, method).get("batch_size")
-        if size is not None:
-            batch_sizes.append((size, _key_of(config, name, method, "batch_size")))
-    for size, key in batch_sizes:
+        params = method_params(config, name, method)
+        if params.get("batch_size") is not None:
+            batch_sizes.append((params["batch_size"], _key_of(config, name, method, "batch_size"),
+                                params.get("drop_last", False)))
+    for size, key, drop_last in batch_sizes:
         if n_train is not None and size > n_train:
+            # with drop_last the epoch would hold no batch at all (training.batches refuses it too)
+            dropped = "; with drop_last every epoch would be empty" if drop_last else ""
             raise OcbenchError(f"config {key}: batch size {size} is larger than the {n_train} training samples "
-                               f"of {where}; allowed: at most {n_train}")
+                               f"of {where}{dropped}; allowed: at most {n_train}")
 
 
 def cuda_missing_reason() -> str | None:
@@ -404,13 +408,15 @@ def check_semantics(config: dict) -> dict:
             if not chosen:
                 raise OcbenchError(f"config {where}: no method is left for setting {setting_name!r} once "
                                    f"{' and '.join(excluding_lists(config, name, setting_name))} are applied")
-            if not setting_has_labels(setting):
+            if not setting_has_labelled_anomalies(setting):
                 for method in chosen:
                     if methods[method].needs_labels:
                         raise OcbenchError(
-                            f"config {where}: method {method!r} is semi-supervised but setting {setting_name!r} "
-                            "has no labelled samples (ratio_known_normal and ratio_known_outlier are 0); "
-                            f"name it under settings.{setting_name}.exclude_methods or give the setting labels")
+                            f"config {where}: method {method!r} learns from labelled anomalies but setting "
+                            f"{setting_name!r} has none (ratio_known_outlier {setting['ratio_known_outlier']:g}, "
+                            f"n_known_outlier_classes {setting['n_known_outlier_classes']}); name it under "
+                            f"settings.{setting_name}.exclude_methods or give the setting ratio_known_outlier > 0 "
+                            "and n_known_outlier_classes >= 1")
             for group in groups:
                 _check_training_sizes(config, name, setting_name, group, chosen)
     _check_every_method_runs(config)

@@ -74,8 +74,12 @@ def parse_normal(name: str) -> list[int]:
 
 def setting_has_labels(setting: dict) -> bool:
     """Whether a split of this setting holds labelled samples (+1 or -1 semi-labels)."""
-    known_outliers = setting["ratio_known_outlier"] > 0 and setting["n_known_outlier_classes"] > 0
-    return setting["ratio_known_normal"] > 0 or known_outliers
+    return setting["ratio_known_normal"] > 0 or setting_has_labelled_anomalies(setting)
+
+
+def setting_has_labelled_anomalies(setting: dict) -> bool:
+    """Whether a split of this setting holds labelled anomalies (-1 semi-labels)."""
+    return setting["ratio_known_outlier"] > 0 and setting["n_known_outlier_classes"] > 0
 
 
 def needs_autoencoder(config: dict, method: str) -> bool:

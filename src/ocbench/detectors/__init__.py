@@ -16,9 +16,10 @@ names only what differs (docs/extending.md):
 - ``pretrained``: needs the shared pretrained autoencoder (the pretrain job); implied by
   builds, and by ``hybrid`` for a shallow method;
 - ``hybrid``: a shallow method fitted on the pretrained encoder's codes instead of the inputs;
-- ``needs_labels``: cannot learn without labelled samples (SS-DGM's classifier) and
-  refuses a split that has none. Deep SAD and SSAD use labels when a split has them and
-  reduce to Deep SVDD and SVDD without (the Deep SAD paper's gamma_l = 0 column);
+- ``needs_labels``: cannot learn without labelled anomalies (SS-DGM's classifier, the
+  supervised classifier); the config check refuses a setting that has none, and the run a
+  split that has none. Deep SAD and SSAD use labels when a split has them and reduce to
+  Deep SVDD and SVDD without (the Deep SAD paper's gamma_l = 0 column);
 - ``fits``: False for a method that only scores with the pretrained autoencoder (CAE);
 - ``training``: which ``training`` block of the config gives a method that trains a
   network its settings: ``network`` (the default), ``autoencoder`` (RCAE trains an
@@ -50,7 +51,7 @@ from .params import INIT, TRAINING_BLOCKS, Param
 DETECTOR_MODULES = {
     "AutoencoderDetector": "autoencoder", "DeepSVDD": "deep_svdd", "DeepSAD": "deep_sad", "OCNN": "ocnn",
     "MultiRadiusDeepSVDD": "multi_radius", "RCAE": "rcae", "SSDGM": "ss_dgm", "OCSVM": "shallow",
-    "IsolationForest": "shallow", "KDE": "shallow", "SSAD": "ssad",
+    "IsolationForest": "shallow", "KDE": "shallow", "SSAD": "ssad", "SupervisedClassifier": "supervised",
 }
 BUILDS = ("encoder", "scratch", "load", "shallow")
 #: class name -> class, of the detectors that plugins add (ocbench.plugins.register_method)
@@ -225,6 +226,10 @@ METHODS: dict[str, MethodSpec] = {
                       description="Reconstruction error of the pretrained autoencoder (CAE/DCAE)", short_name="CAE"),
     "rcae": _deep("RCAE", "Robust convolutional autoencoder, RCAE (Chalapathy et al. 2017)", params.RCAE,
                   training="autoencoder", training_opt_out=("loss", "init"), short_name="RCAE"),
+    # The Deep SAD paper's supervised baseline: Deep SAD's network and start, a binary head.
+    "supervised": _deep("SupervisedClassifier", "Supervised classifier: Deep SAD's network, a binary head, "
+                        "binary cross-entropy of labelled anomalies against the rest (Ruff et al. 2020)",
+                        params.SUPERVISED, needs_labels=True, short_name="Sup"),
     "ss_dgm": MethodSpec("SSDGM", "scratch", needs_labels=True, training=None,
                          description="Semi-supervised deep generative model M2, SS-DGM (Kingma et al. 2014)",
                          hyper_parameters=dict(params.SS_DGM), short_name="SS-DGM"),

@@ -76,7 +76,8 @@ class AutoencoderDetector(ReconstructionScorer):
 
     def __init__(self, net="mnist_lenet", lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"],
                  milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
-                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], loss=_DEFAULT["loss"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"], loss=_DEFAULT["loss"],
                  init=_DEFAULT["init"], device="cpu", seed=0):
         self.net = net
         self.lr = lr
@@ -85,6 +86,7 @@ class AutoencoderDetector(ReconstructionScorer):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.loss = loss
         self.init = init
         self.device = device

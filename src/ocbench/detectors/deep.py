@@ -101,7 +101,7 @@ class DeepDetector(Detector):
         """The training loop's settings, from the detector's training arguments (the one place)."""
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
                            batch_size=self.batch_size, weight_decay=self.weight_decay,
-                           amsgrad=self.amsgrad)
+                           amsgrad=self.amsgrad, drop_last=self.drop_last)
 
     def setup_network(self, X) -> torch.Tensor:
         """Seed, pick the device, build ``network_`` and move X there once; return X as a tensor.

@@ -52,7 +52,8 @@ class DeepSAD(DeepDetector):
 
     def __init__(self, net="mnist_lenet", eta=_DEFAULT["eta"], eps=_DEFAULT["eps"], lr=_DEFAULT["lr"],
                  epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
-                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], init=_DEFAULT["init"],
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"], init=_DEFAULT["init"],
                  device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.eta = eta
@@ -63,6 +64,7 @@ class DeepSAD(DeepDetector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.init = init
         self.device = device
         self.seed = seed

@@ -173,7 +173,8 @@ class MultiRadiusDeepSVDD(DeepDetector):
                  finch_metric=_DEFAULT["finch_metric"], finch_max_samples=_DEFAULT["finch_max_samples"],
                  lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"],
                  batch_size=_DEFAULT["batch_size"], weight_decay=_DEFAULT["weight_decay"],
-                 amsgrad=_DEFAULT["amsgrad"], device="cpu", seed=0, autoencoder=None):
+                 amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"], device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.nu = nu
         self.warm_up_epochs = warm_up_epochs
@@ -189,6 +190,7 @@ class MultiRadiusDeepSVDD(DeepDetector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder

@@ -97,6 +97,7 @@ class OCNN(DeepDetector):
                  activation=_DEFAULT["activation"], formulation=_DEFAULT["formulation"], lr=_DEFAULT["lr"],
                  epochs=_DEFAULT["epochs"],
                  milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"], amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"],
                  device="cpu", seed=0, autoencoder=None):
         self.net = net
         self.nu = nu
@@ -108,6 +109,7 @@ class OCNN(DeepDetector):
         self.milestones = milestones
         self.batch_size = batch_size
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder
@@ -116,7 +118,8 @@ class OCNN(DeepDetector):
         # weight_decay 0: the paper's loss holds 1/2 ||w||^2 + 1/2 ||V||^2, and the authors'
         # code compiles its model without a regulariser.
         return TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
-                           batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad)
+                           batch_size=self.batch_size, weight_decay=0.0, amsgrad=self.amsgrad,
+                           drop_last=self.drop_last)
 
     def run_name(self) -> str:
         return f"ocnn[{self.formulation}]"

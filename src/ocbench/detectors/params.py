@@ -78,6 +78,9 @@ DEEP_SAD = {
                  doc="keeps a known anomaly's loss eta / (d + eps) finite"),
 }
 
+#: the Deep SAD paper's supervised classifier: Deep SAD's network, start and training settings
+SUPERVISED = {**TRAINING, "batch_size": _default(TRAINING["batch_size"], 128), **INIT}
+
 OCNN = {
     # its loss holds the weights' penalty, so the optimiser adds no weight decay
     **_without(TRAINING, "weight_decay"),
@@ -120,6 +123,7 @@ SS_DGM = {
     "batch_size": _default(TRAINING["batch_size"], 128),
     "weight_decay": _default(TRAINING["weight_decay"], 1e-6),
     "amsgrad": TRAINING["amsgrad"],
+    "drop_last": TRAINING["drop_last"],
     "latent_dim": positive_int(nullable=True, default=None, doc=(
         "size of the latent code z (None: the reference's size for the net)")),
     "hidden": Param("ints", low=1, nullable=True, default=None, doc=(

@@ -76,7 +76,8 @@ class RCAE(ReconstructionScorer):
     def __init__(self, net="mnist_lenet", lam=_DEFAULT["lam"],
                  epochs_per_alternation=_DEFAULT["epochs_per_alternation"], lr=_DEFAULT["lr"],
                  epochs=_DEFAULT["epochs"], milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
-                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], device="cpu",
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"], device="cpu",
                  seed=0, autoencoder=None):
         self.net = net
         self.lam = lam
@@ -87,6 +88,7 @@ class RCAE(ReconstructionScorer):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
         self.autoencoder = autoencoder

@@ -123,7 +123,8 @@ class SSDGM(Detector):
     def __init__(self, net=None, latent_dim=_DEFAULT["latent_dim"], hidden=_DEFAULT["hidden"],
                  alpha=_DEFAULT["alpha"], lr=_DEFAULT["lr"], epochs=_DEFAULT["epochs"],
                  milestones=_DEFAULT["milestones"], batch_size=_DEFAULT["batch_size"],
-                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"], device="cpu", seed=0):
+                 weight_decay=_DEFAULT["weight_decay"], amsgrad=_DEFAULT["amsgrad"],
+                 drop_last=_DEFAULT["drop_last"], device="cpu", seed=0):
         self.net = net
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -134,6 +135,7 @@ class SSDGM(Detector):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.amsgrad = amsgrad
+        self.drop_last = drop_last
         self.device = device
         self.seed = seed
 
@@ -145,7 +147,8 @@ class SSDGM(Detector):
                                "the training semi-labels have no -1")
         self.check_hyper_parameters()
         config = TrainConfig(lr=self.lr, epochs=self.epochs, milestones=tuple(self.milestones),
-                             batch_size=self.batch_size, weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+                             batch_size=self.batch_size, weight_decay=self.weight_decay, amsgrad=self.amsgrad,
+                             drop_last=self.drop_last)
         x_dim = int(np.prod(X.shape[1:]))
         default_latent, default_hidden = dgm_sizes(self.net, x_dim)
         self.latent_dim_ = int(self.latent_dim if self.latent_dim is not None else default_latent)

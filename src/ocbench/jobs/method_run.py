@@ -61,9 +61,9 @@ def run_method(plan: SplitPlan, run: RunPlan, *, data: RunData | None = None, re
         raise OcbenchError(f"method {run.method!r} needs the pretrained autoencoder; pass its file")
     if data is None:
         data = load_run_data(plan.prepared, plan.split, plan.preprocessing)
-    if spec.needs_labels and not np.any(np.asarray(data.semi_train) != 0):
-        raise OcbenchError(f"method {run.method!r} is semi-supervised but split {plan.split} has no labelled "
-                           "training samples (all semi-labels are 0); use a setting with known samples")
+    if spec.needs_labels and not np.any(np.asarray(data.semi_train) == -1):
+        raise OcbenchError(f"method {run.method!r} learns from labelled anomalies but split {plan.split} has none "
+                           "(no semi-label is -1); use a setting with ratio_known_outlier > 0")
     if spec.deep or spec.hybrid:
         from ..training import set_up_training_process  # here: a shallow run never imports torch
 

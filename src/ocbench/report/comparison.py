@@ -10,11 +10,13 @@ how ocbench's runs are averaged into a cell:
   dataset and group size or dataset).
 
 Every cell carries both means and stds, the difference (ocbench − published) and a flag
-where the difference is larger than seed noise explains (``flag_threshold``), and the
-protocol of ocbench's runs: ``inductive`` (scored on test images) or ``transductive``
-(scored on the training images, the OC-NN authors' protocol; ``data/splits.py``). A
-comparison may also set a method's runs beside another method's published numbers
-(``Comparison.beside``): the paper's OC-NN beside the numbers of the authors' code.
+where the difference is larger than its threshold (``flag_threshold``), with the rule the
+threshold came from (``flag_rule``): seed noise only where both sides' spreads over seeds
+and counts are known; and the protocol of ocbench's runs: ``inductive`` (scored on test
+images) or ``transductive`` (scored on the training images, the OC-NN authors' protocol;
+``data/splits.py``). A comparison may also set a method's runs beside another method's
+published numbers (``Comparison.beside``): the paper's OC-NN beside the numbers of the
+authors' code.
 """
 from __future__ import annotations
 
@@ -41,11 +43,27 @@ STAND_INS = {"mnist5k": ("mnist", "mnist5k is a 5,000-digit subset of MNIST (few
 ONE_CLASS = {"ratio_known_normal": (0,), "ratio_known_outlier": (0,), "ratio_pollution": (0,)}
 #: the flag's floor: a published mean printed with one decimal is only known to ±0.05
 ROUNDING = 0.05
-#: the flag's threshold where the source gives no std
+#: the flag's threshold where neither side has a spread
 FALLBACK_THRESHOLD = 2.0
+#: the flag's rules, by the name the ``flag_rule`` column gives, and what each says (captions, summary).
+#: σ₁, n₁: the published std and count; σ₂, n₂: ocbench's std over seeds of the cell's mean and its seeds.
+SEED_NOISE, CELL_SPREAD, OUR_SPREAD_FOR_BOTH, PUBLISHED_COUNT_UNKNOWN, PUBLISHED_STD, FALLBACK = (
+    "seed noise", "cell spread", "our spread for both", "published count unknown", "published std", "2 AUROC")
+FLAG_RULES = {
+    SEED_NOISE: "seed noise, 2·sqrt(σ₁²/n₁ + σ₂²/n₂): twice the standard error of the difference of the two "
+                "means, both stds over seeds",
+    CELL_SPREAD: "cell spread, 2·sqrt(σ₁²/n₁ + σ₂²/n₂) with the paper's std over its n₁ (normal, known class) "
+                 "cells, which bounds its mean's noise from above, and ocbench's over its n₂ seeds",
+    OUR_SPREAD_FOR_BOTH: "our spread for both, 2·σ₂·sqrt(1/n₁ + 1/n₂): the paper gives its count but no std, so "
+                         "ocbench's std over seeds stands for both",
+    PUBLISHED_COUNT_UNKNOWN: "published count unknown, 2·sqrt(σ₁² + σ₂²/n₂): the paper's count taken as 1, the "
+                             "widest its mean's noise can be",
+    PUBLISHED_STD: "published std, 2·σ₁: ocbench has one seed, no spread of its own",
+    FALLBACK: "2 AUROC: neither side has a spread",
+}
 COLUMNS = ["dataset", "published_dataset", "setting", "protocol", "method", "published_method", "label",
-           "published_mean", "published_std", "published_n", "ours_mean", "ours_std", "ours_n", "difference",
-           "threshold", "flag_rule", "flagged", "table", "source"]
+           "published_mean", "published_std", "published_n", "published_over", "ours_mean", "ours_std", "ours_n",
+           "ours_seed_std", "ours_seeds", "difference", "threshold", "flag_rule", "flagged", "table", "source"]
 _KEY_HEADERS = {"normal": "Normal class", "ratio_known_outlier": r"$\gamma_l$", "n_normal_classes": "Normal classes"}
 
 
@@ -95,28 +113,63 @@ def comparison_named(name: str) -> Comparison:
 
 # --------------------------------------------------------------------------- the flag
 
-def flag_threshold(published_std: float, published_n: float, ours_std: float, ours_n: float) -> tuple[float, str]:
+def flag_threshold(published_std: float, published_n: float, ours_std: float, ours_n: float,
+                   published_over: str = "seeds") -> tuple[float, str]:
     """How far ocbench's mean may lie from the published one before the cell is flagged, and the rule used.
 
-    - both stds and both counts known: 2·sqrt(σ₁²/n₁ + σ₂²/n₂), twice the standard error
-      of the difference of two means (``seed noise``);
-    - else the published std known: 2·σ₁ (``published std``);
+    σ₁ and n₁ are the published std and its count (``published_over``: ``seeds``, or
+    ``cells`` where the paper's std is over (normal, known class) cells); σ₂ and n₂ are
+    ocbench's std over seeds of the cell's mean and the number of seeds (n₂ ≥ 2 for a std):
+
+    - σ₁, n₁, σ₂ known: 2·sqrt(σ₁²/n₁ + σ₂²/n₂), twice the standard error of the difference
+      of two means: ``seed noise`` where σ₁ is over seeds, ``cell spread`` where over cells;
+    - n₁ and σ₂ known, σ₁ not: 2·σ₂·sqrt(1/n₁ + 1/n₂) (``our spread for both``);
+    - σ₁ and σ₂ known, n₁ not: 2·sqrt(σ₁² + σ₂²/n₂), n₁ taken as 1 (``published count unknown``);
+    - σ₁ known, σ₂ not (one seed of ocbench): 2·σ₁ (``published std``);
     - else 2 AUROC (``2 AUROC``).
 
-    Never below ``ROUNDING`` (the published numbers are rounded).
+    Never below ``ROUNDING`` (the published numbers are rounded). ``FLAG_RULES`` says each in words.
     """
     def known(value) -> bool:
         return value is not None and not (isinstance(value, float) and math.isnan(value))
 
-    if known(published_std) and known(ours_std) and known(published_n) and known(ours_n) \
-            and published_n >= 1 and ours_n >= 2:
+    ours = known(ours_std) and known(ours_n) and ours_n >= 2
+    count = known(published_n) and published_n >= 1
+    if known(published_std) and count and ours:
         threshold = 2.0 * math.sqrt(published_std ** 2 / published_n + ours_std ** 2 / ours_n)
-        rule = "seed noise"
+        rule = CELL_SPREAD if published_over == "cells" else SEED_NOISE
+    elif count and ours:
+        threshold, rule = 2.0 * ours_std * math.sqrt(1 / published_n + 1 / ours_n), OUR_SPREAD_FOR_BOTH
+    elif known(published_std) and ours:
+        threshold, rule = 2.0 * math.sqrt(published_std ** 2 + ours_std ** 2 / ours_n), PUBLISHED_COUNT_UNKNOWN
     elif known(published_std):
-        threshold, rule = 2.0 * published_std, "published std"
+        threshold, rule = 2.0 * published_std, PUBLISHED_STD
     else:
-        threshold, rule = FALLBACK_THRESHOLD, "2 AUROC"
+        threshold, rule = FALLBACK_THRESHOLD, FALLBACK
     return max(threshold, ROUNDING), rule
+
+
+def flagged_legend(rules) -> str:
+    """The figure's legend for the flagged cells: "seed noise" only where each of their rules was that one."""
+    return "beyond seed noise" if set(rules) == {SEED_NOISE} else "beyond its threshold"
+
+
+def rules_text(rules) -> str:
+    """The rules of ``rules`` (names from ``flag_rule``), in words, in ``FLAG_RULES`` order."""
+    return "; ".join(text for name, text in FLAG_RULES.items() if name in set(rules))
+
+
+#: the rules' symbols as LaTeX writes them (pdflatex knows no σ, no subscript digits)
+_LATEX_SYMBOLS = (("σ₁²", r"$\sigma_1^2$"), ("σ₂²", r"$\sigma_2^2$"), ("σ₁", r"$\sigma_1$"), ("σ₂", r"$\sigma_2$"),
+                  ("n₁", "$n_1$"), ("n₂", "$n_2$"), ("·", r"$\cdot$"))
+
+
+def latex_rules_text(rules) -> str:
+    """``rules_text(rules)`` for a LaTeX caption: escaped, its symbols in math mode."""
+    text = latex_escape(rules_text(rules))
+    for symbol, latex in _LATEX_SYMBOLS:
+        text = text.replace(symbol, latex)
+    return text
 
 
 # --------------------------------------------------------------------------- ours against published
@@ -130,7 +183,12 @@ def _follows(split: dict, protocol: dict) -> bool:
 
 
 def our_cells(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = None) -> pd.DataFrame:
-    """ocbench's mean, std and count of each cell of ``comparison``.
+    """ocbench's mean, std and count of each cell of ``comparison``, and its spread over seeds.
+
+    ``ours_std`` and ``ours_n`` are over what the cell averages last, as the paper's std
+    (seeds, or the (normal, known class) cells of an ``over_classes`` comparison);
+    ``ours_seed_std`` and ``ours_seeds`` are ocbench's own noise, which the flag reads: the
+    cell's mean taken seed by seed, then its std and count over the seeds.
 
     ``settings``: the config's split settings by name. When given, only runs whose
     (base) setting follows the paper's protocol are kept, and the Deep SAD key γ_l is
@@ -162,7 +220,10 @@ def our_cells(runs: pd.DataFrame, comparison: Comparison, settings: dict | None 
         values = ok
     cells = values.groupby(group, sort=False)["auroc_percent"].agg(
         ours_mean="mean", ours_std=lambda v: v.std(ddof=1), ours_n="count")
-    return cells.reset_index()
+    per_seed = ok.groupby(group + ["seed"], sort=False)["auroc_percent"].mean().reset_index()
+    noise = per_seed.groupby(group, sort=False)["auroc_percent"].agg(
+        ours_seed_std=lambda v: v.std(ddof=1), ours_seeds="count")
+    return cells.join(noise).reset_index()
 
 
 def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = None,
@@ -170,8 +231,12 @@ def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = 
     """The cells of ``comparison`` that both ocbench and the published tables have: ``COLUMNS`` plus its keys."""
     published = load_published() if published is None else published
     reference = published[published["table"].isin(comparison.tables)].rename(columns={
-        "dataset": "published_dataset", "auc_mean": "published_mean", "auc_std": "published_std",
-        "n_seeds": "published_n"})
+        "dataset": "published_dataset", "auc_mean": "published_mean", "auc_std": "published_std"})
+    # the count of the published std, over seeds or over (normal, known class) cells (report/published.py)
+    over_cells = reference["n_cells"].notna()
+    reference = reference.assign(published_n=reference["n_cells"].where(over_cells, reference["n_seeds"]),
+                                 published_over=["cells" if c else ("seeds" if pd.notna(n) else "")
+                                                 for c, n in zip(over_cells, reference["n_seeds"])])
     if "ratio_known_outlier" in comparison.keys:
         reference = reference.assign(ratio_known_outlier=reference["ratio_known_outlier"].round(6))
     reference = reference.rename(columns={"method": "published_method"})
@@ -179,7 +244,8 @@ def compare(runs: pd.DataFrame, comparison: Comparison, settings: dict | None = 
     merged = ours.merge(reference, on=["published_dataset", *comparison.keys, "published_method"], how="inner")
     if merged.empty:
         return pd.DataFrame(columns=_columns(comparison))
-    thresholds = [flag_threshold(r.published_std, r.published_n, r.ours_std, r.ours_n) for r in merged.itertuples()]
+    thresholds = [flag_threshold(r.published_std, r.published_n, r.ours_seed_std, r.ours_seeds, r.published_over)
+                  for r in merged.itertuples()]
     merged = merged.assign(difference=merged["ours_mean"] - merged["published_mean"],
                            threshold=[t for t, _ in thresholds], flag_rule=[rule for _, rule in thresholds])
     merged["flagged"] = merged["difference"].abs() > merged["threshold"]
@@ -252,26 +318,28 @@ def published_text(mean: float, std: float, plus_minus: str = " ± ") -> str:
 
 
 def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
-    """A booktabs table: published mean ± std, ocbench's mean ± std, the difference; a flagged difference
-    is bold with a star. Methods go by their short names and the table shrinks to fit the page, as in
-    ``tables.latex_table``. Needs ``\\usepackage{booktabs,graphicx}``."""
+    """A booktabs table: published mean ± std, ocbench's mean ± std, the difference, and the threshold
+    with the rule it came from; a flagged difference is bold with a star, and the caption says the rules
+    of the table's rows only. Methods go by their short names and the table shrinks to fit the page, as
+    in ``tables.latex_table``. Needs ``\\usepackage{booktabs,graphicx}``."""
     several = rows["table"].nunique() > 1
     labels = short_labels(rows)
     protocols = _shows_protocol(comparison, rows)
     headers = ["Dataset", *(["Protocol"] if protocols else []), *(_KEY_HEADERS.get(k, k) for k in comparison.keys),
                "Method"]
-    headers += ["Published", "ocbench", r"$\Delta$"] + (["Source"] if several else [])
+    headers += ["Published", "ocbench", r"$\Delta$", "Flag at"] + (["Source"] if several else [])
     lines = [
         "% published against ocbench, written by `ocbench summary`; needs \\usepackage{booktabs,graphicx}",
         r"\begin{table}[t]",
         r"\centering",
         f"\\caption{{{latex_escape(comparison.title)}: test AUROC (\\%), published mean $\\pm$ std against "
         r"ocbench's mean $\pm$ std; $\Delta$ is ocbench minus published, in bold with a star where it exceeds "
-        r"what seed noise explains." + (_protocol_caption(comparison) if protocols else "") + "}",
+        f"the row's threshold (Flag at: the threshold and its rule; {latex_rules_text(rows['flag_rule'])})."
+        + (_protocol_caption(comparison) if protocols else "") + "}",
         f"\\label{{tab:published-{comparison.name}}}",
     ]
     tabular = [
-        f"\\begin{{tabular}}{{{'l' * (2 + protocols + len(comparison.keys))}ccc{'l' if several else ''}}}",
+        f"\\begin{{tabular}}{{{'l' * (2 + protocols + len(comparison.keys))}cccl{'l' if several else ''}}}",
         r"\toprule",
         " & ".join(headers) + r" \\",
         r"\midrule",
@@ -283,7 +351,8 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
                  *(latex_escape(_key_text(k, getattr(row, k))) for k in comparison.keys),
                  latex_escape(label), published_text(row.published_mean, row.published_std, r"$\pm$"),
                  _mean_std(row.ours_mean, row.ours_std),
-                 f"\\textbf{{{delta}}}$^{{*}}$" if row.flagged else delta]
+                 f"\\textbf{{{delta}}}$^{{*}}$" if row.flagged else delta,
+                 f"{row.threshold:.1f} {latex_escape(row.flag_rule)}"]
         if several:
             cells.append(latex_escape(row.table))
         tabular.append(" & ".join(cells) + r" \\")
@@ -318,7 +387,7 @@ def plot_comparison(comparison: Comparison, rows: pd.DataFrame, out) -> None:
     flagged = rows[rows["flagged"]]
     if len(flagged):
         axis.scatter(flagged["published_mean"], flagged["ours_mean"], s=160, facecolors="none",
-                     edgecolors="red", linewidths=1.5, label="beyond seed noise", zorder=3)
+                     edgecolors="red", linewidths=1.5, label=flagged_legend(flagged["flag_rule"]), zorder=3)
     values = pd.concat([rows["published_mean"], rows["ours_mean"]])
     low, high = float(values.min()) - 3, float(values.max()) + 3
     axis.plot([low, high], [low, high], color="grey", linestyle="--", linewidth=1, label="identity")

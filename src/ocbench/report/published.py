@@ -8,14 +8,16 @@ know stops the report with one line, before a number is compared.
 
 Columns of a table: ``dataset``, ``method`` (registry names), ``auc_mean`` and
 ``auc_std`` (AUROC in percent; a blank std: the source gives none), ``n_seeds`` (how
-many runs the mean and std are over, blank when the source does not say), ``source``
+many seeds the mean and std are over, blank when the source does not say) or, for a
+table whose std is a spread over (normal, known anomaly class) cells (the Deep SAD
+paper's), ``n_cells`` (how many such cells, from the paper's protocol), ``source``
 (``same`` repeats the row above, ``same (note)`` adds a note), and the keys of its
 cells: ``normal_class``, ``ratio_known_outlier`` (γ_l of the Deep SAD paper) or
 ``n_normal_classes`` (the size of the normal group).
 
 A table is copied as its source gives it: the names a source uses for what ocbench names
 otherwise are translated on reading (``ALIASES``, ``CLASS_OF_DATASET``), and a table
-without ``n_seeds`` takes the count its source names ("10 seeds").
+without ``n_seeds`` (nor ``n_cells``) takes the count its source names ("10 seeds").
 """
 from __future__ import annotations
 
@@ -29,17 +31,18 @@ from ..data.sources import DATASETS
 from ..detectors import METHODS
 from ..errors import OcbenchError
 
-PUBLISHED_COLUMNS = ["dataset", "normal", "method", "auc_mean", "auc_std", "n_seeds", "source", "table"]
+PUBLISHED_COLUMNS = ["dataset", "normal", "method", "auc_mean", "auc_std", "n_seeds", "n_cells", "source", "table"]
 #: keys that only some tables have: the Deep SAD labelled-ratio grid and the size of the normal group
 EXTRA_KEYS = ["ratio_known_outlier", "n_normal_classes"]
 #: columns a published CSV may have (``normal_class`` becomes ``normal``)
-FILE_COLUMNS = ["dataset", "normal_class", "method", "auc_mean", "auc_std", "n_seeds", "source", *EXTRA_KEYS]
+FILE_COLUMNS = ["dataset", "normal_class", "method", "auc_mean", "auc_std", "n_seeds", "n_cells", "source",
+                *EXTRA_KEYS]
 REQUIRED_COLUMNS = ["dataset", "method", "auc_mean", "source"]
 #: names a published table may use although ocbench does not run them, and why; a name
 #: that joins the registry leaves this list by itself
 PUBLISHED_ONLY = {
     "dataset": {},
-    "method": {"supervised": "the Deep SAD paper's supervised classifier baseline, not an ocbench method"},
+    "method": {},
 }
 _SAME = "same"
 #: names a source uses, by table ("*": every table), and ocbench's name for the same thing (SOURCES.md)
@@ -85,7 +88,7 @@ def read_published_table(name: str, text: str) -> pd.DataFrame:
     table = table.rename(columns={"normal_class": "normal"})
     if "normal" not in table.columns:
         table["normal"] = ""
-    for column in ("auc_std", "n_seeds"):
+    for column in ("auc_std", "n_seeds", "n_cells"):
         if column not in table.columns:
             table[column] = float("nan")
     table["normal"] = table["normal"].fillna("")
@@ -103,6 +106,8 @@ def _translate(name: str, table: pd.DataFrame) -> pd.DataFrame:
         for scope in ("*", name):
             table[kind] = table[kind].replace(ALIASES.get(scope, {}).get(kind, {}))
     named = pd.to_numeric(table["source"].str.extract(_SEEDS_IN_SOURCE)[0], errors="coerce")
+    # the source's count is over seeds, unless the table counts its std over cells (n_cells)
+    named = named.where(pd.to_numeric(table["n_cells"], errors="coerce").isna())
     table["n_seeds"] = pd.to_numeric(table["n_seeds"], errors="coerce").fillna(named)
     return table
 
@@ -144,6 +149,11 @@ def check_published(published: pd.DataFrame) -> pd.DataFrame:
             blank = column == "auc_std" and math.isnan(value)
             if not blank and not 0 <= value <= 100:
                 raise OcbenchError(f"{where}: {column} {value} is not an AUROC in percent (0-100)")
+        for column, value in (("n_seeds", row.n_seeds), ("n_cells", row.n_cells)):
+            if not math.isnan(value) and not (value == int(value) and value >= 1):
+                raise OcbenchError(f"{where}: {column} {value:g} must be a whole number >= 1 (or blank: not given)")
+        if not (math.isnan(row.n_seeds) or math.isnan(row.n_cells)):
+            raise OcbenchError(f"{where}: both n_seeds and n_cells are given; the std is over one or the other")
     return published
 
 

@@ -17,7 +17,7 @@ from ..data.splits import INDUCTIVE
 from ..errors import OcbenchError
 from ..io import atomic_path, one_line
 from .collect import RUN_KEYS, method_labels
-from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, write_comparisons
+from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, rules_text, write_comparisons
 from .rank_layout import rank_figure_name
 from .ranks import ranks_markdown, read_ranks
 from .tables import markdown_table
@@ -90,9 +90,9 @@ def _per_dataset(runs: pd.DataFrame, figure: str | None = None) -> list[str]:
 def _comparison_section(comparison, rows: pd.DataFrame) -> list[str]:
     flagged = int(rows["flagged"].sum())
     lines = [f"### {comparison.title}", "",
-             f"{comparison.note}. {len(rows)} cells, {flagged} flagged: the difference exceeds what seed noise "
-             "explains (2·sqrt(σ₁²/n₁ + σ₂²/n₂) with both stds and counts known, else twice the published std, "
-             "else 2 AUROC; the *threshold* column).", ""]
+             f"{comparison.note}. {len(rows)} cells, {flagged} flagged: the difference exceeds the row's "
+             f"*threshold*, by the rule in brackets beside it ({rules_text(rows['flag_rule'])}; σ₁, n₁: the "
+             "published std and its count, σ₂, n₂: ocbench's std over seeds and its seeds).", ""]
     for dataset in pd.unique(rows["dataset"]):
         if dataset in STAND_INS:
             lines += [f"**{dataset} vs {STAND_INS[dataset][0]}**: {STAND_INS[dataset][1]}.", ""]
