@@ -104,6 +104,14 @@ def _check_config(args):
         print(f"{args.config}: Snakemake would run {_planned_jobs(args.snakefile, args.config)} jobs now")
 
 
+def _estimate(args):
+    from .config import load_config_file
+    from .cost import estimate, format_estimate
+
+    print(format_estimate(estimate(load_config_file(args.config), args.config, args.device, args.calibration),
+                          list_jobs=args.jobs))
+
+
 def _planned_jobs(snakefile: str, configfile: str) -> str:
     """The 'total' of the workflow's dry run (the jobs still to run, given the files already made)."""
     import re
@@ -208,6 +216,16 @@ def _add_job_commands(sub) -> None:
     p.add_argument("--snakefile", help="also count the jobs a dry run of this workflow plans (Snakemake's total); "
                                        "default ./Snakefile where there is one, '' for none")
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser("estimate", help="predict each job's time before anything runs (docs/cost.md); "
+                                        "times what the calibration file lacks on this machine first")
+    p.add_argument("config")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="train every deep run on this device "
+                                                              "(default: the config's devices)")
+    p.add_argument("--calibration", help="calibration file to read (default: DATADIR/calibration/DEVICE.json, "
+                                         "for cuda else the one that ships with ocbench)")
+    p.add_argument("--jobs", type=int, default=20, help="list at most this many training jobs, the longest")
+    p.set_defaults(func=_estimate)
 
 
 def build_parser() -> argparse.ArgumentParser:
