@@ -48,17 +48,27 @@ def hand_value(spec: dict):
     if kind == "record":
         return {"form": "linear", "a": 0.01, "b": 1e-5}  # 10 ms a run, 10 µs a score
     if kind == "report":
-        return {"roc_curve": 0.5, "extremes_picture": 0.25}[spec["what"]]
+        return {"roc_curve": 0.5, "roc_panel": 0.125, "extremes_picture": 0.25}[spec["what"]]
     raise AssertionError(f"no hand value for {spec}")
 
 
 def write_calibration(path, config: dict) -> None:
-    """A calibration file holding ``hand_value`` of every timing the config asks for."""
+    """A calibration file holding ``hand_value`` of every timing the config asks for, as the CPU seconds
+    of the host's work and three times that as its wall seconds; as the wall seconds of CUDA work (and
+    no CPU seconds: the estimate reads a GPU's time off the wall clock)."""
     needs = Needs()
     CostModel(config, needs, auto_device="cuda" if "cuda" in config["devices"] else "cpu").workflow_costs()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"format": 1, "machine": {}, "entries": {
-        key: {"value": hand_value(spec)} for key, spec in needs.specs.items()}}))
+
+    def times(value, factor):
+        if isinstance(value, dict):
+            return dict(value, a=value["a"] * factor, b=value["b"] * (factor if value["form"] == "linear" else 1))
+        return value * factor
+
+    entries = {key: ({"cpu": 0.0, "wall": hand_value(spec)} if spec.get("device") == "cuda"
+                     else {"cpu": hand_value(spec), "wall": times(hand_value(spec), 3)})
+               for key, spec in needs.specs.items()}
+    path.write_text(json.dumps({"format": 1, "machine": {}, "entries": entries}))
 
 
 def tiny(tmp_path, **changes) -> dict:
@@ -100,13 +110,18 @@ def test_tiny_config_estimate_is_the_sum_worked_by_hand(tmp_path):
     assert job.parts["fit"] == pytest.approx(2 * (0.12 + 0.4))
     assert job.seconds == pytest.approx(JOB)
     splits = [j for j in result.jobs if j.rule == "split"]
-    assert len(splits) == 2 and all(j.seconds == 1.0 for j in splits)
+    assert [j.seconds for j in splits] == [pytest.approx(1.0 + 0.0392)] * 2  # a start, the prepared file read
+    (roc,) = [j for j in result.jobs if j.rule == "plot_roc"]
+    assert roc.seconds == pytest.approx(3.0 + 6 * 0.5 + 3 * 0.125)  # a curve per run, a panel per method
     extremes = [j for j in result.jobs if j.rule == "plot_extremes"]
     # 6 pictures of seed 1, each 0.25 s and a read of the prepared file (3.92e6 bytes x 1e-8)
     assert [j.seconds for j in extremes] == [pytest.approx(3.0 + 6 * (0.25 + 0.0392))]
     text = format_estimate(result)
     assert "longest job: run_batch mnist5k/one_class/seed1/cpu, 7.8 s" in text
     assert "0 GPU-hours" in text
+    # the wall seconds the calibration measured (here three times the CPU seconds) on request
+    walls = [j for j in estimate(config, measure=False, clock="wall").jobs if j.rule == "run_batch"]
+    assert walls[0].seconds == pytest.approx(3 * JOB)
 
 
 def test_stacks_on_cuda_share_one_stacks_batches(tmp_path):
@@ -193,11 +208,14 @@ def test_calibration_times_a_step_a_forward_pass_and_a_shallow_law():
     step, _ = measure({"kind": "step", "net": "wine_mlp", "module": "autoencoder", "batch_size": 32,
                        "device": "cpu"})
     forward, _ = measure({"kind": "forward", "net": "wine_mlp", "module": "encoder", "device": "cpu"})
-    assert 0 < forward < step < 1  # one sample's codes cost less than a batch's training step
+    for clock in ("cpu", "wall"):
+        assert 0 < forward[clock] < step[clock] < 1  # one sample's codes cost less than a batch's training step
     law, probes = measure({"kind": "shallow", "method": "isoforest", "params": {"n_estimators": 10}, "dim": 13,
                            "validation_ratio": 0.0, "test_ratio": 0.7, "labelled_ratio": 0.0}, size=100)
-    assert [n for n, _ in probes] == [32, 64, 100]  # doubling, the last at the size asked for
-    (n1, t1), (n2, t2) = probes[-2:]
-    assert law["a"] * n2 ** law["b"] == pytest.approx(t2) and law["a"] * n1 ** law["b"] == pytest.approx(t1) \
-        or law["b"] == 0.0
+    assert [n for n, _, _ in probes] == [32, 64, 100]  # doubling, the last at the size asked for
+    for clock, column in (("wall", 1), ("cpu", 2)):  # the power law passes through the two largest probes
+        (n1, t1), (n2, t2) = [(p[0], p[column]) for p in probes[-2:]]
+        a, b = law[clock]["a"], law[clock]["b"]
+        assert a * n2 ** b == pytest.approx(t2)
+        assert b == 0.0 or a * n1 ** b == pytest.approx(t1)
     assert spec_key({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'

@@ -108,8 +108,8 @@ def _estimate(args):
     from .config import load_config_file
     from .cost import estimate, format_estimate
 
-    print(format_estimate(estimate(load_config_file(args.config), args.config, args.device, args.calibration),
-                          list_jobs=args.jobs))
+    print(format_estimate(estimate(load_config_file(args.config), args.config, args.device, args.calibration,
+                                   clock=args.clock), list_jobs=args.jobs))
 
 
 def _planned_jobs(snakefile: str, configfile: str) -> str:
@@ -224,6 +224,8 @@ def _add_job_commands(sub) -> None:
                                                               "(default: the config's devices)")
     p.add_argument("--calibration", help="calibration file to read (default: DATADIR/calibration/DEVICE.json, "
                                          "for cuda else the one that ships with ocbench)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="cpu: the time of one dedicated core; wall: as timed on this machine at its load")
     p.add_argument("--jobs", type=int, default=20, help="list at most this many training jobs, the longest")
     p.set_defaults(func=_estimate)
 

@@ -29,6 +29,10 @@ class Estimate:
     jobs: list[JobCost]
     calibration: Calibration
 
+    @property
+    def clock(self) -> str:
+        return self.calibration.clock
+
 
 def with_device(config: dict, device: str | None) -> dict:
     """The config with every run that trains on a device moved to ``device`` (None: as the config says)."""
@@ -52,15 +56,17 @@ def estimate_device(config: dict) -> str:
 
 
 def estimate(config: dict, config_name: str = "config", device: str | None = None, calibration_file=None,
-             measure: bool = True) -> Estimate:
+             measure: bool = True, clock: str = "cpu") -> Estimate:
     """Every job's predicted seconds for the validated ``config`` (its deep runs on ``device`` when given).
 
     The timings the calibration lacks are measured first when ``measure`` (CPU timings
     here; CUDA ones where torch sees a GPU); otherwise a missing one is an error.
+    ``clock``: ``cpu``, the seconds of one dedicated core, or ``wall``, as the calibration
+    measured them on this machine at its load (``calibration.CLOCKS``).
     """
     config = with_device(config, device)
     on = estimate_device(config)
-    calibration = Calibration(calibration_files(config, on, calibration_file))
+    calibration = Calibration(calibration_files(config, on, calibration_file), clock)
     needs = Needs()
     CostModel(config, needs, auto_device=on).workflow_costs()
     if measure:
@@ -106,7 +112,9 @@ def format_estimate(result: Estimate, list_jobs: int = 20) -> str:
     jobs = result.jobs
     batches = sorted((j for j in jobs if j.rule == "run_batch"), key=lambda j: -j.seconds)
     lines = [f"{result.config_name}: {len(jobs)} jobs, {len(batches)} training jobs (run_batch)"
-             + (f", deep runs on {result.device}" if result.device else "")]
+             + (f", deep runs on {result.device}" if result.device else "")
+             + ("; CPU seconds of one dedicated core" if result.clock == "cpu"
+                else "; wall seconds at the calibration's load") + ", a GPU's wall seconds"]
     lines += [f"calibration {line}" for line in result.calibration.machines()]
     parts = ("start", "data", "pretrain", "fit", "score", "record")
     shown = batches if len(batches) <= list_jobs else batches[:list_jobs]

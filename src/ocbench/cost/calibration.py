@@ -1,8 +1,12 @@
 """The calibration: what one batch, one sample, one process start... costs on this machine, timed once.
 
 A calibration file holds one entry per *spec* (``model.py``: what was timed, as a small
-dict), its value in seconds, or a fitted law ``{"form": "power"|"linear", "a", "b"}``
-with the probes it was fitted to, and the machine it was measured on. ``ocbench
+dict): its ``cpu`` and ``wall`` seconds, each a number or a fitted law ``{"form":
+"power"|"linear", "a", "b"}`` with the probes it was fitted to, and the machine it was
+measured on. The CPU seconds (this process's, or a new process's) are what one
+dedicated core takes, also on a shared and loaded machine, whose wall clock also counts
+the waits for a core: the estimate predicts CPU seconds (``CLOCKS``), and wall seconds
+for the work of a GPU, whose time is not the CPU's. ``ocbench
 estimate`` times the specs a config asks for that its file lacks, on one thread, as the
 workflow's jobs run (``threads: 1``), and adds them to the file; later estimates read
 them back. CUDA specs can only be timed where torch sees a GPU; elsewhere a file
@@ -34,6 +38,7 @@ import logging
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,11 +94,19 @@ class Needs:
         return self.seconds(spec)
 
 
-class Calibration:
-    """The entries of calibration files, looked up in order (a CUDA file first, then this machine's CPU one)."""
+#: what a timing is read as: the CPU seconds of one core (the default), or the wall seconds measured
+CLOCKS = ("cpu", "wall")
 
-    def __init__(self, files: list[Path]):
+
+class Calibration:
+    """The entries of calibration files, looked up in order (a CUDA file first, then this machine's CPU one),
+    read as ``clock`` seconds (CUDA timings always as wall seconds)."""
+
+    def __init__(self, files: list[Path], clock: str = "cpu"):
+        if clock not in CLOCKS:
+            raise OcbenchError(f"clock {clock!r} is not one of {', '.join(CLOCKS)}")
         self.files = [Path(f) for f in files]
+        self.clock = clock
         self.data = [self._read(f) for f in self.files]
 
     @staticmethod
@@ -111,9 +124,10 @@ class Calibration:
 
     def entry(self, spec: dict):
         key = spec_key(spec)
+        clock = "wall" if spec.get("device") == "cuda" else self.clock
         for data in self.data:
             if key in data["entries"]:
-                return data["entries"][key]["value"]
+                return data["entries"][key][clock]
         raise MissingCalibration([spec], self.files)
 
     def seconds(self, spec: dict) -> float:
@@ -148,11 +162,12 @@ class Calibration:
                              f"{m.get('load', '?')}")
         return lines
 
-    def add(self, index: int, spec: dict, value, probes=None) -> None:
-        """Record a timing in the ``index``-th file, written at once (an interrupted calibration keeps it)."""
+    def add(self, index: int, spec: dict, value: dict, probes=None) -> None:
+        """Record a timing (``{"cpu": ..., "wall": ...}``) in the ``index``-th file, written at once (an
+        interrupted calibration keeps it)."""
         data = self.data[index]
         data["machine"] = machine_description(spec.get("device", "cpu")) | {"date": _today()}
-        data["entries"][spec_key(spec)] = {"value": value, **({"probes": probes} if probes else {})}
+        data["entries"][spec_key(spec)] = {**value, **({"probes": probes} if probes else {})}
         write_json(self.files[index], data)
 
 
@@ -268,20 +283,25 @@ def single_thread():
 POWER_LAWS = ("shallow", "finch")
 
 
-def measure(spec: dict, size: int = 0):
-    """The value of one spec (seconds, or a law), and the probes behind a law (up to ``size`` while cheap)."""
+def measure(spec: dict, size: int = 0) -> tuple[dict, list | None]:
+    """The ``{"cpu": ..., "wall": ...}`` seconds of one spec (numbers, or laws), and the probes
+    (``[n, wall, cpu]``) behind a law, taken up to ``size`` while cheap."""
     kind = spec["kind"]
     if kind in POWER_LAWS:
         return _power_law(spec, size)
     if kind == "record":
         return _record_line()
-    return _MEASURES[kind](spec), None
+    seconds = _MEASURES[kind](spec)
+    return {"cpu": float(seconds[1]), "wall": float(seconds[0])}, None
 
 
-def _timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+def _timed(fn) -> np.ndarray:
+    """The (wall, CPU) seconds of ``fn()``, as an array: per-step and per-sample figures divide it."""
+    from ..runs import Clock
+
+    with Clock() as clock:
+        fn()
+    return np.array([clock.wall, clock.cpu])
 
 
 @contextlib.contextmanager
@@ -311,10 +331,10 @@ def _module_loss(module: str):
     return lambda forward, xb: forward(xb).pow(2).sum(dim=1).mean()  # Deep SVDD's, about the centre 0
 
 
-def _per_step(train, batches_per_epoch: int) -> float:
+def _per_step(train, batches_per_epoch: int) -> np.ndarray:
     """Seconds per batch of ``train(epochs)``: one warm-up epoch, then enough epochs for ``TIMED_SECONDS``."""
     with _quiet("ocbench.training"):
-        first = _timed(lambda: train(1)) / batches_per_epoch
+        first = _timed(lambda: train(1))[0] / batches_per_epoch
         epochs = max(1, min(50, round(TIMED_SECONDS / max(first * batches_per_epoch, 1e-6))))
         return _timed(lambda: train(epochs)) / (epochs * batches_per_epoch)
 
@@ -324,7 +344,7 @@ def _random(shape, device):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(0)).to(device)
 
 
-def _measure_step(spec: dict) -> float:
+def _measure_step(spec: dict) -> np.ndarray:
     from ..nets import NETS
     from ..training import TrainConfig, set_up_training_process, train_network
 
@@ -338,7 +358,7 @@ def _measure_step(spec: dict) -> float:
         batches)
 
 
-def _measure_stacked_step(spec: dict) -> float:
+def _measure_stacked_step(spec: dict) -> np.ndarray:
     from ..nets import NETS
     from ..training import TrainConfig, set_up_training_process, train_stacked
 
@@ -353,7 +373,7 @@ def _measure_stacked_step(spec: dict) -> float:
         seeds=list(range(k)), names=[str(i) for i in range(k)]), batches)
 
 
-def _measure_forward(spec: dict) -> float:
+def _measure_forward(spec: dict) -> np.ndarray:
     import torch
 
     from ..nets import NETS
@@ -369,12 +389,12 @@ def _measure_forward(spec: dict) -> float:
         if spec["device"] == "cuda":
             torch.cuda.synchronize()
 
-    first = _timed(lambda: passes(1))
+    first = _timed(lambda: passes(1))[0]
     count = max(1, min(20, round(TIMED_SECONDS / max(first, 1e-6))))
     return _timed(lambda: passes(count)) / (count * n)
 
 
-def _measure_ocnn_step(spec: dict) -> float:
+def _measure_ocnn_step(spec: dict) -> np.ndarray:
     from ..detectors.objectives import ocnn_loss
     from ..detectors.ocnn import OCNNHead
     from ..training import TrainConfig, set_up_training_process, train_network
@@ -407,7 +427,7 @@ def _ss_dgm_data(spec: dict, n: int):
     return x, semi
 
 
-def _measure_ss_dgm_step(spec: dict) -> float:
+def _measure_ss_dgm_step(spec: dict) -> np.ndarray:
     from ..training import set_up_training_process
 
     set_up_training_process()
@@ -417,10 +437,10 @@ def _measure_ss_dgm_step(spec: dict) -> float:
         _ss_dgm(spec, 1, spec["batch_size"]).fit(x, semi)  # warm-up
         one = _timed(lambda: _ss_dgm(spec, 1, spec["batch_size"]).fit(x, semi))
         three = _timed(lambda: _ss_dgm(spec, 3, spec["batch_size"]).fit(x, semi))
-    return max(three - one, 0.0) / (2 * batches)
+    return np.maximum(three - one, 0.0) / (2 * batches)
 
 
-def _measure_ss_dgm_forward(spec: dict) -> float:
+def _measure_ss_dgm_forward(spec: dict) -> np.ndarray:
     x, semi = _ss_dgm_data(spec, 512)
     with _quiet("ocbench.training"):
         detector = _ss_dgm(spec, 1).fit(x, semi)
@@ -434,7 +454,7 @@ def synthetic_rows(n: int, dim: int, rng: np.random.Generator, shift: float = 0.
     return np.clip(rows, 0.0, 1.0).astype(np.float32)
 
 
-def _probe_shallow(spec: dict, n: int) -> float:
+def _probe_shallow(spec: dict, n: int) -> np.ndarray:
     from ..detectors import METHODS
 
     method = METHODS[spec["method"]]
@@ -457,7 +477,7 @@ def _probe_shallow(spec: dict, n: int) -> float:
     return _timed(lambda: (detector.fit(*args), detector.decision_function(x_eval)))
 
 
-def _probe_finch(spec: dict, n: int) -> float:
+def _probe_finch(spec: dict, n: int) -> np.ndarray:
     from ..detectors.multi_radius import finch_clusters
 
     codes = synthetic_rows(n, spec["dim"], np.random.default_rng(n))
@@ -466,19 +486,29 @@ def _probe_finch(spec: dict, n: int) -> float:
 
 def _power_law(spec: dict, size: int):
     """Probes at doubling sizes up to ``size`` (the last one at ``size`` itself) while each takes less than
-    ``PROBE_SECONDS``; the power law through the two largest."""
+    ``PROBE_SECONDS``; the power laws (wall and CPU) through the two largest."""
     probe = _probe_shallow if spec["kind"] == "shallow" else _probe_finch
     probes = []
     n = 32
     while True:
         seconds = probe(spec, n)
-        probes.append([n, seconds])
-        if len(probes) >= 2 and (seconds >= PROBE_SECONDS or (size and n >= size) or n >= 16384):
+        probes.append([n, float(seconds[0]), float(seconds[1])])
+        if len(probes) >= 2 and (seconds[0] >= PROBE_SECONDS or (size and n >= size) or n >= 16384):
             break
         n = min(2 * n, size) if 2 * n > size > n else 2 * n
-    (n1, t1), (n2, t2) = probes[-2], probes[-1]
-    b = max(math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(n2 / n1), 0.0)
-    return {"form": "power", "a": t2 / n2 ** b, "b": b}, probes
+    return {clock: _law_through(probes[-2], probes[-1], column, "power")
+            for clock, column in (("wall", 1), ("cpu", 2))}, probes
+
+
+def _law_through(first, second, column: int, form: str) -> dict:
+    """The power law (or line) through two probes ``[n, wall, cpu]``, of the wall or CPU ``column``;
+    never decreasing with the size."""
+    (n1, t1), (n2, t2) = (first[0], first[column]), (second[0], second[column])
+    if form == "power":
+        b = max(math.log(max(t2, 1e-9) / max(t1, 1e-9)) / math.log(n2 / n1), 0.0)
+        return {"form": "power", "a": t2 / n2 ** b, "b": b}
+    b = max((t2 - t1) / (n2 - n1), 0.0)
+    return {"form": "linear", "a": max(t1 - b * n1, 0.0), "b": b}
 
 
 def _record_line():
@@ -495,16 +525,18 @@ def _record_line():
                            y_test=np.r_[np.zeros(n_test - 20), np.ones(20)].astype(np.int64),
                            test_index=np.arange(n_test), test_class=np.zeros(n_test, dtype=np.int64),
                            validation=np.zeros(0, dtype=np.int64), evaluation=np.arange(n_test), split_info={})
-            started = time.perf_counter()
-            metrics = run_method("isoforest", None, None, "unit", None, "cpu", 0, {"n_estimators": 5}, None,
-                                 Path(folder) / f"run{len(points)}", data=data)
-            points.append([n_test, time.perf_counter() - started - metrics["train_time_s"] - metrics["test_time_s"]])
-    (n1, t1), (n2, t2) = points[1:]
-    b = max((t2 - t1) / (n2 - n1), 0.0)
-    return {"form": "linear", "a": max(t1 - b * n1, 0.0), "b": b}, points[1:]
+            metrics = {}
+            whole = _timed(lambda: metrics.update(run_method(
+                "isoforest", None, None, "unit", None, "cpu", 0, {"n_estimators": 5}, None,
+                Path(folder) / f"run{len(points)}", data=data)))
+            fitted = np.array([metrics["train_time_s"] + metrics["test_time_s"],
+                               metrics["train_cpu_s"] + metrics["test_cpu_s"]])
+            points.append([n_test, *map(float, whole - fitted)])
+    return {clock: _law_through(points[1], points[2], column, "linear")
+            for clock, column in (("wall", 1), ("cpu", 2))}, points[1:]
 
 
-def _measure_read(spec: dict) -> float:
+def _measure_read(spec: dict) -> np.ndarray:
     from ..data.prepared import load_npz, save_npz
     from ..io import sha256_file
 
@@ -517,7 +549,7 @@ def _measure_read(spec: dict) -> float:
     return seconds / array.nbytes
 
 
-def _measure_preprocess(spec: dict) -> float:
+def _measure_preprocess(spec: dict) -> np.ndarray:
     from ..data.preprocess import DATA_KINDS, preprocess
 
     rng = np.random.default_rng(0)
@@ -543,22 +575,27 @@ START_CODE = {
 }
 
 
-def _measure_start(spec: dict) -> float:
+def _measure_start(spec: dict) -> np.ndarray:
+    import resource
+
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join(p for p in [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]
                                           if p))
     command = [sys.executable, "-c", START_CODE[spec["command"]]]
     times = []
     for _ in range(3):  # the first warms the page cache, as the workflow's earlier jobs do
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, env=env, capture_output=True, text=True)
-        times.append(time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append([wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime])
         if result.returncode != 0:
             raise OcbenchError(f"calibrating the start of {spec['command']} failed: {result.stderr.strip()[-300:]}")
-    return float(np.mean(times[1:]))
+    return np.mean(times[1:], axis=0)
 
 
-def _measure_report(spec: dict) -> float:
+def _measure_report(spec: dict) -> np.ndarray:
     from ..data.prepared import save_npz
     from ..report import plots
 
@@ -570,11 +607,18 @@ def _measure_report(spec: dict) -> float:
         scores.parent.mkdir(parents=True)
         scores.write_text("index,label,score\n" + "".join(
             f"{i},{int(i % 10 == 0)},{float(s)!r}\n" for i, s in enumerate(rng.random(n))))
-        if spec["what"] == "roc_curve":
-            paths = [scores] * 8
+        if spec["what"] in ("roc_curve", "roc_panel"):
+            # a panel per method, a curve per run: 8 runs of one method, then of 8 methods
+            paths = []
+            for i in range(8):
+                method = "kde" if spec["what"] == "roc_curve" else f"method{i}"
+                path = folder / "runs" / "mnist" / "one_class" / str(i) / "seed2" / method / "cpu" / "scores.csv"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(scores, path)
+                paths.append(path)
             plots.plot_roc(paths[:1], folder / "warm.png")
-            return (_timed(lambda: plots.plot_roc(paths, folder / "roc.png"))
-                    - _timed(lambda: plots.plot_roc(paths[:1], folder / "one.png"))) / (len(paths) - 1)
+            one = _timed(lambda: plots.plot_roc(paths[:1], folder / "one.png"))
+            return (_timed(lambda: plots.plot_roc(paths, folder / "roc.png")) - one) / (len(paths) - 1)
         prepared = folder / "prepared.npz"
         save_npz({"x_train": np.zeros((1, 1, 28, 28), np.uint8), "y_train": np.zeros(1, np.int64),
                   "x_test": rng.integers(0, 256, size=(n, 1, 28, 28), dtype=np.uint8),

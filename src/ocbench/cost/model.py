@@ -304,19 +304,22 @@ class CostModel:
         for dataset in datasets:
             jobs.append(JobCost("fetch", dataset, parts={"start": start["light"]}))
             jobs.append(JobCost("prepare", dataset, parts={"start": start["light"]}))
+        per_byte = self.costs.seconds({"kind": "read", "what": "per_byte"})
         for split in dict.fromkeys((r.dataset, r.setting, r.normal, r.seed) for r in grid):
-            jobs.append(JobCost("split", "/".join(map(str, split)), parts={"start": start["light"]}))
+            jobs.append(JobCost("split", "/".join(map(str, split)), parts={
+                "start": start["light"], "data": per_byte * prepared_bytes(split[0])}))
         jobs += list(self.batch_costs().values())
         for rule in ("collect", "tables", "plot_auroc", "summary"):
             jobs.append(JobCost(rule, rule, parts={"start": start[RULE_START[rule]]}, n_runs=len(grid)))
         curve = self.costs.seconds({"kind": "report", "what": "roc_curve"})
+        panel = self.costs.seconds({"kind": "report", "what": "roc_panel"})
         picture = self.costs.seconds({"kind": "report", "what": "extremes_picture"})
-        per_byte = self.costs.seconds({"kind": "read", "what": "per_byte"})
         seeds = self.config["extremes_seeds"]
         for dataset, setting in dataset_settings(self.config):
             family = [r for r in grid if (r.dataset, r.setting) == (dataset, setting)]
+            panels = len({(r.method, r.device) for r in family})  # a panel per method, a curve per run
             jobs.append(JobCost("plot_roc", f"{dataset}/{setting}", n_runs=len(family),
-                                parts={"start": start["plot"], "figures": len(family) * curve}))
+                                parts={"start": start["plot"], "figures": len(family) * curve + panels * panel}))
             pictured = [r for r in family if seeds is None or r.seed in seeds]
             if DATASETS[dataset].kind == "image" and pictured:  # each picture reads the prepared file
                 read = per_byte * prepared_bytes(dataset)
