@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import runs
 from ..errors import OcbenchError
@@ -28,6 +28,7 @@ class Estimate:
     device: str | None
     jobs: list[JobCost]
     calibration: Calibration
+    unpredicted: dict[str, int] = field(default_factory=dict)
 
     @property
     def clock(self) -> str:
@@ -71,8 +72,8 @@ def estimate(config: dict, config_name: str = "config", device: str | None = Non
     CostModel(config, needs, auto_device=on).workflow_costs()
     if measure:
         calibrate(calibration, list(needs.specs.values()), needs.sizes)
-    jobs = CostModel(config, calibration, auto_device=on).workflow_costs()
-    return Estimate(config_name, device, jobs, calibration)
+    model = CostModel(config, calibration, auto_device=on)
+    return Estimate(config_name, device, model.workflow_costs(), calibration, model.unpredicted())
 
 
 def batch_seconds(config: dict) -> dict:
@@ -135,6 +136,9 @@ def format_estimate(result: Estimate, list_jobs: int = 20) -> str:
         longest = max(members, key=lambda j: j.seconds)
         lines.append(f"  {rule:<14} {len(members):>6} jobs  {human(sum(j.seconds for j in members)):>10} in all, "
                      f"longest {human(longest.seconds)}")
+    if result.unpredicted:
+        lines.append("  not predicted: " + ", ".join(f"{rule} ({count} jobs)" for rule, count in
+                                                     result.unpredicted.items()))
     cpu = sum(j.seconds for j in jobs if j.device != "cuda") / 3600
     gpu = sum(j.seconds for j in jobs if j.device == "cuda") / 3600
     longest = max(jobs, key=lambda j: j.seconds)

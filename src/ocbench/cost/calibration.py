@@ -55,7 +55,7 @@ log = logging.getLogger("ocbench.cost")
 CALIBRATION_FORMAT = 1
 #: the CUDA calibrations that ship with ocbench, one per GPU model
 CALIBRATIONS = Path(__file__).with_name("calibrations")
-#: a shallow probe series stops once one probe takes this long
+#: a shallow probe series stops once one probe takes this many CPU seconds
 PROBE_SECONDS = 1.0
 #: the timed part of a ``step`` or ``forward`` measurement lasts about this long
 TIMED_SECONDS = 0.5
@@ -146,7 +146,7 @@ class Calibration:
             found = next((data["entries"][key] for data in self.data if key in data["entries"]), None)
             probes = (found or {}).get("probes") or []
             short = probes and spec["kind"] in POWER_LAWS and probes[-1][0] < sizes.get(key, 0) \
-                and probes[-1][1] < PROBE_SECONDS
+                and probes[-1][2] < PROBE_SECONDS
             if found is None or short:
                 missing.append(spec)
         return missing
@@ -486,14 +486,14 @@ def _probe_finch(spec: dict, n: int) -> np.ndarray:
 
 def _power_law(spec: dict, size: int):
     """Probes at doubling sizes up to ``size`` (the last one at ``size`` itself) while each takes less than
-    ``PROBE_SECONDS``; the power laws (wall and CPU) through the two largest."""
+    ``PROBE_SECONDS`` of CPU; the power laws (wall and CPU) through the two largest."""
     probe = _probe_shallow if spec["kind"] == "shallow" else _probe_finch
     probes = []
     n = 32
     while True:
         seconds = probe(spec, n)
         probes.append([n, float(seconds[0]), float(seconds[1])])
-        if len(probes) >= 2 and (seconds[0] >= PROBE_SECONDS or (size and n >= size) or n >= 16384):
+        if len(probes) >= 2 and (seconds[1] >= PROBE_SECONDS or (size and n >= size) or n >= 16384):
             break
         n = min(2 * n, size) if 2 * n > size > n else 2 * n
     return {clock: _law_through(probes[-2], probes[-1], column, "power")
@@ -565,6 +565,9 @@ def _measure_preprocess(spec: dict) -> np.ndarray:
 #: what a command imports before it works: the code a new process of it runs
 START_CODE = {
     "light": "import ocbench.cli, ocbench.runs, ocbench.config, ocbench.data.splits",
+    # a tabular set's jobs: its source and its 60/40 split come from scikit-learn
+    "tabular": ("import ocbench.cli, ocbench.runs, ocbench.config, ocbench.data.splits, ocbench.data.tabular\n"
+                "import sklearn.datasets, sklearn.model_selection, sklearn.preprocessing"),
     "report": "import ocbench.cli, ocbench.report.commands, ocbench.report.collect, ocbench.report.tables",
     "plot": "import ocbench.cli, ocbench.report.commands, ocbench.report.plots, ocbench.report.summary",
     "run-batch": ("import ocbench.cli, ocbench.runs, ocbench.data\n"

@@ -34,8 +34,8 @@ from .shapes import SplitShape, prepared_bytes, split_shape
 #: ("encoder": Deep SVDD-like; "autoencoder": encoder and decoder), or a model of its own
 TRAINING_KIND = {"DeepSVDD": "encoder", "DeepSAD": "encoder", "MultiRadiusDeepSVDD": "encoder",
                  "OCNN": "ocnn", "RCAE": "autoencoder", "SSDGM": "ss_dgm"}
-#: what ``runs.run_method`` writes per run (metrics, parameters, scores) is timed per
-#: run and per score line; the pictures and curves of the report per picture and curve
+#: the process start of each rule's command, by what it imports (``calibration.START_CODE``); a tabular
+#: dataset's prepare and split jobs import scikit-learn too
 RULE_START = {"fetch": "light", "prepare": "light", "split": "light", "run_batch": "run-batch",
               "collect": "report", "tables": "report", "plot_auroc": "plot", "plot_roc": "plot",
               "plot_extremes": "plot", "summary": "plot"}
@@ -290,24 +290,39 @@ class CostModel:
 
     # ---------------------------------------------------------------- every job of the workflow
 
+    def unpredicted(self) -> dict[str, int]:
+        """The jobs the model leaves out, by rule: the adversarial settings' classifier and attacks."""
+        from ..config import attack_of
+        from ..data.adversarial import attack_name
+
+        attacked = {(r.dataset, r.seed, attack_name(attack_of(self.config, r.setting))) for r in runs(self.config)
+                    if attack_of(self.config, r.setting)}
+        counts = {"train_classifier": len({(d, s) for d, s, _ in attacked}), "attack": len(attacked)}
+        return {rule: count for rule, count in counts.items() if count}
+
     def workflow_costs(self) -> list[JobCost]:
         """Every job the workflow runs for this config, ``run_batch`` and the small ones."""
         from ..config import anomaly_datasets_of, dataset_settings
         from ..data.sources import DATASETS
 
         grid = runs(self.config)
-        start = {kind: self.costs.seconds({"kind": "start", "command": kind}) for kind in set(RULE_START.values())}
-        jobs = []
         datasets = dict.fromkeys(run.dataset for run in grid)
         for run in grid:
             datasets.update(dict.fromkeys(anomaly_datasets_of(self.config, run.setting)))
+        kinds = set(RULE_START.values()) | {"tabular" for d in datasets if DATASETS[d].kind == "tabular"}
+        start = {kind: self.costs.seconds({"kind": "start", "command": kind}) for kind in kinds}
+
+        def data_start(dataset):
+            return start["tabular" if DATASETS[dataset].kind == "tabular" else "light"]
+
+        jobs = []
         for dataset in datasets:
             jobs.append(JobCost("fetch", dataset, parts={"start": start["light"]}))
-            jobs.append(JobCost("prepare", dataset, parts={"start": start["light"]}))
+            jobs.append(JobCost("prepare", dataset, parts={"start": data_start(dataset)}))
         per_byte = self.costs.seconds({"kind": "read", "what": "per_byte"})
         for split in dict.fromkeys((r.dataset, r.setting, r.normal, r.seed) for r in grid):
             jobs.append(JobCost("split", "/".join(map(str, split)), parts={
-                "start": start["light"], "data": per_byte * prepared_bytes(split[0])}))
+                "start": data_start(split[0]), "data": per_byte * prepared_bytes(split[0])}))
         jobs += list(self.batch_costs().values())
         for rule in ("collect", "tables", "plot_auroc", "summary"):
             jobs.append(JobCost(rule, rule, parts={"start": start[RULE_START[rule]]}, n_runs=len(grid)))
