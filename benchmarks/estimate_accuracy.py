@@ -2,6 +2,7 @@
 
     python benchmarks/estimate_accuracy.py config.yaml
     python benchmarks/estimate_accuracy.py benchmarks/estimate_fmnist.yaml --cores 2 --workdir /tmp/run
+    python benchmarks/estimate_accuracy.py benchmarks/estimate_fmnist.yaml --measured /tmp/run
 
 In a fresh working folder (a temporary one unless ``--workdir``) it first calibrates this
 machine for the config (``ocbench.cost.estimate``; the calibration file goes to the
@@ -12,7 +13,9 @@ job, the predicted and the measured CPU seconds (what the estimate predicts: one
 dedicated core's time) and their ratio, the measured wall seconds beside the wall
 seconds predicted from the calibration's own wall clock, per rule, and the totals, with
 the load average sampled during the run: on a shared machine the wall clock also counts
-the waits for a core, which the load stretches.
+the waits for a core, which the load stretches. ``--measured FOLDER`` compares a run this
+script made before in FOLDER (its record of the commands) with the estimate from the
+calibration there, timing what that lacks (after a change of the cost model) first.
 
 Jobs that Snakemake runs in its own process (``configuration``, ``list_batches``, ``all``)
 run no ``ocbench`` command and have no prediction. The targets (docs/cost.md): each job
@@ -114,11 +117,16 @@ def run_workflow(workdir: Path, configfile: Path, cores: int) -> tuple[float, di
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"the workflow failed:\n{result.stderr[-3000:]}")
+    return wall, read_record(record)
+
+
+def read_record(record: Path) -> dict:
+    """{(rule, job): {"wall", "cpu"}} of the stand-in's record of the commands."""
     measured = {}
     for line in record.read_text().splitlines():
         entry = json.loads(line)
         measured[job_of(entry["argv"])] = {"wall": entry["wall"], "cpu": entry["cpu"]}
-    return wall, measured
+    return measured
 
 
 def _ratio(measured: float, predicted: float) -> float:
@@ -169,13 +177,14 @@ def main(argv=None) -> int:
     parser.add_argument("config")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="run there (default: a temporary folder, removed afterwards)")
+    parser.add_argument("--measured", help="the folder of a run this script made: compare it, run nothing")
     args = parser.parse_args(argv)
 
     config = load_and_validate(yaml.safe_load(Path(args.config).read_text()))
     print(f"date: {datetime.now():%Y-%m-%d %H:%M}, machine: {os.cpu_count()} cores, "
           f"load before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     temporary = None
-    workdir = Path(args.workdir) if args.workdir else Path(temporary := tempfile.mkdtemp(prefix="ocbench-est-"))
+    workdir = Path(args.measured or args.workdir or (temporary := tempfile.mkdtemp(prefix="ocbench-est-")))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         if not Path(config["datadir"]).is_absolute():
@@ -186,13 +195,17 @@ def main(argv=None) -> int:
               + "; ".join(result.calibration.machines()))
         cpu = {(j.rule, j.name): j.seconds for j in result.jobs}
         wall = {(j.rule, j.name): j.seconds for j in estimate(config, args.config, measure=False, clock="wall").jobs}
-        configfile = workdir / "config.yaml"
-        shutil.copyfile(args.config, configfile)
-        sampler = LoadSampler()
-        sampler.start()
-        seconds, measured = run_workflow(workdir, configfile, args.cores)
-        sampler.stopped.set()
-        print(f"workflow: {human(seconds)} on {args.cores} cores; load average during the run: {sampler.summary()}")
+        if args.measured:
+            measured = read_record(workdir / "ocbench_commands.jsonl")
+        else:
+            configfile = workdir / "config.yaml"
+            shutil.copyfile(args.config, configfile)
+            sampler = LoadSampler()
+            sampler.start()
+            seconds, measured = run_workflow(workdir, configfile, args.cores)
+            sampler.stopped.set()
+            print(f"workflow: {human(seconds)} on {args.cores} cores; load average during the run: "
+                  f"{sampler.summary()}")
         print("\n".join(compare(cpu, wall, measured)))
     finally:
         if temporary:

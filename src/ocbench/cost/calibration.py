@@ -486,18 +486,35 @@ def _probe_finch(spec: dict, n: int) -> np.ndarray:
 
 def _power_law(spec: dict, size: int):
     """Probes at doubling sizes up to ``size`` (the last one at ``size`` itself) while each takes less than
-    ``PROBE_SECONDS`` of CPU; the power laws (wall and CPU) through the two largest."""
+    ``PROBE_SECONDS`` of CPU; the power laws (wall and CPU) through the two largest.
+
+    A method that fits on at most ``max_train_samples`` is probed on to twice that (while a
+    probe takes less than ten times ``PROBE_SECONDS``), so that the law's last stretch is the
+    capped one, where only the scoring grows."""
     probe = _probe_shallow if spec["kind"] == "shallow" else _probe_finch
+    cap = _training_cap(spec)
     probes = []
     n = 32
     while True:
         seconds = probe(spec, n)
         probes.append([n, float(seconds[0]), float(seconds[1])])
-        if len(probes) >= 2 and (seconds[1] >= PROBE_SECONDS or (size and n >= size) or n >= 16384):
+        capped_on = cap is not None and n < 2 * cap and seconds[1] < 10 * PROBE_SECONDS
+        if len(probes) >= 2 and ((seconds[1] >= PROBE_SECONDS and not capped_on) or (size and n >= size)
+                                 or n >= 16384):
             break
         n = min(2 * n, size) if 2 * n > size > n else 2 * n
     return {clock: _law_through(probes[-2], probes[-1], column, "power")
             for clock, column in (("wall", 1), ("cpu", 2))}, probes
+
+
+def _training_cap(spec: dict):
+    """The most training samples a shallow method fits on (``max_train_samples``), or None."""
+    if spec["kind"] != "shallow":
+        return None
+    from ..detectors import METHODS
+
+    detector = METHODS[spec["method"]].factory(dict(spec["params"]), net=None, device="cpu", seed=0, autoencoder=None)
+    return getattr(detector, "max_train_samples", None)
 
 
 def _law_through(first, second, column: int, form: str) -> dict:

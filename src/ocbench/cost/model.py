@@ -114,8 +114,8 @@ def _epochs_steps(params: dict, n: int) -> int:
 
 def _shallow_spec(method: str, params: dict, dim: int, shape: SplitShape) -> dict:
     """A shallow method's calibration: its run shape relative to the training set, so that one
-    power law in the training-set size serves every split of about that shape (the shares to one
-    significant digit: a paper preset's splits then share a few laws, not one each)."""
+    power law in the training-set size serves every split of about that shape (the shares
+    rounded, ``_share``: a paper preset's splits then share a few laws, not one each)."""
     return {"kind": "shallow", "method": method, "params": _canonical(params), "dim": int(dim),
             "validation_ratio": _share(shape.n_validation / shape.n_train) if uses_validation(method) else 0.0,
             "test_ratio": _share(shape.n_evaluation / shape.n_train),
@@ -123,7 +123,11 @@ def _shallow_spec(method: str, params: dict, dim: int, shape: SplitShape) -> dic
 
 
 def _share(value: float) -> float:
-    return float(f"{value:.1g}")
+    """``value`` to its leading digit and a half: 1.33 -> 1.5, 2.25 -> 2, 0.13 -> 0.15, 0 -> 0."""
+    if value <= 0:
+        return 0.0
+    step = 0.5 * 10 ** math.floor(math.log10(value))
+    return float(f"{round(value / step) * step:.3g}")
 
 
 def _uses_labels(method: str) -> bool:
