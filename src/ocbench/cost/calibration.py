@@ -6,10 +6,9 @@ dict): its ``cpu`` and ``wall`` seconds, each a number or a fitted law ``{"form"
 measured on. The CPU seconds (this process's, or a new process's) are what one
 dedicated core takes, also on a shared and loaded machine, whose wall clock also counts
 the waits for a core: the estimate predicts CPU seconds (``CLOCKS``), and wall seconds
-for the work of a GPU, whose time is not the CPU's. ``ocbench
-estimate`` times the specs a config asks for that its file lacks, on one thread, as the
-workflow's jobs run (``threads: 1``), and adds them to the file; later estimates read
-them back. CUDA specs can only be timed where torch sees a GPU; elsewhere a file
+for the work of a GPU, whose time is not the CPU's. ``ocbench estimate`` times the specs
+a config asks for that its file lacks, on one thread, as the workflow's jobs run
+(``threads: 1``), and adds them to the file; later estimates read them back. CUDA specs can only be timed where torch sees a GPU; elsewhere a file
 recorded on that GPU model stands in (``CALIBRATIONS``, or ``--calibration FILE``).
 
 The timings (``measure``):
@@ -21,13 +20,14 @@ The timings (``measure``):
 - ``ocnn_step``, ``ss_dgm_step``, ``ss_dgm_forward``: OC-NN's head and SS-DGM's model
   the same way (SS-DGM by the difference of fits of 3 and 1 epochs);
 - ``shallow``, ``finch``: the method (or the clustering) fitted and scored on synthetic
-  data of the run's shape at doubling training-set sizes until one probe takes about
-  ``PROBE_SECONDS``; the power law through the two largest probes is kept;
+  data of the run's shape at doubling training-set sizes, up to the largest the config
+  needs or until one probe takes ``PROBE_SECONDS`` of CPU (past a ``max_train_samples``
+  cap to twice the cap); the power law through the two largest probes is kept;
 - ``record``: a run's files (``runs.run_method`` minus its fit and score), per run and per score;
 - ``read``, ``preprocess``: reading and hashing a prepared file per byte; a
   preprocessing per value;
-- ``start``: a new process importing what a command imports;
-- ``report``: an ROC curve per score, an extremes picture.
+- ``start``: a new process importing what a command imports (``START_CODE``);
+- ``report``: an ROC curve per run and a panel per method, an extremes picture.
 """
 from __future__ import annotations
 
