@@ -10,7 +10,7 @@ import yaml
 from ocbench.cli import main
 from ocbench.config import Batch, load_and_validate
 from ocbench.cost import batch_seconds, estimate, format_estimate, runtime_minutes
-from ocbench.cost.calibration import Needs, measure, spec_key
+from ocbench.cost.calibration import Needs, evaluate_law, measure, spec_key
 from ocbench.cost.model import CostModel, steps_per_epoch
 
 from test_slurm import PROFILE, planned_resources, slurm_cluster  # noqa: F401 (a fixture)
@@ -138,6 +138,16 @@ def test_stacks_on_cuda_share_one_stacks_batches(tmp_path):
     seconds = 5.0 + 2 * (0.0392 + 0.010976 + 0.40 + 0.10 + 0.045 + 0.019)
     assert job.seconds == pytest.approx(seconds)
     assert f"{seconds / 3600:.3g} GPU-hours" in format_estimate(result)
+
+
+def test_laws_power_linear_and_capped():
+    power, line = {"form": "power", "a": 1.0, "b": 2.0}, {"form": "linear", "a": 50.0, "b": 5.0}
+    assert evaluate_law(power, 5) == 25 and evaluate_law(line, 4) == 70 and evaluate_law(0.5, 99) == 0.5
+    # fitting on at most 10 samples: the power law up to the cap, the line past it
+    capped = {"form": "capped", "cap": 10, "below": power, "above": line}
+    assert [evaluate_law(capped, n) for n in (5, 10, 20)] == [25, 100, 150]
+    # no probe past the cap: the cap's value
+    assert evaluate_law(dict(capped, above=None), 20) == 100
 
 
 def test_cluster_runtime_is_the_prediction_times_the_safety_at_least_the_floor():

@@ -14,7 +14,6 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from ..config import runs
 from ..errors import OcbenchError
 from .calibration import Calibration, Needs, calibrate, calibration_files
 from .model import CostModel, JobCost
@@ -82,8 +81,7 @@ def batch_seconds(config: dict) -> dict:
     from .calibration import MissingCalibration
 
     on = estimate_device(config)
-    devices = {run.device for run in runs(config)}
-    calibration = Calibration(calibration_files(config, "cuda" if "cuda" in devices else on))
+    calibration = Calibration(calibration_files(config, on))
     try:
         costs = CostModel(config, calibration, auto_device=on).batch_costs()
     except MissingCalibration as err:

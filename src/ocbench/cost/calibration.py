@@ -172,11 +172,17 @@ class Calibration:
 
 
 def evaluate_law(value, n: float) -> float:
-    if isinstance(value, dict):
-        if value["form"] == "power":
-            return float(value["a"]) * float(n) ** float(value["b"])
-        return float(value["a"]) + float(value["b"]) * float(n)
-    return float(value)
+    """A timing at size ``n``: a number, ``a n^b`` (power), ``a + b n`` (linear), or ``capped``: the law
+    ``below`` up to the cap and the line ``above`` past it (the cap's value where there is none)."""
+    if not isinstance(value, dict):
+        return float(value)
+    if value["form"] == "capped":
+        if n <= value["cap"] or value.get("above") is None:
+            return evaluate_law(value["below"], min(n, value["cap"]))
+        return evaluate_law(value["above"], n)
+    if value["form"] == "power":
+        return float(value["a"]) * float(n) ** float(value["b"])
+    return float(value["a"]) + float(value["b"]) * float(n)
 
 
 def _today() -> str:
@@ -485,26 +491,42 @@ def _probe_finch(spec: dict, n: int) -> np.ndarray:
 
 
 def _power_law(spec: dict, size: int):
-    """Probes at doubling sizes up to ``size`` (the last one at ``size`` itself) while each takes less than
+    """Probes at doubling sizes up to ``size`` (the last one at ``size`` itself) until one takes
     ``PROBE_SECONDS`` of CPU; the power laws (wall and CPU) through the two largest.
 
-    A method that fits on at most ``max_train_samples`` is probed on to twice that (while a
-    probe takes less than ten times ``PROBE_SECONDS``), so that the law's last stretch is the
-    capped one, where only the scoring grows."""
+    A method that fits on at most ``max_train_samples`` (``cap``) costs, past the cap, its
+    fit on the cap and scores that grow with the size: it is probed on up to the cap while
+    the next probe is expected to take less than ten times ``PROBE_SECONDS``, and then,
+    where the config needs more, at the size needed (or twice the cap). Its law is
+    ``capped``: the power law below the cap, the line through the probes above it."""
     probe = _probe_shallow if spec["kind"] == "shallow" else _probe_finch
     cap = _training_cap(spec)
+    limit = min(size, cap) if size and cap else (size or cap)
     probes = []
     n = 32
     while True:
         seconds = probe(spec, n)
         probes.append([n, float(seconds[0]), float(seconds[1])])
-        capped_on = cap is not None and n < 2 * cap and seconds[1] < 10 * PROBE_SECONDS
-        if len(probes) >= 2 and ((seconds[1] >= PROBE_SECONDS and not capped_on) or (size and n >= size)
-                                 or n >= 16384):
+        if n >= 16384 or (limit and n >= limit):
             break
-        n = min(2 * n, size) if 2 * n > size > n else 2 * n
-    return {clock: _law_through(probes[-2], probes[-1], column, "power")
-            for clock, column in (("wall", 1), ("cpu", 2))}, probes
+        next_n = min(2 * n, limit) if limit and 2 * n > limit else 2 * n
+        if len(probes) >= 2:
+            growth = seconds[1] / max(probes[-2][2], 1e-9)
+            expected = seconds[1] * growth ** math.log2(next_n / n)
+            if (cap is None and seconds[1] >= PROBE_SECONDS) or (cap and expected >= 10 * PROBE_SECONDS):
+                break
+        n = next_n
+    below = {clock: _law_through(probes[-2], probes[-1], column, "power")
+             for clock, column in (("wall", 1), ("cpu", 2))}
+    if cap is None:
+        return below, probes
+    above = None
+    if probes[-1][0] == cap and size > cap:
+        probes.append([min(size, 2 * cap), *map(float, probe(spec, min(size, 2 * cap)))])
+        above = {clock: _law_through(probes[-2], probes[-1], column, "linear")
+                 for clock, column in (("wall", 1), ("cpu", 2))}
+    return {clock: {"form": "capped", "cap": cap, "below": below[clock], "above": above and above[clock]}
+            for clock in ("wall", "cpu")}, probes
 
 
 def _training_cap(spec: dict):
