@@ -162,14 +162,14 @@ def test_slurm_profile_asks_each_training_job_for_its_predicted_runtime(tmp_path
         yaml.safe_dump(config))))
     # safety 60: the limit in minutes is the predicted seconds, rounded up
     result = snakemake(tmp_path, config, *PROFILE, "--dry-run", "--config",
-                       "cluster={train: {runtime_safety: 60, runtime_floor: 1}}")
+                       "cluster={train: {runtime_safety: 60, runtime_floor: 1}}", OCBENCH_JOB_DETAILS="1")
     training = [r for rule, _, r in planned_resources(result.stdout + result.stderr) if rule == "run_batch"]
     assert [r["runtime"] for r in training] == ["8"]
     validated = load_and_validate(dict(config, datadir=str(tmp_path / "data")))
     assert batch_seconds(validated) == {Batch("mnist5k", "one_class", 1, "cpu"): pytest.approx(JOB)}
     # without a calibration, a dry run shows the floor (the SLURM executor itself stops: rules/cluster.smk)
     (tmp_path / "data" / "calibration" / "cpu.json").unlink()
-    result = snakemake(tmp_path, config, *PROFILE, "--dry-run")
+    result = snakemake(tmp_path, config, *PROFILE, "--dry-run", OCBENCH_JOB_DETAILS="1")
     assert {r["runtime"] for rule, _, r in planned_resources(result.stdout + result.stderr)
             if rule == "run_batch"} == {"30"}
 

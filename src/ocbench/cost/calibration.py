@@ -261,7 +261,7 @@ def calibrate(calibration: Calibration, specs: list[dict], sizes: dict | None = 
         raise MissingCalibration(cuda, calibration.files[:1])
     log.info("calibrating %d timings on this machine (one thread)", len(missing))
     started = time.perf_counter()
-    with single_thread(), _quiet("ocbench.training", "ocbench.detectors", "ocbench.runs"):
+    with single_thread(), _quiet("ocbench.training", "ocbench.detectors", "ocbench.jobs"):
         for spec in missing:
             index = 0 if spec.get("device") == "cuda" or len(calibration.files) == 1 else len(calibration.files) - 1
             value, probes = measure(spec, sizes.get(spec_key(spec), 0))
@@ -303,7 +303,7 @@ def measure(spec: dict, size: int = 0) -> tuple[dict, list | None]:
 
 def _timed(fn) -> np.ndarray:
     """The (wall, CPU) seconds of ``fn()``, as an array: per-step and per-sample figures divide it."""
-    from ..runs import Clock
+    from ..jobs.measure import Clock
 
     with Clock() as clock:
         fn()
@@ -551,9 +551,10 @@ def _law_through(first, second, column: int, form: str) -> dict:
 
 
 def _record_line():
-    """A run's files: ``runs.run_method`` of a cheap method, minus its fit and score, at two test sizes."""
+    """A run's files: ``jobs.method_run.run_method`` of a cheap method, minus its fit and score, at two test sizes."""
     from ..data import RunData
-    from ..runs import run_method
+    from ..jobs.method_run import run_method
+    from ..jobs.plan import one_run_plan
 
     points = []
     with tempfile.TemporaryDirectory() as folder:
@@ -565,9 +566,9 @@ def _record_line():
                            test_index=np.arange(n_test), test_class=np.zeros(n_test, dtype=np.int64),
                            validation=np.zeros(0, dtype=np.int64), evaluation=np.arange(n_test), split_info={})
             metrics = {}
-            whole = _timed(lambda: metrics.update(run_method(
-                "isoforest", None, None, "unit", None, "cpu", 0, {"n_estimators": 5}, None,
-                Path(folder) / f"run{len(points)}", data=data)))
+            plan, run = one_run_plan("isoforest", prepared="", split="", preprocessing="unit", seed=0,
+                                     run_dir=Path(folder) / f"run{len(points)}", hyper_parameters={"n_estimators": 5})
+            whole = _timed(lambda: metrics.update(run_method(plan, run, data=data)))
             fitted = np.array([metrics["train_time_s"] + metrics["test_time_s"],
                                metrics["train_cpu_s"] + metrics["test_cpu_s"]])
             points.append([n_test, *map(float, whole - fitted)])
@@ -603,13 +604,13 @@ def _measure_preprocess(spec: dict) -> np.ndarray:
 
 #: what a command imports before it works: the code a new process of it runs
 START_CODE = {
-    "light": "import ocbench.cli, ocbench.runs, ocbench.config, ocbench.data.splits",
+    "light": "import ocbench.cli, ocbench.jobs.batch, ocbench.config, ocbench.data.splits",
     # a tabular set's jobs: its source and its 60/40 split come from scikit-learn
-    "tabular": ("import ocbench.cli, ocbench.runs, ocbench.config, ocbench.data.splits, ocbench.data.tabular\n"
+    "tabular": ("import ocbench.cli, ocbench.jobs.batch, ocbench.config, ocbench.data.splits, ocbench.data.tabular\n"
                 "import sklearn.datasets, sklearn.model_selection, sklearn.preprocessing"),
     "report": "import ocbench.cli, ocbench.report.commands, ocbench.report.collect, ocbench.report.tables",
     "plot": "import ocbench.cli, ocbench.report.commands, ocbench.report.plots, ocbench.report.summary",
-    "run-batch": ("import ocbench.cli, ocbench.runs, ocbench.data\n"
+    "run-batch": ("import ocbench.cli, ocbench.jobs.batch, ocbench.data\n"
                   "from ocbench.detectors import METHODS\n"
                   "[spec.detector for spec in METHODS.values()]\n"
                   "from ocbench.training import set_up_training_process\n"

@@ -252,7 +252,7 @@ class CostModel:
     def batch_cost(self, batch: Batch, batch_runs: list) -> JobCost:
         """A ``run_batch`` job: the process start, then each split's data, autoencoder and runs."""
         from ..detectors import METHODS
-        from ..stacks import stackable
+        from ..jobs.stacks import stackable
 
         device = self.device_of(batch.device)
         job = JobCost("run_batch", f"{batch.dataset}/{batch.setting}/seed{batch.seed}/{batch.device}", device,
