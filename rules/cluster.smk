@@ -83,10 +83,22 @@ def check_slurm():
     exit_on_cluster_error(check_requests, submission_commands())
 
 
+def check_runtime_calibration():
+    """With `cluster.train.runtime: estimate`, every training job's time can be predicted from the
+    calibration (docs/cost.md; slurm executor only: a local run asks for no runtime)."""
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm" and config["cluster"]["train"]["runtime"] == "estimate":
+        try:
+            predicted_seconds()
+        except OcbenchError as err:
+            raise OcbenchError(f"cluster.train.runtime is estimate, but {err}") from None
+
+
 check_gpu_requests()
 
 
 onstart:
     check_slurm()
+    check_runtime_calibration()
     if workflow.local_exec:  # CUDA on this machine; a cluster's nodes are not this machine
         exit_on_config_error(CONFIG_SOURCES, check_local_devices, config)

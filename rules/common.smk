@@ -8,6 +8,8 @@ from pathlib import Path
 from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_job_plan, classifier_params, dataset_mirror,
                             dataset_settings, group_runs, runs, split_params)
 from ocbench.config import auto_uses_gpu
+from ocbench.cost import batch_seconds, runtime_minutes
+from ocbench.errors import OcbenchError
 from ocbench.data.adversarial import attack_name
 from ocbench.data.sources import DATASETS
 from ocbench.jobs.plan import plan_digest, write_batch_plan
@@ -222,7 +224,46 @@ def cluster_mem_mb(kind):
 
 
 def cluster_runtime(kind):
-    return int(config["cluster"][kind]["runtime"])
+    runtime = config["cluster"][kind]["runtime"]
+    return train_runtime if runtime == "estimate" else int(runtime)
+
+
+# Each training job's predicted seconds (ocbench.cost, docs/cost.md), or the error that
+# stopped the prediction, worked out once, for the first job that asks: only a cluster run
+# (and a dry run, which shows them) reads the calibration.
+PREDICTED = {}
+
+
+def predicted_seconds():
+    """{Batch: seconds}; raises the OcbenchError (one line) when the calibration lacks a timing."""
+    if not PREDICTED:
+        try:
+            PREDICTED["seconds"] = batch_seconds(config)
+        except OcbenchError as err:
+            PREDICTED["error"] = err
+    if "error" in PREDICTED:
+        raise PREDICTED["error"]
+    return PREDICTED["seconds"]
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes a training job asks the cluster for with `runtime: estimate`: the cost model's
+    prediction × runtime_safety, at least runtime_floor, times the attempt.
+
+    Local runs ignore it (and read no calibration); a job the model does not predict (the
+    classifier, the attack), and any job without a calibration, ask for the floor: the
+    SLURM executor then stops before any job (rules/cluster.smk), a dry run shows the floor.
+    """
+    train = config["cluster"]["train"]
+    floor = int(train["runtime_floor"])
+    plugin = workflow.executor_plugin
+    if "device" not in wildcards.keys() or plugin is None or plugin.name == "local" or plugin.name.endswith("jobstep"):
+        return floor
+    try:
+        seconds = predicted_seconds()[batch_of_wildcards(wildcards)]
+    except OcbenchError:
+        return floor
+    return runtime_minutes(seconds, float(train["runtime_safety"]), floor, attempt)
 
 
 def cluster_resources(kind):

@@ -57,7 +57,8 @@ def test_profile_dry_run_sends_cuda_jobs_to_the_gpu_partition(tmp_path):
         cuda = wildcards["device"] == "cuda"
         assert resources["gpu"] == ("1" if cuda else "0"), (wildcards, resources)
         assert resources["slurm_partition"] == ("gpu" if cuda else "short"), (wildcards, resources)
-        assert (resources["mem_mb"], resources["runtime"]) == ("8000", "240")
+        # runtime: estimate, and no calibration in a fresh folder: the floor (tests/test_estimate.py)
+        assert (resources["mem_mb"], resources["runtime"]) == ("8000", "30")
     small = [(rule, r) for rule, _, r in jobs if "gpu" not in r]
     assert {"prepare", "split", "collect", "tables", "plot_extremes", "summary"} <= {rule for rule, _ in small}
     for rule, resources in small:  # the small jobs of a CUDA run too: CPU partition, no GPU
@@ -95,7 +96,8 @@ def test_cluster_block_fills_each_missing_value_and_names_a_bad_one():
     load_and_validate(config)
     assert config["cluster"] == {"cpu_partition": None, "gpu_partition": "gpu", "memory_growth": 2,
                                  "small": {"mem_mb": 4000, "runtime": 10},
-                                 "train": {"mem_mb": "16000", "runtime": 240}}
+                                 "train": {"mem_mb": "16000", "runtime": "estimate", "runtime_safety": 2,
+                                           "runtime_floor": 30}}
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["cluster"] = {"train": {"mem_mb": "16G"}}
     with pytest.raises(OcbenchError, match=r"^config cluster\.train\.mem_mb: '16G' does not match"):

@@ -92,6 +92,14 @@ def _check_config(args):
         print(f"{args.config}: Snakemake would run {_planned_jobs(args.snakefile, args.config)} jobs now")
 
 
+def _estimate(args):
+    from .config import load_config_file
+    from .cost import estimate, format_estimate
+
+    print(format_estimate(estimate(load_config_file(args.config), args.config, args.device, args.calibration,
+                                   clock=args.clock), list_jobs=args.jobs))
+
+
 def _planned_jobs(snakefile: str, configfile: str) -> str:
     """The 'total' of the workflow's dry run (the jobs still to run, given the files already made)."""
     executable = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
@@ -193,6 +201,18 @@ def _add_workflow_commands(sub) -> None:
                                             "(never a live run's): then the same snakemake command resumes")
     p.add_argument("--directory", default=".", help="the workflow's working directory (default: here)")
     p.set_defaults(func=_unlock_stale)
+
+    p = sub.add_parser("estimate", help="predict each job's time before anything runs (docs/cost.md); "
+                                        "times what the calibration file lacks on this machine first")
+    p.add_argument("config")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="train every deep run on this device "
+                                                              "(default: the config's devices)")
+    p.add_argument("--calibration", help="calibration file to read (default: DATADIR/calibration/DEVICE.json, "
+                                         "for cuda else the one that ships with ocbench)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="cpu: the time of one dedicated core; wall: as timed on this machine at its load")
+    p.add_argument("--jobs", type=int, default=20, help="list at most this many training jobs, the longest")
+    p.set_defaults(func=_estimate)
 
 
 def build_parser() -> argparse.ArgumentParser:
