@@ -176,7 +176,8 @@ def test_captions_and_legends_say_seed_noise_only_where_that_rule_applied(tmp_pa
     rows = compare(collect_runs(paths), comparison)
     assert rows["flagged"].all() and "seed noise" not in set(rows["flag_rule"])
     latex = latex_comparison(comparison, rows)
-    assert "seed noise" not in latex and "our spread for both, 2" in latex and "published count unknown" in latex
+    assert "seed noise" not in latex and r"our spread for both, $2\sigma_2\sqrt{1/n_1 + 1/n_2}$" in latex
+    assert "published count unknown" in latex and "σ" not in latex  # LaTeX math, which pdflatex reads
     assert flagged_legend(rows["flag_rule"]) == "beyond its threshold"
     assert flagged_legend(["seed noise", "seed noise"]) == "beyond seed noise"
     assert flagged_legend(["seed noise", "cell spread"]) == "beyond its threshold"

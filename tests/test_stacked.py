@@ -106,7 +106,8 @@ def test_stacked_supervised_classifiers_with_drop_last_equal_separate_fits():
     alone = [make(s).fit(x, y) for s, x, y in zip(SEEDS, xs, semis)]
     assert_same_fit(stacked, alone, xs)
     for s, a in zip(stacked, alone):
-        for (name, ws), (_, wa) in zip(s.classifier_.head.state_dict().items(), a.classifier_.head.state_dict().items()):
+        heads = zip(s.classifier_.head.state_dict().items(), a.classifier_.head.state_dict().items())
+        for (name, ws), (_, wa) in heads:
             torch.testing.assert_close(ws, wa, rtol=WEIGHT_RTOL, atol=WEIGHT_ATOL, msg=lambda m: name + m)
 
 

@@ -45,21 +45,23 @@ ONE_CLASS = {"ratio_known_normal": (0,), "ratio_known_outlier": (0,), "ratio_pol
 ROUNDING = 0.05
 #: the flag's threshold where neither side has a spread
 FALLBACK_THRESHOLD = 2.0
-#: the flag's rules, by the name the ``flag_rule`` column gives, and what each says (captions, summary).
-#: σ₁, n₁: the published std and count; σ₂, n₂: ocbench's std over seeds of the cell's mean and its seeds.
+#: the flag's rules, by the name the ``flag_rule`` column gives: the threshold's formula (as text and as
+#: LaTeX) and when it applies (captions, summary). σ₁, n₁: the published std and its count; σ₂, n₂:
+#: ocbench's std over seeds of the cell's mean and its seeds.
 SEED_NOISE, CELL_SPREAD, OUR_SPREAD_FOR_BOTH, PUBLISHED_COUNT_UNKNOWN, PUBLISHED_STD, FALLBACK = (
     "seed noise", "cell spread", "our spread for both", "published count unknown", "published std", "2 AUROC")
+_TWO_MEANS = ("2·sqrt(σ₁²/n₁ + σ₂²/n₂)", r"$2\sqrt{\sigma_1^2/n_1 + \sigma_2^2/n_2}$")
 FLAG_RULES = {
-    SEED_NOISE: "seed noise, 2·sqrt(σ₁²/n₁ + σ₂²/n₂): twice the standard error of the difference of the two "
-                "means, both stds over seeds",
-    CELL_SPREAD: "cell spread, 2·sqrt(σ₁²/n₁ + σ₂²/n₂) with the paper's std over its n₁ (normal, known class) "
-                 "cells, which bounds its mean's noise from above, and ocbench's over its n₂ seeds",
-    OUR_SPREAD_FOR_BOTH: "our spread for both, 2·σ₂·sqrt(1/n₁ + 1/n₂): the paper gives its count but no std, so "
-                         "ocbench's std over seeds stands for both",
-    PUBLISHED_COUNT_UNKNOWN: "published count unknown, 2·sqrt(σ₁² + σ₂²/n₂): the paper's count taken as 1, the "
-                             "widest its mean's noise can be",
-    PUBLISHED_STD: "published std, 2·σ₁: ocbench has one seed, no spread of its own",
-    FALLBACK: "2 AUROC: neither side has a spread",
+    SEED_NOISE: (*_TWO_MEANS, "twice the standard error of the difference of the two means, both stds over seeds"),
+    CELL_SPREAD: (*_TWO_MEANS, "the paper's std over its (normal, known class) cells, which bounds its mean's "
+                               "noise from above, ocbench's over its seeds"),
+    OUR_SPREAD_FOR_BOTH: ("2·σ₂·sqrt(1/n₁ + 1/n₂)", r"$2\sigma_2\sqrt{1/n_1 + 1/n_2}$",
+                          "the paper gives its count but no std, so ocbench's std over seeds stands for both"),
+    PUBLISHED_COUNT_UNKNOWN: ("2·sqrt(σ₁² + σ₂²/n₂)", r"$2\sqrt{\sigma_1^2 + \sigma_2^2/n_2}$",
+                              "the paper's count, which it does not give, taken as 1, the widest its mean's "
+                              "noise can be"),
+    PUBLISHED_STD: ("2·σ₁", r"$2\sigma_1$", "ocbench has one seed, no spread of its own"),
+    FALLBACK: ("2", "2", "neither side has a spread"),
 }
 COLUMNS = ["dataset", "published_dataset", "setting", "protocol", "method", "published_method", "label",
            "published_mean", "published_std", "published_n", "published_over", "ours_mean", "ours_std", "ours_n",
@@ -154,22 +156,14 @@ def flagged_legend(rules) -> str:
     return "beyond seed noise" if set(rules) == {SEED_NOISE} else "beyond its threshold"
 
 
-def rules_text(rules) -> str:
-    """The rules of ``rules`` (names from ``flag_rule``), in words, in ``FLAG_RULES`` order."""
-    return "; ".join(text for name, text in FLAG_RULES.items() if name in set(rules))
-
-
-#: the rules' symbols as LaTeX writes them (pdflatex knows no σ, no subscript digits)
-_LATEX_SYMBOLS = (("σ₁²", r"$\sigma_1^2$"), ("σ₂²", r"$\sigma_2^2$"), ("σ₁", r"$\sigma_1$"), ("σ₂", r"$\sigma_2$"),
-                  ("n₁", "$n_1$"), ("n₂", "$n_2$"), ("·", r"$\cdot$"))
-
-
-def latex_rules_text(rules) -> str:
-    """``rules_text(rules)`` for a LaTeX caption: escaped, its symbols in math mode."""
-    text = latex_escape(rules_text(rules))
-    for symbol, latex in _LATEX_SYMBOLS:
-        text = text.replace(symbol, latex)
-    return text
+def rules_text(rules, latex: bool = False) -> str:
+    """The rules of ``rules`` (names from ``flag_rule``), each with its formula and when it applies,
+    in ``FLAG_RULES`` order; ``latex``: the formulas in LaTeX math and the words escaped."""
+    def one(name, formula, formula_latex, when):
+        if latex:
+            return f"{latex_escape(name)}, {formula_latex}: {latex_escape(when)}"
+        return f"{name}, {formula}: {when}"
+    return "; ".join(one(name, *rule) for name, rule in FLAG_RULES.items() if name in set(rules))
 
 
 # --------------------------------------------------------------------------- ours against published
@@ -334,7 +328,9 @@ def latex_comparison(comparison: Comparison, rows: pd.DataFrame) -> str:
         r"\centering",
         f"\\caption{{{latex_escape(comparison.title)}: test AUROC (\\%), published mean $\\pm$ std against "
         r"ocbench's mean $\pm$ std; $\Delta$ is ocbench minus published, in bold with a star where it exceeds "
-        f"the row's threshold (Flag at: the threshold and its rule; {latex_rules_text(rows['flag_rule'])})."
+        f"the row's threshold (Flag at: the threshold and its rule; {rules_text(rows['flag_rule'], latex=True)}; "
+        r"$\sigma_1, n_1$: the published std and its count, $\sigma_2, n_2$: ocbench's std over seeds and its "
+        r"seeds)."
         + (_protocol_caption(comparison) if protocols else "") + "}",
         f"\\label{{tab:published-{comparison.name}}}",
     ]
