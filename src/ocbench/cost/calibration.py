@@ -478,7 +478,7 @@ def _probe_shallow(spec: dict, n: int) -> np.ndarray:
     n_val, n_eval = int(round(spec["validation_ratio"] * n)), max(2, int(round(spec["test_ratio"] * n)))
     # a tenth anomalies, and one at least: a run's validation share holds both labels (splits.holdout_validation),
     # and with one label the methods skip their grid
-    anomalies = max(1, n_val // 10)
+    anomalies = max(1, n_val // 10) if n_val >= 2 else 0
     x_val = np.concatenate([synthetic_rows(n_val - anomalies, dim, rng), synthetic_rows(anomalies, dim, rng, 0.2)])
     y_val = np.r_[np.zeros(n_val - anomalies), np.ones(anomalies)].astype(np.int64)
     x_eval = synthetic_rows(n_eval, dim, rng)
