@@ -257,7 +257,7 @@ def train_runtime(wildcards, attempt):
     train = config["cluster"]["train"]
     floor = int(train["runtime_floor"])
     plugin = workflow.executor_plugin
-    if "device" not in wildcards.keys() or plugin is None or plugin.name == "local" or plugin.name.endswith("jobstep"):
+    if wildcards.get("device") is None or plugin is None or plugin.name == "local" or plugin.name.endswith("jobstep"):
         return floor
     try:
         seconds = predicted_seconds()[batch_of_wildcards(wildcards)]
