@@ -6,7 +6,7 @@ from ocbench.report.summary import reported_configuration
 
 # A second or two of work each: on a cluster, Snakemake runs them itself instead of through
 # sbatch, where each would wait for the scheduler and start Snakemake twice (docs/cluster.md).
-localrules: collect, tables, plot_auroc, plot_roc, plot_extremes, summary
+localrules: collect, tables, ranks, plot_auroc, plot_roc, plot_extremes, summary
 
 
 # The configuration as this workflow resolved it (every default filled), for the report's
