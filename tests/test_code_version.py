@@ -157,3 +157,20 @@ def test_every_training_job_plan_carries_the_versions_of_its_runs_and_its_autoen
     # the versions travel in the plan file's JSON and back
     assert plan.as_dict()["runs"][1]["code"] == plan.runs[1].code
     assert SplitPlan.from_dict(plan.as_dict()) == plan
+
+
+@pytest.mark.parametrize("folder", ["a_before_the_package", "z_after_the_package"])
+def test_a_plugin_version_does_not_depend_on_where_its_folder_sorts(tmp_path, folder):
+    """A run of a plugin method keeps its version when the plugin's folder moves past the package's in
+    path order (a rerun in a copied working directory refitted the plugin's runs before)."""
+    from ocbench.code_version import _digest
+
+    package = tmp_path / "m_package"
+    shutil.copytree(PACKAGE / "detectors", package / "detectors", ignore=shutil.ignore_patterns("__pycache__"))
+    plugin = tmp_path / folder / "knn_plugin.py"
+    plugin.parent.mkdir()
+    plugin.write_text("from ocbench.detectors.base import Detector\n")
+    files = [package / "detectors" / "base.py", package / "detectors" / "params.py", plugin]
+    reference = tmp_path / "knn_plugin.py"
+    reference.write_text(plugin.read_text())
+    assert _digest(package, sorted(files)) == _digest(package, [reference, *files[:2]])

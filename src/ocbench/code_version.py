@@ -231,11 +231,12 @@ def _digest(package: Path, files, definitions=()) -> str:
     """sha256 (first 12 hex digits) of each file's name and bytes, then of ``definitions``. A file
     under ``package`` is named by its relative path, any other (a plugin) by its file name, so the
     version does not depend on where the source tree or the working directory is."""
+    named = {}
+    for path in map(Path, files):
+        named[path.relative_to(package).as_posix() if path.is_relative_to(package) else f"plugin:{path.name}"] = path
     digest = hashlib.sha256()
-    for path in files:
-        path = Path(path)
-        name = path.relative_to(package).as_posix() if path.is_relative_to(package) else f"plugin:{path.name}"
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in sorted(named):  # by name: the order of absolute paths changes with where each folder is
+        digest.update(name.encode() + b"\0" + named[name].read_bytes() + b"\0")
     for definition in definitions:
         digest.update(definition.encode() + b"\0")
     return digest.hexdigest()[:12]
