@@ -11,7 +11,7 @@ from ocbench.config import auto_uses_gpu
 from ocbench.cost import batch_seconds, runtime_minutes
 from ocbench.errors import OcbenchError
 from ocbench.data.adversarial import attack_name
-from ocbench.data.sources import DATASETS
+from ocbench.data.registry import DATASETS
 from ocbench.jobs.plan import plan_digest, write_batch_plan
 from ocbench.jobs.plan_changes import describe_plan_change
 from ocbench import paths

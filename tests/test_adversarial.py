@@ -30,7 +30,7 @@ from ocbench.data.adversarial import (attack_name, attacked_images_path, classif
 from ocbench.data.pgd import pgd_attack
 from ocbench.data.images import GTSRB_ARCHIVES, GTSRB_STOP_SIGN, GTSRB_URL, check_gtsrb_mirror, gtsrb_folders
 from ocbench.data.prepared import save_npz
-from ocbench.data.sources import DATASETS
+from ocbench.data.registry import DATASETS
 from ocbench.errors import OcbenchError
 from ocbench.training import ATTACK_START_STREAM, TrainConfig, seed_stream
 from config_checks import fails
@@ -190,7 +190,7 @@ def test_a_mirror_of_the_three_archives_is_unpacked_where_torchvision_looks(tiny
     import zipfile
 
     from ocbench.data import images
-    from ocbench.io import md5_file
+    from ocbench.files import md5_file
 
     raw_dir, _, prepared = tiny_gtsrb
     base, mirror = raw_dir / "gtsrb", tmp_path / "mirror"

@@ -28,7 +28,7 @@ def base():
 
 @pytest.fixture(autouse=True)
 def registries():
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
     from ocbench.detectors import METHODS
 
     missing = [m for m in base()["methods"] if m not in METHODS] + [d for d in ["mnist5k"] if d not in DATASETS]
@@ -226,7 +226,7 @@ def test_defaults_are_filled():
 
 
 def test_two_datasets_never_share_a_default_object():
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
 
     assert "wine" in DATASETS
     config = load_and_validate({"methods": ["ocsvm"], "datasets": {"mnist5k": {}, "wine": {}}})
@@ -365,7 +365,7 @@ def test_load_and_validate_does_not_share_state_between_calls():
 
 @pytest.mark.parametrize("path", SHIPPED_CONFIGS)
 def test_shipped_configs_are_valid(path):
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
     from ocbench.detectors import METHODS
 
     config = yaml.safe_load((ROOT / path).read_text())
@@ -528,7 +528,7 @@ def test_a_batch_of_one_sample_is_refused_with_the_reason():
 
 
 def test_a_training_set_of_one_sample_is_refused(monkeypatch):
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
 
     # wine with 2 normal and 10 outlier rows: its stratified 60 % training share holds 1 normal row
     shrunk = dataclasses.replace(DATASETS["wine"], class_sizes=(2, 10))

@@ -38,7 +38,7 @@ def write_doc_files(folder: Path) -> None:
 @pytest.fixture
 def registries():
     """The registries as they were before the test: a plugin loaded here must not leak into other tests."""
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
     from ocbench.detectors import DETECTOR_CLASSES, METHODS
     from ocbench.nets import NETS
 
@@ -106,7 +106,7 @@ def test_a_plugin_changes_the_code_version(tmp_path, monkeypatch, registries):
 
 def test_a_plugin_file_is_in_the_code_versions_of_its_runs_and_of_no_other(tmp_path, monkeypatch, registries):
     from ocbench.code_version import clear_cache, run_version
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
     from ocbench.detectors import METHODS
 
     def versions():

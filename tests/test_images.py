@@ -407,7 +407,7 @@ def test_new_sources_offline_say_how_to_mirror(tmp_path, monkeypatch, name):
 
 
 def test_new_sources_declare_shapes_and_test_sizes():
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
 
     shapes = {"kmnist": (1, 28, 28), "emnist_letters": (1, 28, 28), "svhn": (3, 32, 32), "cifar100": (3, 32, 32)}
     for name, shape in shapes.items():

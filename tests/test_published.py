@@ -32,7 +32,7 @@ def test_the_shipped_tables_pass_and_name_their_sources():
     assert len(published) == 159 and (published["source"].str.len() > 0).all()
     assert not published["source"].str.startswith("same").any()
     # names ocbench does not run are the documented exceptions only
-    from ocbench.data.sources import DATASETS
+    from ocbench.data.registry import DATASETS
     from ocbench.detectors import METHODS
     assert set(published["dataset"]) - set(DATASETS) <= set(PUBLISHED_ONLY["dataset"])
     assert set(published["method"]) - set(METHODS) <= set(PUBLISHED_ONLY["method"])

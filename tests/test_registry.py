@@ -14,8 +14,8 @@ import pytest
 
 from ocbench.config import FIXED_BY_METHOD, WORKFLOW_ARGUMENTS, load_and_validate
 from ocbench.data.preprocess import DATA_KINDS, PREPROCESSINGS
-from ocbench.data.source import stratified_train_sizes
-from ocbench.data.sources import DATASETS
+from ocbench.data.dataset_source import stratified_train_sizes
+from ocbench.data.registry import DATASETS
 from ocbench.detectors import METHODS
 from ocbench.errors import OcbenchError
 from ocbench.hyperparameters import TRAINING, Param

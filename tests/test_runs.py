@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ocbench.errors import OcbenchError
-from ocbench.io import atomic_path
+from ocbench.files import atomic_path
 from ocbench.jobs import method_run
 from ocbench.jobs.batch import run_batch as run_split_plan
 from ocbench.jobs.batch import run_batches as run_batch_plan

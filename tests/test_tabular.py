@@ -8,7 +8,7 @@ import pytest
 import scipy.io
 
 from ocbench.data import tabular
-from ocbench.data.sources import DATASETS
+from ocbench.data.registry import DATASETS
 from ocbench.errors import OcbenchError
 from ocbench.nets import NETS
 

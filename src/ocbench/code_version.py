@@ -32,7 +32,7 @@ loading imports, imports the training loop for its classifier.) A module that on
 results (``report``), parses arguments (``cli``) or resolves the config (``config``:
 what it resolves is in the plan already) is no run's root, so an edit to a figure or a
 message refits nothing. Shared modules tie many runs together: ``data/`` (every run
-loads its split through it, and ``data/sources.py`` imports every built-in dataset
+loads its split through it, and ``data/registry.py`` imports every built-in dataset
 module), ``detectors/__init__.py`` (the registry) and whatever these import.
 
 ``code_version`` is the version of the whole installation and of the plugins imported so
@@ -51,7 +51,7 @@ from .plugins import loaded_sources
 
 PACKAGE = Path(__file__).resolve().parent
 #: what decides a result: data and splits, networks, detectors, the training loop, a run
-COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "io.py", "errors.py")
+COMPUTING = ("data", "nets", "detectors", "training.py", "jobs", "metrics.py", "files.py", "errors.py")
 #: the job layer: files (or folders of them) hashed into every run's version, imports not followed
 JOB_FILES = ("jobs",)
 #: what every run calls, whatever its method: the split's data, the metrics, the method registry
@@ -109,7 +109,7 @@ def autoencoder_version(dataset: str, net: str, package: Path = PACKAGE) -> str:
 
 
 def _version(package: Path, method_files: list[Path], dataset: str, net: str | None) -> str:
-    from .data.sources import DATASETS
+    from .data.registry import DATASETS
 
     source = DATASETS[dataset]
     roots = [*method_files, *(_module_file(package, name.split(".")[1:]) for name in RUN_MODULES)]

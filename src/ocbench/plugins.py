@@ -25,10 +25,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from .data.sources import DATASETS
+from .data.registry import DATASETS
 from .detectors import DETECTOR_CLASSES, DETECTOR_MODULES, METHODS
 from .errors import OcbenchError
-from .io import one_line
+from .files import one_line
 
 #: the environment variable that names the plugins of the jobs, joined by os.pathsep
 ENVIRONMENT = "OCBENCH_PLUGINS"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..data.preprocess import PREPROCESSINGS
-from ..data.sources import DATASETS
+from ..data.registry import DATASETS
 from ..detectors import METHODS
 from ..errors import OcbenchError
 from ..nets import NETS

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
-from ..io import write_json
+from ..files import write_json
 
 log = logging.getLogger("ocbench.cost")
 
@@ -584,7 +584,7 @@ def _record_line():
 
 def _measure_read(spec: dict) -> np.ndarray:
     from ..data.prepared import load_npz, save_npz
-    from ..io import sha256_file
+    from ..files import sha256_file
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "prepared.npz"

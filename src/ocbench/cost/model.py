@@ -307,7 +307,7 @@ class CostModel:
     def workflow_costs(self) -> list[JobCost]:
         """Every job the workflow runs for this config, ``run_batch`` and the small ones."""
         from ..config import anomaly_datasets_of, dataset_settings
-        from ..data.sources import DATASETS
+        from ..data.registry import DATASETS
 
         grid = runs(self.config)
         datasets = dict.fromkeys(run.dataset for run in grid)

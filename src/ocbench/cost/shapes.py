@@ -34,14 +34,14 @@ class SplitShape:
 
 
 def _sources():
-    from ..data.sources import DATASETS
+    from ..data.registry import DATASETS
     return DATASETS
 
 
 def test_split_size(config: dict, dataset: str, setting: dict, group: list[int]) -> int:
     """Samples in the test split of one (dataset, setting, normal classes)."""
     from ..data.images import TEST_SET_SIZES
-    from ..data.source import stratified_train_sizes
+    from ..data.dataset_source import stratified_train_sizes
     from ..data.splits import TABULAR_TRAIN_SHARE
 
     source = _sources()[dataset]

@@ -36,7 +36,7 @@ import numpy as np
 from .. import paths
 from ..errors import OcbenchError
 from ..hyperparameters import TRAINING, Param, defaults
-from ..io import sha256_file
+from ..files import sha256_file
 from . import splits
 from .pgd import check_budget, pgd_attack
 from .prepared import load_npz

@@ -104,7 +104,7 @@ def convert_images(x: np.ndarray, normal_shape, conversions, name: str = "anomal
 def check_anomaly_setting(where: str, dataset: str, setting: dict, datasets: dict) -> None:
     """The config checks of one (normal dataset, setting with anomaly datasets); one line each.
 
-    ``datasets``: the registry (``sources.DATASETS``). Checks that every anomaly dataset
+    ``datasets``: the registry (``registry.DATASETS``). Checks that every anomaly dataset
     is a registered image dataset other than the normal one, that the setting lists the
     conversions its image shapes need, that it asks for no more images than a test set
     holds, and that it sets no semi-supervised ratio.

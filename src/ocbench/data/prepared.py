@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
-from ..io import atomic_path, one_line
-from .sources import dataset_source
+from ..files import atomic_path, one_line
+from .registry import dataset_source
 
 IMAGE_KEYS = ("x_train", "y_train", "x_test", "y_test")
 TABULAR_KEYS = ("x", "y")

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import OcbenchError, check_open_unit
 from .prepared import load_npz, save_npz
-from .source import TABULAR_TRAIN_SHARE
+from .dataset_source import TABULAR_TRAIN_SHARE
 
 SPLIT_KEYS = ("train_idx", "train_semi", "train_class", "test_idx", "test_label", "test_class", "test_validation",
               "test_evaluation", "info")

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OcbenchError
-from ..io import download, sha256_file
-from .source import DatasetSource
+from ..files import download, sha256_file
+from .dataset_source import DatasetSource
 
 log = logging.getLogger("ocbench.data.tabular")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ..errors import OcbenchError
-from ..io import save_torch
+from ..files import save_torch
 from ..nets import build_autoencoder
 
 

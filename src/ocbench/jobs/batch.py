@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..data import load_run_data
 from ..detectors import method_spec
-from ..io import write_json
+from ..files import write_json
 from ..paths import FAILED_RECORD, METRICS
 from .failures import failure_reason, remove_stale_stages, write_failure
 from .measure import reset_peak_memory

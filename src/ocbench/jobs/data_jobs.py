@@ -14,9 +14,9 @@ from ..data.adversarial import craft_attacked_images, make_attack_split_from_fil
 from ..data.adversarial import train_classifier as fit_classifier
 from ..data.ood import make_anomaly_split_from_files
 from ..data.prepared import load_prepared, prepare_dataset, save_npz
-from ..data.sources import dataset_source
+from ..data.registry import dataset_source
 from ..data.splits import make_split, make_transductive_split, save_split
-from ..io import atomic_path, save_torch, write_json
+from ..files import atomic_path, save_torch, write_json
 
 log = logging.getLogger("ocbench.jobs")
 

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import OcbenchError
-from ..io import one_line, write_json
+from ..files import one_line, write_json
 from ..paths import FAILED_RECORD
 from .plan import RunPlan, SplitPlan
 

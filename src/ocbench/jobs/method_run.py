@@ -16,7 +16,7 @@ from ..data import RunData, load_run_data
 from ..data.splits import protocol_of
 from ..detectors import method_spec
 from ..errors import OcbenchError
-from ..io import atomic_path, save_torch, staged_directory, write_json
+from ..files import atomic_path, save_torch, staged_directory, write_json
 from ..metrics import peak_memory_mb, run_metrics, versions
 from ..paths import METRICS, MODEL, PARAMS, SCORES
 from .measure import Clock

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OcbenchError
-from ..io import atomic_path, one_line
+from ..files import atomic_path, one_line
 
 
 # --------------------------------------------------------------------------- keys

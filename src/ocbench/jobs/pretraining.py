@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from ..data import load_run_data
-from ..io import atomic_path, write_json
+from ..files import atomic_path, write_json
 from .measure import Clock
 from .plan import SplitPlan
 from .uptodate import autoencoder_record

@@ -24,7 +24,7 @@ import numpy as np
 from ..data import load_run_data
 from ..detectors import method_spec
 from ..errors import OcbenchError
-from ..io import atomic_path
+from ..files import atomic_path
 from .failures import failure_reason
 from .measure import Clock
 from .plan import SplitPlan

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io import json_default, sha256_file
+from ..files import json_default, sha256_file
 from ..paths import FAILED_RECORD, METRICS, PARAMS, SCORES
 from .plan import RunPlan, SplitPlan
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..config import normal_name, parse_normal, parse_setting_name
 from ..errors import OcbenchError
-from ..io import one_line
+from ..files import one_line
 from ..paths import RUN_DIR, parse_run_dir
 
 #: the keys of one run, in the order of the run-directory path

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import paths
 from ..argtypes import json_object
 from ..errors import OcbenchError
-from ..io import atomic_path
+from ..files import atomic_path
 
 log = logging.getLogger("ocbench.report")
 

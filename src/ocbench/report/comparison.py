@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..config import parse_normal
 from ..errors import check_choice
-from ..io import atomic_path
+from ..files import atomic_path
 from .collect import method_labels
 from .published import load_published
 from ..data.splits import INDUCTIVE, TRANSDUCTIVE

@@ -27,7 +27,7 @@ from importlib.resources import files
 
 import pandas as pd
 
-from ..data.sources import DATASETS
+from ..data.registry import DATASETS
 from ..detectors import METHODS
 from ..errors import OcbenchError
 

@@ -277,7 +277,7 @@ def write_ranks(runs: pd.DataFrame, tables_dir, figures_dir, significance_level:
                 posthoc: str = "wilcoxon_holm") -> list[GroupRanks]:
     """Write ``ranks.csv``, ``ranks_pairwise.csv`` and a LaTeX table per group to ``tables_dir``, and a
     critical-difference diagram per group under ``figures_dir`` (``rank_figure_name``)."""
-    from ..io import atomic_path
+    from ..files import atomic_path
     from .plots import plot_critical_difference
 
     groups = rank_all(runs, significance_level, posthoc)

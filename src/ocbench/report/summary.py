@@ -15,7 +15,7 @@ import yaml
 from ..code_version import code_version
 from ..data.splits import INDUCTIVE
 from ..errors import OcbenchError
-from ..io import atomic_path, one_line
+from ..files import atomic_path, one_line
 from .collect import RUN_KEYS, method_labels
 from .comparison import COMPARISONS, STAND_INS, compare_all, published_text, rules_text, write_comparisons
 from .rank_layout import rank_figure_name

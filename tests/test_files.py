@@ -1,11 +1,11 @@
-"""ocbench.io: atomic writes leave no partial file, torch files are byte-reproducible."""
+"""ocbench.files: atomic writes leave no partial file, torch files are byte-reproducible."""
 import hashlib
 
 import pytest
 import torch
 
 from ocbench.errors import OcbenchError
-from ocbench.io import atomic_path, download, one_line, save_torch, sha256_bytes, sha256_file, write_json
+from ocbench.files import atomic_path, download, one_line, save_torch, sha256_bytes, sha256_file, write_json
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

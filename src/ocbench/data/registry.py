@@ -3,7 +3,7 @@ from dataclasses import replace
 
 from ..errors import check_choice
 from .images import IMAGE_SOURCES
-from .source import DatasetSource
+from .dataset_source import DatasetSource
 from .tabular import TABULAR_SOURCES
 
 # (sample shape, samples per class) of each prepared dataset, for the config checks
