@@ -37,9 +37,9 @@ from urllib.error import URLError
 
 import numpy as np
 
-from ..errors import OcbenchError
-from ..files import DOWNLOAD_TIMEOUT_S, md5_bytes, md5_file, one_line, sha256_bytes, write_bytes
-from .dataset_source import DatasetSource
+from ...errors import OcbenchError
+from ...files import DOWNLOAD_TIMEOUT_S, md5_bytes, md5_file, one_line, sha256_bytes, write_bytes
+from ..dataset_source import DatasetSource
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
