@@ -28,7 +28,7 @@ from ocbench.data.adversarial import (attack_name, attacked_images_path, classif
                                       make_attack_split, predict_classes, to_8bit_within, to_unit_tensor,
                                       train_classifier)
 from ocbench.data.pgd import pgd_attack
-from ocbench.data.images import GTSRB_ARCHIVES, GTSRB_STOP_SIGN, GTSRB_URL, check_gtsrb_mirror, gtsrb_folders
+from ocbench.data.images.gtsrb import GTSRB_ARCHIVES, GTSRB_STOP_SIGN, GTSRB_URL, check_gtsrb_mirror, gtsrb_folders
 from ocbench.data.prepared import save_npz
 from ocbench.data.registry import DATASETS
 from ocbench.errors import OcbenchError
@@ -138,7 +138,7 @@ def test_a_sign_is_cropped_by_its_box_columns_x_rows_y(tmp_path):
     swapped (the Deep SVDD reference's slicing) it would take blue rows and columns."""
     from PIL import Image
 
-    from ocbench.data.images import gtsrb_crop
+    from ocbench.data.images.gtsrb import gtsrb_crop
 
     pixels = np.zeros((30, 44, 3), dtype=np.uint8)
     pixels[...] = (0, 0, 255)
@@ -189,7 +189,7 @@ def test_a_mirror_of_the_three_archives_is_unpacked_where_torchvision_looks(tiny
     fetched from the mirror, it prepares to the same arrays; a second fetch keeps the files."""
     import zipfile
 
-    from ocbench.data import images
+    from ocbench.data.images import gtsrb
     from ocbench.files import md5_file
 
     raw_dir, _, prepared = tiny_gtsrb
@@ -202,7 +202,7 @@ def test_a_mirror_of_the_three_archives_is_unpacked_where_torchvision_looks(tiny
         with zipfile.ZipFile(mirror / name, "w") as archive:
             for file in files:
                 archive.write(file, file.relative_to(base).as_posix())
-    monkeypatch.setattr(images, "GTSRB_ARCHIVES", {name: md5_file(mirror / name) for name in members})
+    monkeypatch.setattr(gtsrb, "GTSRB_ARCHIVES", {name: md5_file(mirror / name) for name in members})
     fetched = tmp_path / "raw"
     DATASETS["gtsrb"].fetch(fetched, mirror)
     again = DATASETS["gtsrb"].prepare(fetched)

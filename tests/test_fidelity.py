@@ -235,7 +235,7 @@ def fidelity_experiment(name: str, tmp_path) -> dict:
     assert dataset["mirror"] == "/usr/share/datasets/fashion-mnist"
     assert config["seeds"] == [1, 2, 3, 4, 5] and dataset["normal_classes"] == list(range(10))
     # validated without the Debian package: the config check looks at the files' names only
-    from ocbench.data.images import IDX_CONTENT
+    from ocbench.data.images.idx import IDX_CONTENT
 
     for file in IDX_CONTENT["fmnist"]:
         (tmp_path / f"{file}.gz").write_bytes(b"")

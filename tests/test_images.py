@@ -13,7 +13,9 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 
-from ocbench.data.images import IDX_CONTENT, IMAGE_SOURCES, idx_shape, mnist5k_split, verify_idx_file
+from ocbench.data.images import IMAGE_SOURCES
+from ocbench.data.images.idx import IDX_CONTENT, idx_shape, verify_idx_file
+from ocbench.data.images.mnist5k import mnist5k_split
 from ocbench.data.prepared import load_prepared, prepare_dataset, save_npz
 from ocbench.errors import OcbenchError
 
@@ -233,8 +235,8 @@ def test_failed_write_leaves_the_old_file(tmp_path):
 # points the checksums at them, so that the code path of a real mirror runs end to end; then
 # it changes one byte and sees the file refused by name.
 
-from ocbench.data import images as images_module  # noqa: E402
-from ocbench.data.images import TEST_SET_SIZES  # noqa: E402
+from ocbench.data.images import catalog, idx  # noqa: E402
+from ocbench.data.images.catalog import TEST_SET_SIZES  # noqa: E402
 
 
 def gz_md5(content: bytes) -> str:
@@ -265,7 +267,7 @@ def test_kmnist_from_a_mirror_of_original_gz_files(tmp_path, monkeypatch):
     arrays = {"train-images-idx3-ubyte": train_x, "train-labels-idx1-ubyte": np.array([0, 9, 4]),
               "t10k-images-idx3-ubyte": train_x[:2], "t10k-labels-idx1-ubyte": np.array([1, 2])}
     written = tiny_idx_mirror(tmp_path / "mirror", "", arrays)
-    monkeypatch.setitem(images_module.IDX_CONTENT, "kmnist",
+    monkeypatch.setitem(idx.IDX_CONTENT, "kmnist",
                         {file: (array.shape, None) for file, array in arrays.items()})
     monkeypatch.setattr(KMNIST, "resources", [(f"{file}.gz", gz_md5(content)) for file, content in written.items()])
     source = IMAGE_SOURCES["kmnist"]
@@ -304,7 +306,7 @@ def test_emnist_letters_from_the_archive_transposed_and_from_zero(tmp_path, monk
               np.array([1, 26]), "emnist-letters-test-images-idx3-ubyte": images[:1],
               "emnist-letters-test-labels-idx1-ubyte": np.array([3])}
     content = emnist_archive(tmp_path / "mirror" / "gzip.zip", arrays)
-    monkeypatch.setitem(images_module.IDX_CONTENT, "emnist_letters",
+    monkeypatch.setitem(idx.IDX_CONTENT, "emnist_letters",
                         {file: (array.shape, None) for file, array in arrays.items()})
     monkeypatch.setattr(EMNIST, "md5", gz_md5(content))
     source = IMAGE_SOURCES["emnist_letters"]
@@ -359,7 +361,7 @@ def cifar100_archive(path: Path, train, test, train_labels, test_labels) -> dict
                              "coarse_labels": [0] * len(labels)})
 
     members = {"train": batch(train, train_labels), "test": batch(test, test_labels),
-               "meta": pickle.dumps({"fine_label_names": list(images_module.CIFAR100_CLASSES)})}
+               "meta": pickle.dumps({"fine_label_names": list(catalog.CIFAR100_CLASSES)})}
     with tarfile.open(path, "w:gz") as tar:
         for name, payload in members.items():
             info = tarfile.TarInfo(f"cifar-100-python/{name}")
@@ -434,7 +436,11 @@ def test_every_image_sources_mirror_is_checked_for_its_files(tmp_path, dataset, 
 
 
 def test_a_mirror_holding_the_files_by_name_passes_the_check(tmp_path):
-    from ocbench.data.images import CIFAR_MIRROR_NAMES, IDX_CONTENT, IMAGE_SOURCES, SVHN_FILES, EMNIST_ARCHIVE
+    from ocbench.data.images import IMAGE_SOURCES
+    from ocbench.data.images.cifar import CIFAR_MIRROR_NAMES
+    from ocbench.data.images.emnist import EMNIST_ARCHIVE
+    from ocbench.data.images.idx import IDX_CONTENT
+    from ocbench.data.images.svhn import SVHN_FILES
 
     for file in IDX_CONTENT["fmnist"]:
         (tmp_path / f"{file}.gz").write_bytes(b"")
@@ -449,7 +455,9 @@ def test_a_mirror_holding_the_files_by_name_passes_the_check(tmp_path):
 def test_the_mirror_file_names_are_torchvisions():
     import torchvision.datasets as tv
 
-    from ocbench.data.images import CIFAR_MIRROR_NAMES, EMNIST_ARCHIVE, SVHN_FILES
+    from ocbench.data.images.cifar import CIFAR_MIRROR_NAMES
+    from ocbench.data.images.emnist import EMNIST_ARCHIVE
+    from ocbench.data.images.svhn import SVHN_FILES
 
     assert EMNIST_ARCHIVE == os.path.basename(tv.EMNIST.url)
     assert SVHN_FILES == (tv.SVHN.split_list["train"][1], tv.SVHN.split_list["test"][1])

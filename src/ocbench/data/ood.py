@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import OcbenchError
 from . import splits
-from .images import TEST_SET_SIZES, same_images
+from .images.catalog import TEST_SET_SIZES, same_images
 from .prepared import load_prepared
 from .splits import check_unsupervised_setting, load_split
 
