@@ -358,7 +358,7 @@ def _emnist_from_archive(name: str, archive: Path, md5: str, folder: Path) -> No
     _write_idx_files(name, folder, verified)
 
 
-#: torchvision's EMNIST archive (the file name of ``EMNIST.url``; tests/test_images.py checks they agree)
+#: torchvision's EMNIST archive (the file name of ``EMNIST.url``; tests/unit/test_images.py checks they agree)
 EMNIST_ARCHIVE = "gzip.zip"
 
 
@@ -398,7 +398,7 @@ def _svhn_files(dataset_class) -> dict[str, str]:
     return {dataset_class.split_list[part][1]: dataset_class.split_list[part][2] for part in ("train", "test")}
 
 
-#: SVHN's train and test files (torchvision's ``SVHN.split_list``; tests/test_images.py checks they agree)
+#: SVHN's train and test files (torchvision's ``SVHN.split_list``; tests/unit/test_images.py checks they agree)
 SVHN_FILES = ("train_32x32.mat", "test_32x32.mat")
 
 
@@ -498,7 +498,7 @@ def _extract_members(name: str, archive: Path, base: str, members: dict[str, str
 
 
 #: torchvision's CIFAR archive and the folder it unpacks to (``filename`` and ``base_folder`` of its
-#: CIFAR10/CIFAR100 classes; tests/test_images.py checks they agree)
+#: CIFAR10/CIFAR100 classes; tests/unit/test_images.py checks they agree)
 CIFAR_MIRROR_NAMES = {"cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
                       "cifar100": ("cifar-100-python.tar.gz", "cifar-100-python")}
 
@@ -538,7 +538,7 @@ def _cifar_fetcher(name: str, class_name: str):
 GTSRB_STOP_SIGN = 14
 GTSRB_SIZE = 32  # every crop is resized to 32×32 (RGB), as in the Deep SVDD paper
 #: torchvision's GTSRB archives: file name -> md5, as ``torchvision.datasets.GTSRB.download`` pins them
-#: (there they are literals, not attributes; tests/test_adversarial.py checks that they agree)
+#: (there they are literals, not attributes; tests/unit/test_adversarial.py checks that they agree)
 GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
 GTSRB_ARCHIVES = {"GTSRB-Training_fixed.zip": "513f3c79a4c5141765e10e952eaa2478",
                   "GTSRB_Final_Test_Images.zip": "c7e4e6327067d32654124b0fe9e82185",
