@@ -40,7 +40,7 @@ BIN = Path(sys.executable).parent
 PRESETS = ["config.yaml", "workflow/experiments/deep_svdd_icml2018.yaml", "workflow/experiments/deep_sad_iclr2020.yaml"]
 HEAVY = ("torch", "sklearn", "torchvision", "matplotlib", "scipy", "pandas")
 
-#: a finished run of this is what the no-op rerun is timed on (tests/test_workflow.py's TINY)
+#: a finished run of this is what the no-op rerun is timed on (tests/helpers/workflow.py's TINY)
 TINY = {
     "seeds": [1],
     "methods": ["deep_svdd_oneclass", "cae", "isoforest"],

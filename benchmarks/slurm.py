@@ -35,7 +35,7 @@ from dag import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-#: what the jobs ask for on the small test node (tests/test_slurm.py's SMALL_JOBS)
+#: what the jobs ask for on the small test node (tests/integration/test_slurm.py's SMALL_JOBS)
 SMALL_JOBS = "cluster={small: {mem_mb: 300, runtime: 10}, train: {mem_mb: 600, runtime: 30}}"
 
 

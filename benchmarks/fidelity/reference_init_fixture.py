@@ -6,7 +6,7 @@ built first, then the autoencoder), maps its parameter names to ocbench's, and
 compares every weight tensor with what ``ocbench.nets.reference_init`` draws for the
 same seed. Exits 1 on any difference. With ``--out`` it writes, for every
 (reference, net, part), each tensor's shape, float64 sum, first values and the sha256
-of its float32 bytes: ``tests/test_fidelity.py`` checks ocbench against that file
+of its float32 bytes: ``tests/integration/test_fidelity.py`` checks ocbench against that file
 without the reference code.
 
     python benchmarks/fidelity/reference_init_fixture.py \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A one-node SLURM cluster on this machine, for tests/test_slurm.py and .ci/run.
+# A one-node SLURM cluster on this machine, for tests/integration/test_slurm.py and .ci/run.
 #
 #   tests/slurm/start_cluster.sh      start it (or say that it already runs); exit 0 when it answers
 #   tests/slurm/stop_cluster.sh       stop the daemons this script started

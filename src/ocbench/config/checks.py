@@ -57,7 +57,7 @@ def _check_hyper_parameters(where: str, method: str, params: dict) -> None:
 
 
 #: the arguments ``MethodSpec.factory`` gives a detector beside its hyper-parameters, by ``builds``
-#: ("load" reads a saved detector and takes none; tests/test_config.py checks these against the factory)
+#: ("load" reads a saved detector and takes none; tests/unit/test_config.py checks these against the factory)
 FACTORY_ARGUMENTS = {"encoder": ("net", "device", "seed", "autoencoder"), "scratch": ("net", "device", "seed"),
                      "shallow": ("seed",)}
 
@@ -66,7 +66,7 @@ def _check_constructor(method: str) -> None:
     """A plugin's detector must take every argument its runs will give it: the factory's, the
     method's ``fixed`` ones and every declared hyper-parameter (else each run fails with
     ``TypeError: unexpected keyword argument``). Only a plugin's class is compared: it is imported
-    already, while a built-in's module may import torch (tests/test_registry.py checks those)."""
+    already, while a built-in's module may import torch (tests/unit/test_registry.py checks those)."""
     import inspect
 
     from ..detectors import DETECTOR_CLASSES

@@ -53,7 +53,7 @@ def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
     """The batches ``training.batches`` cuts an epoch of ``n`` samples into.
 
     A last batch of a single sample is folded into the one before it; with ``drop_last``
-    the last partial batch is left out. (tests/test_estimate.py checks the count against
+    the last partial batch is left out. (tests/unit/test_estimate.py checks the count against
     ``training.batches`` itself.)
     """
     if drop_last:

@@ -6,7 +6,7 @@ as one stack (``detectors.deep.fit_stacked``: K networks mapped with ``torch.fun
 instead of one small network after another: first the splits' shared autoencoders,
 then each deep method. Every run keeps its own seed's initial weights, batches,
 centre and run directory, and its result equals training it alone up to float
-rounding (tests/test_stacked.py). ``batch.run_batches`` then scores and records each
+rounding (tests/unit/test_stacked.py). ``batch.run_batches`` then scores and records each
 run as usual; a run's ``train_time_s`` is its share of the stack's training time and
 ``stack_size`` says how many models shared it.
 

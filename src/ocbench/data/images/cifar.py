@@ -75,7 +75,7 @@ def _extract_members(name: str, archive: Path, base: str, members: dict[str, str
 
 
 #: torchvision's CIFAR archive and the folder it unpacks to (``filename`` and ``base_folder`` of its
-#: CIFAR10/CIFAR100 classes; tests/test_images.py checks they agree)
+#: CIFAR10/CIFAR100 classes; tests/unit/test_images.py checks they agree)
 CIFAR_MIRROR_NAMES = {"cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
                       "cifar100": ("cifar-100-python.tar.gz", "cifar-100-python")}
 

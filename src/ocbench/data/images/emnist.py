@@ -16,7 +16,7 @@ from .fetching import check_mirror_folder, download_with_torchvision
 from .idx import IDX_CONTENT, check_idx_shape, idx_files_ok, idx_folder, write_idx_files
 
 EMNIST_SPLIT = "letters"
-#: torchvision's EMNIST archive (the file name of ``EMNIST.url``; tests/test_images.py checks they agree)
+#: torchvision's EMNIST archive (the file name of ``EMNIST.url``; tests/unit/test_images.py checks they agree)
 EMNIST_ARCHIVE = "gzip.zip"
 
 

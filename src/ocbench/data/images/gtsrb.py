@@ -16,7 +16,7 @@ from .fetching import check_mirror_folder, download_with_torchvision
 GTSRB_STOP_SIGN = 14
 GTSRB_SIZE = 32  # every crop is resized to 32×32 (RGB), as in the Deep SVDD paper
 #: torchvision's GTSRB archives: file name -> md5, as ``torchvision.datasets.GTSRB.download`` pins them
-#: (there they are literals, not attributes; tests/test_adversarial.py checks that they agree)
+#: (there they are literals, not attributes; tests/unit/test_adversarial.py checks that they agree)
 GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
 GTSRB_ARCHIVES = {"GTSRB-Training_fixed.zip": "513f3c79a4c5141765e10e952eaa2478",
                   "GTSRB_Final_Test_Images.zip": "c7e4e6327067d32654124b0fe9e82185",

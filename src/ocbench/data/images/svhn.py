@@ -14,7 +14,7 @@ def _svhn_files(dataset_class) -> dict[str, str]:
     return {dataset_class.split_list[part][1]: dataset_class.split_list[part][2] for part in ("train", "test")}
 
 
-#: SVHN's train and test files (torchvision's ``SVHN.split_list``; tests/test_images.py checks they agree)
+#: SVHN's train and test files (torchvision's ``SVHN.split_list``; tests/unit/test_images.py checks they agree)
 SVHN_FILES = ("train_32x32.mat", "test_32x32.mat")
 
 

@@ -1,0 +1,161 @@
+"""The side-by-side harness (benchmarks/fidelity/harness.py), checked without the reference code.
+
+- ``reference_schedule``: the PyTorch references step their scheduler at the start of each
+  epoch, so their rate drops one epoch before the milestone; ocbench, given the milestones
+  one epoch earlier, takes the same rate in every epoch.
+- ``OcbenchOrder``: the batches a reference's loader yields under ``--same-order`` are
+  the ones ocbench's training loop takes, epoch by epoch, with and without ``drop_last``
+  (the centre's pass whole either way, as ocbench's centre).
+- ``auroc_from_results``: ``--results`` reads the workflow's run directories of the cell.
+- ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
+  experiment file, and refuses one its reference side is not written for.
+"""
+import importlib.util
+import json
+import sys
+import warnings
+
+import pytest
+import torch
+import torch.nn as nn
+
+from ocbench.training import TrainConfig, train_network
+
+from helpers.paths import ROOT
+
+FIDELITY = ROOT / "benchmarks" / "fidelity"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"fidelity_{name}", FIDELITY / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def harness():
+    return load_script("harness")
+
+
+@pytest.fixture(scope="module")
+def compare_deep_sad():
+    return load_script("compare_deep_sad")
+
+
+def reference_rates(lr: float, milestones, epochs: int) -> list[float]:
+    """The rate of each epoch as the references run it: ``scheduler.step()`` first, then the epoch."""
+    optimizer = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=lr)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=0.1)
+    rates = []
+    for _ in range(epochs):
+        with warnings.catch_warnings():  # torch warns of exactly this order of calls
+            warnings.simplefilter("ignore", UserWarning)
+            scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+def ocbench_rates(lr: float, milestones, epochs: int) -> list[float]:
+    """The rate of each epoch of ocbench's loop, read off one Adam step per epoch on the loss w:
+    a constant gradient makes Adam's step exactly the learning rate."""
+    class Scalar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+
+    network, trace = Scalar(), [0.0]
+    config = TrainConfig(lr=lr, epochs=epochs, milestones=tuple(milestones), batch_size=8, weight_decay=0.0)
+    train_network(network, lambda net, xb: net.w.sum(), [torch.zeros(4, 1)], config, seed=0,
+                  after_epoch=lambda epoch: trace.append(network.w.item()))
+    return [before - after for before, after in zip(trace, trace[1:])]
+
+
+def test_the_reference_drops_its_rate_one_epoch_before_the_milestone_and_ocbench_after_it():
+    # milestone 3 of 5 epochs at lr 1: the reference runs epochs 1-2 at 1, ocbench epochs 1-3
+    assert reference_rates(1.0, [3], 5) == pytest.approx([1, 1, 0.1, 0.1, 0.1])
+    assert ocbench_rates(1.0, [3], 5) == pytest.approx([1, 1, 1, 0.1, 0.1], rel=1e-6)
+
+
+def test_reference_schedule_gives_ocbench_the_rate_the_reference_runs_in_every_epoch(harness):
+    recipe = {"autoencoder": {"lr": 1.0, "epochs": 6, "milestones": [3, 5]},
+              "network": {"lr": 1.0, "epochs": 5, "milestones": [4]}}
+    shifted = harness.reference_schedule(recipe)
+    assert shifted["autoencoder"]["milestones"] == [2, 4] and shifted["network"]["milestones"] == [3]
+    assert recipe["network"]["milestones"] == [4]  # the recipe given is left as it was
+    for block in ("autoencoder", "network"):
+        stated = recipe[block]
+        assert ocbench_rates(1.0, shifted[block]["milestones"], stated["epochs"]) == \
+            pytest.approx(reference_rates(1.0, stated["milestones"], stated["epochs"]), rel=1e-6)
+
+
+def test_reference_schedule_refuses_a_milestone_of_one_in_one_line(harness):
+    recipe = {"autoencoder": {"epochs": 3, "milestones": [2]}, "network": {"epochs": 3, "milestones": [1]}}
+    with pytest.raises(SystemExit, match="network milestone 1"):
+        harness.reference_schedule(recipe)
+
+
+@pytest.mark.parametrize("centre_pass, drop_last, batches_per_epoch", [
+    (False, False, 6), (True, False, 6), (False, True, 5), (True, True, 5)])
+def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, centre_pass, drop_last,
+                                                                     batches_per_epoch):
+    # 45 samples at batch 8: five of 8 and a last of 5; drop_last leaves that one out
+    n, batch_size, seed, epochs, seen = 45, 8, 5, 3, []
+
+    def record(network, xb):
+        seen.append(xb[:, 0].long().tolist())
+        return network.w.sum()
+
+    class Scalar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+    indices = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    config = TrainConfig(lr=1e-3, epochs=epochs, milestones=(), batch_size=batch_size, drop_last=drop_last)
+    train_network(Scalar(), record, [indices], config, seed=seed)
+    sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass, drop_last)
+    if centre_pass:  # the centre's pass first, in order and whole
+        assert [i for batch in sampler for i in batch] == list(range(n))
+    yielded = [batch for _ in range(epochs) for batch in sampler]
+    assert yielded == seen
+    assert len(sampler) == len(seen) // epochs == batches_per_epoch
+
+
+def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
+    run = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k1" / "0" / "seed1" / "deep_sad" / "cpu"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"auroc": 0.65583}))
+    other = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k1" / "0" / "seed2" / "deep_sad" / "cpu"  # another seed
+    other.mkdir(parents=True)
+    (other / "metrics.json").write_text(json.dumps({"auroc": 0.9}))
+    assert harness.auroc_from_results(tmp_path, "gamma_l_0.01.k1", 0, 1, ["deep_sad"]) == \
+        {"deep_sad": pytest.approx(65.583)}
+    with pytest.raises(SystemExit, match="no run of deep_sad, setting gamma_l_0.01.k1, class 0, seed 3"):
+        harness.auroc_from_results(tmp_path, "gamma_l_0.01.k1", 0, 3, ["deep_sad"])
+
+
+def test_compare_deep_sad_reads_its_recipe_and_split_from_the_experiment_file(compare_deep_sad, tmp_path):
+    import yaml
+
+    # the Deep SAD README's recipe: the reference's pretraining, then Deep SAD, both dropping the last batch
+    readme = {"lr": 1e-4, "epochs": 150, "milestones": [50], "batch_size": 128, "drop_last": True}
+    assert compare_deep_sad.RECIPE == {"autoencoder": {**readme, "weight_decay": 0.5e-3},
+                                       "network": {**readme, "weight_decay": 0.5e-6}, "eta": 1.0}
+    assert compare_deep_sad.SETTING == {"ratio_known_normal": 0, "ratio_known_outlier": 0.01, "ratio_pollution": 0.1,
+                                        "n_known_outlier_classes": 1, "validation_fraction": 0}
+    config = yaml.safe_load(compare_deep_sad.EXPERIMENT.read_text())
+    config["training"]["network"]["epochs"] = 3
+    changed = tmp_path / "epochs.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    assert compare_deep_sad.load_experiment(changed)[0]["network"]["epochs"] == 3
+    config["training"]["autoencoder"]["drop_last"] = False  # the reference has one training loader for both
+    changed.write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match="training.autoencoder.drop_last False; .* runs the reference with True"):
+        compare_deep_sad.load_experiment(changed)
+    config["training"]["autoencoder"]["drop_last"] = True
+    config["datasets"]["fmnist"]["net"] = "mnist_lenet"
+    changed.write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match="net 'mnist_lenet'; compare_deep_sad.py runs the reference with 'fmnist_lenet'"):
+        compare_deep_sad.load_experiment(changed)
