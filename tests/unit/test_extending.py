@@ -408,6 +408,7 @@ def test_a_panel_whose_every_run_failed_still_gets_its_figure_and_the_summary_li
     assert failures.count("this method always fails") == 2 and "polluted" in failures
 
 
+@pytest.mark.workflow
 def test_the_deep_worked_example_runs_through_the_workflow(tmp_path):
     write_doc_files(tmp_path)
     # the page's command: snakemake --snakefile /path/to/ocbench/Snakefile --cores 2 --configfile deep_experiment.yaml
