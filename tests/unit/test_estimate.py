@@ -10,7 +10,8 @@ import yaml
 from ocbench.cli import main
 from ocbench.config import Batch, load_and_validate
 from ocbench.cost import batch_seconds, estimate, format_estimate, runtime_minutes
-from ocbench.cost.calibration import Needs, evaluate_law, measure, spec_key
+from ocbench.cost.calibration import Needs, evaluate_law, spec_key
+from ocbench.cost.probes import measure
 from ocbench.cost.model import CostModel, steps_per_epoch
 
 from helpers.slurm import PROFILE, planned_resources

@@ -4,7 +4,7 @@ A deep method costs epochs x batches x the calibrated seconds of one batch of it
 network at its batch size on its device, plus the passes over data that need no
 gradient (the centre, the training scores, the test scores), at the calibrated seconds
 per sample. A shallow method costs what its calibrated power law in the training-set
-size says (``calibration.py`` times it on synthetic data of the run's shape). A batch
+size says (``probes.py`` times it on synthetic data of the run's shape). A batch
 job adds the process start, each split's reading and preprocessing, and each run's
 files. On CUDA (or with ``training.stack: always``) the runs that ``stacks.fit_stacks``
 would train as one stack cost one stack's batches, shared among them.
@@ -34,7 +34,7 @@ from .shapes import SplitShape, prepared_bytes, split_shape
 #: ("encoder": Deep SVDD-like; "autoencoder": encoder and decoder), or a model of its own
 TRAINING_KIND = {"DeepSVDD": "encoder", "DeepSAD": "encoder", "MultiRadiusDeepSVDD": "encoder",
                  "OCNN": "ocnn", "RCAE": "autoencoder", "SSDGM": "ss_dgm"}
-#: the process start of each rule's command, by what it imports (``calibration.START_CODE``); a tabular
+#: the process start of each rule's command, by what it imports (``probes.START_CODE``); a tabular
 #: dataset's prepare and split jobs import scikit-learn too
 RULE_START = {"fetch": "light", "prepare": "light", "split": "light", "run_batch": "run-batch",
               "collect": "report", "tables": "report", "plot_auroc": "plot", "plot_roc": "plot",
