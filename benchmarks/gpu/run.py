@@ -1,4 +1,4 @@
-"""The GPU run: the figures that need a GPU, in one command that fits a short lease of one.
+"""The GPU run: the figures that need a GPU, in one command that fits the short time a GPU machine is lent.
 
     bash benchmarks/gpu/run.sh OUTDIR               # on a GPU machine (docs/benchmarks.md, "The GPU run")
     bash benchmarks/gpu/run.sh OUTDIR --tiny        # the same steps on this CPU, tiny, in minutes
@@ -427,7 +427,7 @@ def run_chunks(run: Run, step: str, chunks: list[tuple[str, int, dict[str, Path]
         left = deadline - time.monotonic()
         if not chunk_fits(last_seconds, last_batches, batches, left):
             note = f"{batches} new batch jobs at {last_seconds / max(last_batches, 1):.0f} s each" \
-                if last_seconds else "no time left"
+                if last_seconds else f"a first chunk needs {MIN_CHUNK_SECONDS} s"
             run.record(step, label, now_text(), 0, left, "skipped", f"does not fit: {note}")
             run.say(f"{step}: {label} skipped, it does not fit in the {left:.0f} s left ({note})")
             break
