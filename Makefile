@@ -5,7 +5,7 @@ BIN := $(abspath $(VENV))/bin
 CORES ?= 2
 SNAKEMAKE := PATH="$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
 
-.PHONY: venv run report test bench bench-overhead bench-dag bench-stacked bench-stacked-gpu unlock dry-run-papers clean
+.PHONY: venv run report test bench bench-overhead bench-dag bench-stacked bench-stacked-gpu gpu-wheels gpu-data gpu-carry unlock dry-run-papers clean
 
 # torch 2.14.1 on x86_64 is the CUDA build: the environment takes 6.0 GiB, and 6.1 GiB while
 # pip installs it. Refuse at once, rather than fail halfway with "No space left on device".
@@ -56,6 +56,26 @@ bench-stacked: venv
 	$(PY) benchmarks/stacked.py --device cpu --k 1,3 --n 1200 --epochs 2
 bench-stacked-gpu: venv
 	$(PY) benchmarks/stacked.py --device cuda --k 1,5,10,20
+
+# What the GPU run (benchmarks/gpu/run.sh, docs/benchmarks.md) carries to a GPU machine
+# without Snakemake or internet: the wheels it lacks, for CPython 3.12 on x86-64, in .whl/,
+# and Fashion-MNIST (Debian's dataset-fashion-mnist) in datasets/fashion-mnist/; gpu-carry
+# makes both and checks that they and the checkout stay under the 64 MiB that travel.
+GPU_PLATFORMS := --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
+	--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
+FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+gpu-wheels:
+	python3 -m pip download --quiet --no-deps --only-binary=:all: $(GPU_PLATFORMS) -d .whl -r benchmarks/gpu/wheels.txt
+	python3 -m pip wheel --quiet --no-deps -w .whl -r benchmarks/gpu/wheels-build.txt
+	@echo "$$(ls .whl/*.whl | wc -l) wheels in .whl/, $$(du -cb .whl/*.whl | tail -1 | cut -f1) bytes"
+gpu-data:
+	mkdir -p datasets/fashion-mnist
+	cp $(FASHION_MNIST)/*-ubyte.gz datasets/fashion-mnist/
+gpu-carry: gpu-wheels gpu-data
+	@bytes=$$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' .whl/*.whl datasets/fashion-mnist/*) \
+	    | du -cb --files0-from=- | tail -1 | cut -f1); \
+	echo "checkout, .whl/ and datasets/: $$bytes bytes ($$((bytes / 1048576)) MiB of the 64 MiB that travel)"; \
+	test $$bytes -le 67108864
 
 # Snakemake's own unlock, which removes the lock whether or not a run holds it
 # (`make run` removes a killed run's lock by itself: ocbench unlock-stale).
