@@ -87,6 +87,36 @@ def test_cluster_memory_grows_on_a_retried_attempt(tmp_path):
     assert namespace["cluster_mem_mb"]("train")(None, attempt=3) == 2250
 
 
+def test_a_failed_group_job_ends_the_console_with_slurms_reason(tmp_path):
+    """Snakemake's message of a failed group job names the SLURM log but not the SLURM state
+    (its executor's message is dropped): the console ends with SLURM's own line from that log."""
+    from ocbench.outcome import failed_jobs_text
+
+    slurm_log = tmp_path / "389.log"
+    slurm_log.write_text("Building DAG of jobs...\nsrun: forcing job termination\nslurmstepd-vm: error: *** JOB 389 "
+                         "ON vm CANCELLED AT 2026-12-05T03:52:28 ***\n    message: Error in group batch\n")
+    batch_log = tmp_path / "cpu.log"
+    batch_log.write_text("")
+    snakemake_log = tmp_path / "run.snakemake.log"
+    snakemake_log.write_text(f"""\
+[Sat Dec  5 03:52:36 2026]
+    message: Error in group batch
+    log: {slurm_log} (check log file(s) for error details)
+    jobs:
+        rule run_batch:
+            jobid: 7
+            log: {batch_log} (check log file(s) for error details)
+    [Sat Dec  5 03:52:36 2026]
+    Error in rule run_batch:
+        message: None
+        log: {batch_log} (check log file(s) for error details)
+""")
+    assert failed_jobs_text([snakemake_log]) == (
+        f"ocbench: 1 job failed:\n  group batch ({slurm_log}):\n"
+        "    slurmstepd-vm: error: *** JOB 389 ON vm CANCELLED AT 2026-12-05T03:52:28 ***\n"
+        f"  run_batch ({batch_log}):\n    (its log is empty)\n")
+
+
 def test_cluster_block_fills_each_missing_value_and_names_a_bad_one():
     from ocbench.config import load_and_validate
     from ocbench.errors import OcbenchError
