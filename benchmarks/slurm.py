@@ -5,9 +5,10 @@ the other on the same machine: locally (``--profile workflow/profiles/default``,
 cores) and through ``--profile workflow/profiles/slurm``; then prints both wall times and
 their ratio (target: at most 1.5), the load average before each run, the number of
 ``sbatch`` submissions, and for the SLURM run the seconds its jobs waited in the queue
-(other users' jobs) and ran (SLURM's submit, start and end times, from ``squeue``): the
-rest of its wall time went to Snakemake's own work, the local jobs and the wait for the
-plugin's status checks.
+(other users' jobs) and ran (SLURM's submit, start and end times, from ``squeue``), and
+how long after its end Snakemake saw each job finish (the wait for the plugin's status
+checks; to the second, from the console's time stamps): the rest of its wall time went
+to Snakemake's own work and the local jobs.
 
     tests/slurm/start_cluster.sh        # the one-node test cluster (root), or any cluster
     python benchmarks/slurm.py [--rounds 3] [--keep DIR]
@@ -60,17 +61,28 @@ def run(workdir: Path, *args: str) -> tuple[float, str]:
     return seconds, output
 
 
-def job_seconds(run_id: str) -> tuple[float, float]:
-    """The seconds the jobs of one workflow run waited in the queue and ran, summed over its
-    jobs (from ``squeue``, which lists finished jobs for MinJobAge)."""
+def job_times(run_id: str) -> list[tuple[datetime, datetime, datetime]]:
+    """(submitted, started, ended) of each SLURM job of one workflow run, in the order they
+    ended (from ``squeue``, which lists finished jobs for MinJobAge)."""
     listed = subprocess.run(["squeue", "--states=all", "--noheader", "--name", run_id, "--format=%V %S %e"],
                             capture_output=True, text=True).stdout.splitlines()
-    queued = ran = 0.0
-    for line in filter(None, listed):
-        submitted, start, end = (datetime.fromisoformat(value) for value in line.split())
-        queued += (start - submitted).total_seconds()
-        ran += (end - start).total_seconds()
-    return queued, ran
+    times = [tuple(datetime.fromisoformat(value) for value in line.split()) for line in filter(None, listed)]
+    return sorted(times, key=lambda job: job[2])
+
+
+#: the console's time stamp of each job Snakemake saw finish, and its rule
+FINISHED = re.compile(r"^\s*\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]\n\s*Finished jobid: \d+ \(Rule: (\w+)\)", re.M)
+#: the rules whose jobs the SLURM profile may submit
+SUBMITTED_RULES = {"prepare", "split", "run_batch"}
+
+
+def seen_after(output: str, ends: list[datetime]) -> list[float]:
+    """For each SLURM job's end, the seconds until Snakemake saw a submitted rule's job finish."""
+    seen = sorted(datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y") for stamp, rule in FINISHED.findall(output)
+                  if rule in SUBMITTED_RULES)
+    # the console's stamps have whole seconds: compare with the end's whole second
+    return [next(((when - end.replace(microsecond=0)).total_seconds() for when in seen
+                  if when >= end.replace(microsecond=0)), float("nan")) for end in ends]
 
 
 def main(argv=None) -> int:
@@ -92,12 +104,15 @@ def main(argv=None) -> int:
                               "--config", SMALL_JOBS)
         run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
         submissions = len(re.findall(r"has been submitted with SLURM jobid", output))
-        queued, ran = job_seconds(run_id)
+        jobs = job_times(run_id)
+        queued = sum((start - submitted).total_seconds() for submitted, start, _ in jobs)
+        ran = sum((end - start).total_seconds() for _, start, end in jobs)
+        seen = ", ".join(f"{lag:.0f}" for lag in seen_after(output, [end for *_, end in jobs]))
         ratios.append(cluster / local)
         print(f"round {round_}: local {local:.1f} s (load {before_local}); "
               f"SLURM {cluster:.1f} s (load {before_slurm}), {submissions} sbatch submissions, "
-              f"its jobs queued {queued:.0f} s and ran {ran:.0f} s; ratio {cluster / local:.2f} "
-              f"({(cluster - queued) / local:.2f} without the queue wait)", flush=True)
+              f"its jobs queued {queued:.0f} s and ran {ran:.0f} s, seen {seen} s after they ended; "
+              f"ratio {cluster / local:.2f} ({(cluster - queued) / local:.2f} without the queue wait)", flush=True)
     print(f"SLURM / local wall time: median {statistics.median(ratios):.2f} over {len(ratios)} round(s) "
           f"(target <= 1.5); load average now {load()}")
     if args.keep is None:

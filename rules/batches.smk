@@ -43,6 +43,8 @@ rule run_batch:
         f"{LOGS}/batches/{BATCH_KEY}.log",
     message:
         "batch {wildcards.dataset} {wildcards.setting} seed {wildcards.seed} on {wildcards.device}"
+    group:
+        batch_group
     threads: 1
     resources:
         gpu=gpus,

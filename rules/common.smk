@@ -5,8 +5,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_job_plan, classifier_params, dataset_mirror,
-                            dataset_settings, group_runs, runs, split_params)
+from ocbench.config import (Batch, anomaly_datasets_of, attack_of, batch_job_plan, batches_reading_their_splits_alone,
+                            classifier_params, dataset_mirror, dataset_settings, group_runs, runs, split_params)
 from ocbench.config import auto_uses_gpu
 from ocbench.cost import batch_seconds, runtime_minutes
 from ocbench.errors import OcbenchError
@@ -205,14 +205,22 @@ def _device(wildcards):
     return wildcards.get("device", "cpu")
 
 
-def slurm_partition(wildcards):
+def partition_of(device):
     """The GPU partition for a CUDA job, else the CPU partition ('' asks for the cluster's default)."""
-    key = "gpu_partition" if _device(wildcards) == "cuda" else "cpu_partition"
+    key = "gpu_partition" if device == "cuda" else "cpu_partition"
     return config["cluster"][key] or ""
+
+
+def slurm_partition(wildcards):
+    return partition_of(_device(wildcards))
 
 
 def cpu_partition(wildcards):
     return config["cluster"]["cpu_partition"] or ""
+
+
+# (--config hands nested values over as text)
+LOCAL_PREPARE = config["cluster"]["local_prepare"] in (True, "true")
 
 
 def cluster_mem_mb(kind):
@@ -274,6 +282,47 @@ def cluster_resources(kind):
     """
     partition = slurm_partition if kind == "train" else cpu_partition
     return dict(slurm_partition=partition, mem_mb=cluster_mem_mb(kind), runtime=cluster_runtime(kind))
+
+
+# --------------------------------------------------------------------------- SLURM jobs of the splits
+# On SLURM a batch that alone reads each of its splits (ocbench.config.grid) makes them in
+# its own job, before it trains: group "batch", one submission where a group of splits and
+# then the batch would be two in a row, each waiting for the scheduler and the plugin's
+# status checks (docs/cluster.md). The splits that two batches read (a cuda batch and the
+# cpu batch of the shallow methods) go to the "splits" group: in the job of one batch, the
+# other batch would wait for its training. Local runs ignore groups.
+SELF_SPLITTING = batches_reading_their_splits_alone(BATCHES)
+# split file -> the batch whose job makes it
+SPLIT_MAKER = {split_of(run): batch for batch in SELF_SPLITTING for run in BATCHES[batch]}
+
+
+def split_maker(wildcards):
+    return SPLIT_MAKER.get(SPLIT.format(**dict(wildcards.items())))
+
+
+def split_group(wildcards):
+    return "batch" if split_maker(wildcards) else "splits"
+
+
+def batch_group(wildcards):
+    return "batch" if batch_of_wildcards(wildcards) in SELF_SPLITTING else None
+
+
+def split_resources():
+    """A split's SLURM resources: the small jobs', except in its batch's job. There it is on the
+    batch's partition (a SLURM job has one), and adds one minute to the job's time limit
+    rather than cluster.small.runtime: it takes seconds, and the batch's limit has margin."""
+    resources = cluster_resources("small")
+    small_runtime = resources["runtime"]
+
+    def partition(wildcards):
+        batch = split_maker(wildcards)
+        return partition_of(batch.device) if batch else cpu_partition(wildcards)
+
+    def runtime(wildcards):
+        return 1 if split_maker(wildcards) else small_runtime
+
+    return dict(resources, slurm_partition=partition, runtime=runtime)
 
 
 # Local runs on a machine with several GPUs: the training command runs under this script,

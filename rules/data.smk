@@ -31,6 +31,9 @@ rule prepare:
         "prepare {wildcards.dataset}"
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
+    # On SLURM, where Snakemake runs, as fetch: one job per dataset, seconds, and one
+    # submission less in a row before training; cluster.local_prepare false submits it.
+    localrule: LOCAL_PREPARE
     resources:
         **cluster_resources("small"),
     conda:

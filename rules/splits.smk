@@ -1,4 +1,6 @@
-# One split per (dataset, setting, normal classes, seed), shared by every method.
+# One split per (dataset, setting, normal classes, seed), shared by every method. On SLURM
+# it is made in the job of the batch that reads it where that batch alone does, else in
+# the "splits" group (common.smk, SLURM jobs of the splits).
 
 
 rule split:
@@ -17,9 +19,9 @@ rule split:
     log:
         f"{LOGS}/split/{SPLIT_KEY}.log",
     group:
-        "splits"
+        split_group
     resources:
-        **cluster_resources("small"),
+        **split_resources(),
     conda:
         ENV
     shell:

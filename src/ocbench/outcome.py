@@ -21,17 +21,25 @@ from pathlib import Path
 FAILED_RUNS_EXIT = 3
 # The error line every ocbench command ends its log with (cli.py prints OcbenchError so).
 ERROR_PREFIX = "ocbench: error:"
-_ERROR_IN_RULE = re.compile(r"^Error in rule (\S+?):\s*$")
+# (indented: the jobs of a failed group job, which SLURM ran as one job)
+_ERROR_IN_RULE = re.compile(r"^\s*Error in rule (\S+?):\s*$")
+# A failed group job: its log is the SLURM job's, and Snakemake drops the executor's message
+# (the SLURM state) there, so the reason comes from SLURM's own line in that log.
+_ERROR_IN_GROUP = re.compile(r"^\s*message: Error in group (\S+)\s*$")
 _LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
+# What SLURM writes into a job's log when it ends it: cancelled, out of time, out of memory
+_SLURM_ERROR = re.compile(r"^slurmstepd\S*: error: ")
 
 
 def failed_jobs(snakemake_log: str) -> list[tuple[str, list[str]]]:
-    """(rule, log files) of every `Error in rule` block of a Snakemake log, in its order."""
+    """(rule, log files) of every `Error in rule` block of a Snakemake log, in its order, and
+    ("group NAME", [its SLURM log]) of every failed group job, before the blocks of its jobs."""
     jobs: list[tuple[str, list[str]]] = []
     for line in snakemake_log.splitlines():
-        match = _ERROR_IN_RULE.match(line)
+        match = _ERROR_IN_RULE.match(line) or _ERROR_IN_GROUP.match(line)
         if match:
-            jobs.append((match.group(1), []))
+            name = match.group(1)
+            jobs.append((name if match.re is _ERROR_IN_RULE else f"group {name}", []))
             continue
         match = _LOG_LINE.match(line)
         if match and jobs and not jobs[-1][1]:
@@ -40,13 +48,15 @@ def failed_jobs(snakemake_log: str) -> list[tuple[str, list[str]]]:
 
 
 def job_reason(log_file: str | Path) -> str:
-    """The reason a job's log gives: its `ocbench: error:` line, else its last line."""
+    """The reason a job's log gives: its `ocbench: error:` line, else SLURM's line saying why
+    it ended the job (a SLURM job's log), else its last line."""
     path = Path(log_file)
     try:
         lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
         return f"(no log at {path})"
     errors = [line for line in lines if line.startswith(ERROR_PREFIX)]
+    errors = errors or [line for line in lines if _SLURM_ERROR.match(line)]
     if errors:
         return errors[-1]
     return lines[-1] if lines else "(its log is empty)"
@@ -62,7 +72,8 @@ def failed_jobs_text(snakemake_logs) -> str:
             continue
     if not jobs:
         return ""
-    lines = [f"ocbench: {len(jobs)} job{'s' if len(jobs) != 1 else ''} failed:"]
+    count = sum(not rule.startswith("group ") for rule, _ in jobs) or len(jobs)  # a group is its jobs
+    lines = [f"ocbench: {count} job{'s' if count != 1 else ''} failed:"]
     for rule, logs in jobs:
         lines.append(f"  {rule}" + (f" ({', '.join(logs)})" if logs else "") + ":")
         lines += [f"    {job_reason(log)}" for log in logs] or ["    (the job has no log)"]

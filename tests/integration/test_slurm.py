@@ -67,6 +67,70 @@ def test_cluster_memory_grows_on_a_retried_attempt(tmp_path):
     assert namespace["cluster_mem_mb"]("train")(None, attempt=3) == 2250
 
 
+def test_a_failed_group_job_ends_the_console_with_slurms_reason(tmp_path):
+    """Snakemake's message of a failed group job names the SLURM log but not the SLURM state
+    (its executor's message is dropped): the console ends with SLURM's own line from that log."""
+    from ocbench.outcome import failed_jobs_text
+
+    slurm_log = tmp_path / "389.log"
+    slurm_log.write_text("Building DAG of jobs...\nsrun: forcing job termination\nslurmstepd-vm: error: *** JOB 389 "
+                         "ON vm CANCELLED AT 2026-12-05T03:52:28 ***\n    message: Error in group batch\n")
+    batch_log = tmp_path / "cpu.log"
+    batch_log.write_text("")
+    snakemake_log = tmp_path / "run.snakemake.log"
+    snakemake_log.write_text(f"""\
+[Sat Dec  5 03:52:36 2026]
+    message: Error in group batch
+    log: {slurm_log} (check log file(s) for error details)
+    jobs:
+        rule run_batch:
+            jobid: 7
+            log: {batch_log} (check log file(s) for error details)
+    [Sat Dec  5 03:52:36 2026]
+    Error in rule run_batch:
+        message: None
+        log: {batch_log} (check log file(s) for error details)
+""")
+    assert failed_jobs_text([snakemake_log]) == (
+        f"ocbench: 1 job failed:\n  group batch ({slurm_log}):\n"
+        "    slurmstepd-vm: error: *** JOB 389 ON vm CANCELLED AT 2026-12-05T03:52:28 ***\n"
+        f"  run_batch ({batch_log}):\n    (its log is empty)\n")
+
+
+def with_methods(config: dict, devices: list[str], methods: list[str]) -> dict:
+    changed = with_devices(config, devices)
+    changed["methods"] = methods
+    changed["method_params"] = {}
+    return changed
+
+
+@pytest.mark.parametrize("devices, methods, alone", [
+    (["cpu"], ["deep_svdd_oneclass", "cae", "isoforest"], True),        # every method in the cpu batch
+    (["cuda"], ["deep_svdd_oneclass", "cae"], True),                    # every method in the cuda batch
+    (["cuda"], ["deep_svdd_oneclass", "cae", "isoforest"], False),      # isoforest runs in the cpu batch
+    (["cpu", "cuda"], ["deep_svdd_oneclass", "cae"], False)])
+def test_a_batch_makes_its_splits_where_no_other_batch_reads_them(devices, methods, alone):
+    from ocbench.config import batches_reading_their_splits_alone, group_runs, load_and_validate, runs
+
+    batches = group_runs(runs(load_and_validate(with_methods(TINY, devices, methods))))
+    assert batches_reading_their_splits_alone(batches) == (set(batches) if alone else set())
+
+
+def test_profile_dry_run_puts_the_splits_in_the_job_of_the_batch_that_alone_reads_them(tmp_path):
+    """On the GPU partition with a CUDA-only grid, one minute each on top of the batch's limit;
+    where a cuda and a cpu batch read them, in the splits group with the small jobs' limit."""
+    def split_jobs(devices, methods):
+        result = snakemake(tmp_path, with_methods(TINY, devices, methods), *PROFILE, "--dry-run",
+                           OCBENCH_JOB_DETAILS="1")
+        output = result.stdout + result.stderr
+        groups = re.findall(r"Group job (\w+)", output)
+        return groups, [(r["slurm_partition"], r["runtime"]) for rule, _, r in planned_resources(output)
+                        if rule == "split"]
+
+    assert split_jobs(["cuda"], ["deep_svdd_oneclass", "cae"]) == (["batch"], [("gpu", "1")] * 2)
+    assert split_jobs(["cpu", "cuda"], ["deep_svdd_oneclass", "cae"]) == (["splits"], [("", "10")] * 2)
+
+
 def test_cluster_block_fills_each_missing_value_and_names_a_bad_one():
     from ocbench.config import load_and_validate
     from ocbench.errors import OcbenchError
@@ -74,7 +138,8 @@ def test_cluster_block_fills_each_missing_value_and_names_a_bad_one():
     config = yaml.safe_load(yaml.safe_dump(TINY))
     config["cluster"] = {"train": {"mem_mb": "16000"}}  # as `--config 'cluster={train: {mem_mb: 16000}}'` gives it
     load_and_validate(config)
-    assert config["cluster"] == {"cpu_partition": None, "gpu_partition": "gpu", "memory_growth": 2,
+    assert config["cluster"] == {"cpu_partition": None, "gpu_partition": "gpu", "local_prepare": True,
+                                 "memory_growth": 2,
                                  "small": {"mem_mb": 4000, "runtime": 10},
                                  "train": {"mem_mb": "16000", "runtime": "estimate", "runtime_safety": 2,
                                            "runtime_floor": 30}}
@@ -199,12 +264,13 @@ def test_slurm_profile_runs_the_tiny_config_like_a_local_run(slurm_cluster, tmp_
     assert scores(cluster / "results") == expected
     assert (cluster / "results" / "summary.md").exists()
     assert planned_jobs_left(cluster) == 0
-    # Three submissions: prepare, the group of both splits, the batch; the report jobs run
-    # in Snakemake's own process.
+    # One submission: the batch's job, which makes both splits first; fetch, prepare and the
+    # report jobs run in Snakemake's own process.
     console = result.stdout + result.stderr
-    assert len(re.findall(r"has been submitted with SLURM jobid", console)) == 3, console[-3000:]
+    assert len(re.findall(r"has been submitted with SLURM jobid", console)) == 1, console[-3000:]
+    assert "Group job batch" in console
     # the report jobs (collect, tables, ranks, plots, summary) ran here: their files exist, and only the
-    # three submissions above went through sbatch
+    # submission above went through sbatch
     assert all((cluster / "results" / name).exists() for name in ("tables/runs.csv", "tables/ranks.csv",
                                                                   "figures/auroc.png"))
 
@@ -252,15 +318,16 @@ def test_slurm_profile_refuses_what_sbatch_would_refuse(slurm_cluster, tmp_path)
     assert not (tmp_path / "data" / "prepared").exists()
 
 
-def slurm_job(workdir: Path, rule: str, state: str, timeout: float = 300) -> str | None:
-    """The SLURM id of this workflow's job of ``rule`` once it is in ``state`` (its log file names both)."""
-    logs = workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}"
+def slurm_job(workdir: Path, folder: str, state: str, timeout: float = 300) -> str | None:
+    """The SLURM id of this workflow's job whose log is under ``folder`` of the SLURM logs
+    (``rule_prepare``, ``group_batch_*``) once it is in ``state`` (its log file names both)."""
+    logs = workdir / ".snakemake" / "slurm_logs"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         listed = subprocess.run(["squeue", "--noheader", f"--states={state}", "--format=%i"],
                                 capture_output=True, text=True).stdout
         for job_id in listed.split():
-            if any(logs.glob(f"*/{job_id}.log")):
+            if any(logs.glob(f"{folder}/**/{job_id}.log")):
                 return job_id
         time.sleep(0.2)
     return None
@@ -269,10 +336,12 @@ def slurm_job(workdir: Path, rule: str, state: str, timeout: float = 300) -> str
 @pytest.mark.workflow
 def test_slurm_job_cancelled_is_not_resubmitted_and_its_logs_exist(slurm_cluster, tmp_path):
     """A scancel is not retried at double memory (retries are for out-of-memory jobs, on
-    request), and the logs its error names exist, the SLURM one saying it was cancelled."""
-    command, env = snakemake_command(tmp_path, TINY, *PROFILE, "--config", SMALL_JOBS)
+    request), and the logs its error names exist, the SLURM one saying it was cancelled.
+    (cluster.local_prepare false: prepare is a SLURM job, the first of the run.)"""
+    submitted_prepare = "cluster={small: {mem_mb: 300, runtime: 10}, train: {mem_mb: 600, runtime: 30}, local_prepare: false}"
+    command, env = snakemake_command(tmp_path, TINY, *PROFILE, "--config", submitted_prepare)
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    job_id = slurm_job(tmp_path, "prepare", "RUNNING")
+    job_id = slurm_job(tmp_path, "rule_prepare", "RUNNING")
     assert job_id is not None, "the prepare job did not start"
     raw = {str(path): path.read_bytes() for path in (tmp_path / "data" / "raw").rglob("*") if path.is_file()}
     subprocess.run(["scancel", job_id], check=True)
@@ -289,6 +358,28 @@ def test_slurm_job_cancelled_is_not_resubmitted_and_its_logs_exist(slurm_cluster
     assert "CANCELLED" in (tmp_path / logs[1]).read_text()
     assert raw and {str(path): path.read_bytes() for path in (tmp_path / "data" / "raw").rglob("*")
                     if path.is_file()} == raw
+
+
+@pytest.mark.workflow
+def test_slurm_batch_job_cancelled_ends_the_console_with_slurms_reason(slurm_cluster, tmp_path):
+    """The batch's job (a group job: its splits, then the batch) cancelled: not resubmitted, and
+    the console ends with SLURM's line from the job's SLURM log, which Snakemake's message of a
+    failed group leaves out (it has no SLURM state), then with each of its jobs."""
+    command, env = snakemake_command(tmp_path, TINY, *PROFILE, "--config", SMALL_JOBS)
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    job_id = slurm_job(tmp_path, "group_batch_*", "RUNNING")
+    assert job_id is not None, "the batch's job did not start"
+    subprocess.run(["scancel", job_id], check=True)
+    output, _ = run.communicate(timeout=300)
+
+    assert run.returncode != 0
+    assert "Trying to restart job" not in output
+    assert len(re.findall(r"has been submitted with SLURM jobid", output)) == 1
+    ending = output[output.index("ocbench: 3 jobs failed:"):].splitlines()
+    slurm_log = re.fullmatch(r"  group batch \((.+)\):", ending[1]).group(1)
+    assert Path(slurm_log).name == f"{job_id}.log" and Path(slurm_log).exists()
+    assert re.fullmatch(rf"    slurmstepd\S*: error: \*\*\* JOB {job_id} ON \S+ CANCELLED AT .*", ending[2]), ending
+    assert sorted(line.split(" (")[0].strip() for line in ending[3::2]) == ["run_batch", "split", "split"], ending
 
 
 def test_slurm_profile_refuses_sacct_without_accounting(slurm_cluster, tmp_path):

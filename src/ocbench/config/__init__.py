@@ -32,7 +32,7 @@ from .checks import (
     load_and_validate)
 from .grid import (
     Run, Pretrain, runs, pretrain_for, pretrain_jobs, dataset_settings, Batch, batch_of, group_runs,
-    split_runs, batch_job_plan, batch_plan)
+    batches_reading_their_splits_alone, split_runs, batch_job_plan, batch_plan)
 from .files import read_config_file, in_config_files, exit_on_config_error, load_config_file
 
 __all__ = [
@@ -43,7 +43,8 @@ __all__ = [
     "dataset_methods", "method_params", "training_init", "autoencoder_params", "split_params", "attack_of",
     "classifier_params", "anomaly_datasets_of", "dataset_mirror", "training_set_size", "cuda_missing_reason",
     "auto_uses_gpu", "check_local_devices", "check_semantics", "load_and_validate", "Run", "Pretrain", "runs",
-    "pretrain_for", "pretrain_jobs", "dataset_settings", "Batch", "batch_of", "group_runs", "split_runs",
+    "pretrain_for", "pretrain_jobs", "dataset_settings", "Batch", "batch_of", "group_runs",
+    "batches_reading_their_splits_alone", "split_runs",
     "batch_job_plan", "batch_plan", "read_config_file", "in_config_files", "exit_on_config_error",
     "load_config_file",
 ]

@@ -64,6 +64,23 @@ def group_runs(grid: list[Run]) -> dict[Batch, list[Run]]:
     return groups
 
 
+def batches_reading_their_splits_alone(batches: dict[Batch, list[Run]]) -> set[Batch]:
+    """The batches none of whose splits another batch reads: every method of the split on
+    one device (a grid on the CPU only, or on CUDA only with no shallow method, which runs
+    in the cpu batch). On SLURM such a batch makes its splits in its own job (docs/cluster.md)."""
+    readers: dict[tuple, set[Batch]] = {}
+    for batch, batch_runs in batches.items():
+        for run in batch_runs:
+            readers.setdefault(_split_key(run), set()).add(batch)
+    return {batch for batch, batch_runs in batches.items()
+            if all(readers[_split_key(run)] == {batch} for run in batch_runs)}
+
+
+def _split_key(run: Run) -> tuple:
+    """What names a run's split file (paths.SPLIT_KEY): the runs of every method and device share it."""
+    return run.dataset, run.setting, run.normal, run.seed
+
+
 def split_runs(batch_runs: list[Run]) -> list[list[Run]]:
     """The runs of a batch grouped by split (and device), in the batch's order."""
     splits: dict[tuple, list[Run]] = {}
