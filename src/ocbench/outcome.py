@@ -15,6 +15,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 # Snakemake's exit status for a workflow whose jobs all finished but some of its runs failed
 # (1 is a failed job or a bad config): `make run` still writes the report for it.
@@ -26,24 +27,40 @@ _ERROR_IN_RULE = re.compile(r"^\s*Error in rule (\S+?):\s*$")
 # A failed group job: its log is the SLURM job's, and Snakemake drops the executor's message
 # (the SLURM state) there, so the reason comes from SLURM's own line in that log.
 _ERROR_IN_GROUP = re.compile(r"^\s*message: Error in group (\S+)\s*$")
+# The executor's message: for a SLURM job, its state ("SLURM-job '12' failed, SLURM status is:
+# 'CANCELLED'. … For further error details see …"), the one reason of a job cancelled while it
+# still waited in the queue, which never wrote a log
+_MESSAGE_LINE = re.compile(r"^\s+message: (.+?)\s*(?:For further error details.*)?$")
 _LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
 # What SLURM writes into a job's log when it ends it: cancelled, out of time, out of memory
 _SLURM_ERROR = re.compile(r"^slurmstepd\S*: error: ")
 
 
-def failed_jobs(snakemake_log: str) -> list[tuple[str, list[str]]]:
-    """(rule, log files) of every `Error in rule` block of a Snakemake log, in its order, and
-    ("group NAME", [its SLURM log]) of every failed group job, before the blocks of its jobs."""
-    jobs: list[tuple[str, list[str]]] = []
+class FailedJob(NamedTuple):
+    """A failed job as Snakemake's log names it: its rule (or ``group NAME``), its log files, and
+    the executor's message (a SLURM job's state), where Snakemake gives one."""
+    rule: str
+    logs: list[str]
+    message: str | None = None
+
+
+def failed_jobs(snakemake_log: str) -> list[FailedJob]:
+    """Every `Error in rule` block of a Snakemake log, in its order, and ("group NAME", [its SLURM
+    log]) of every failed group job, before the blocks of its jobs."""
+    jobs: list[FailedJob] = []
     for line in snakemake_log.splitlines():
         match = _ERROR_IN_RULE.match(line) or _ERROR_IN_GROUP.match(line)
         if match:
             name = match.group(1)
-            jobs.append((name if match.re is _ERROR_IN_RULE else f"group {name}", []))
+            jobs.append(FailedJob(name if match.re is _ERROR_IN_RULE else f"group {name}", []))
+            continue
+        match = _MESSAGE_LINE.match(line)
+        if match and jobs and jobs[-1].message is None and match.group(1) != "None":
+            jobs[-1] = jobs[-1]._replace(message=match.group(1))
             continue
         match = _LOG_LINE.match(line)
-        if match and jobs and not jobs[-1][1]:
-            jobs[-1][1].extend(path.strip() for path in match.group(1).split(","))
+        if match and jobs and not jobs[-1].logs:
+            jobs[-1].logs.extend(path.strip() for path in match.group(1).split(","))
     return jobs
 
 
@@ -72,11 +89,14 @@ def failed_jobs_text(snakemake_logs) -> str:
             continue
     if not jobs:
         return ""
-    count = sum(not rule.startswith("group ") for rule, _ in jobs) or len(jobs)  # a group is its jobs
+    count = sum(not job.rule.startswith("group ") for job in jobs) or len(jobs)  # a group is its jobs
     lines = [f"ocbench: {count} job{'s' if count != 1 else ''} failed:"]
-    for rule, logs in jobs:
+    for rule, logs, message in jobs:
         lines.append(f"  {rule}" + (f" ({', '.join(logs)})" if logs else "") + ":")
-        lines += [f"    {job_reason(log)}" for log in logs] or ["    (the job has no log)"]
+        reasons = [job_reason(log) for log in logs]
+        if message and not rule.startswith("group ") and all(r.startswith("(") for r in reasons):
+            reasons.append(message)  # no log says why (a job cancelled in the queue): the executor does
+        lines += [f"    {reason}" for reason in reasons] or ["    (the job has no log)"]
     return "\n".join(lines) + "\n"
 
 

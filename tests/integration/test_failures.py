@@ -42,8 +42,29 @@ Error in rule all:
 # --------------------------------------------------------------------------- the failed jobs' reasons
 
 def test_failed_jobs_read_from_snakemakes_log():
-    assert failed_jobs(SNAKEMAKE_LOG) == [("fetch", ["results/logs/fetch/fmnist.log"]),
-                                          ("split", ["a.log", "b.log"]), ("all", [])]
+    assert failed_jobs(SNAKEMAKE_LOG) == [("fetch", ["results/logs/fetch/fmnist.log"], None),
+                                          ("split", ["a.log", "b.log"], None), ("all", [], None)]
+
+
+def test_a_job_cancelled_in_the_queue_ends_with_the_executors_message(tmp_path):
+    """A SLURM job cancelled before it started wrote no log, its own or SLURM's: the reason is the
+    SLURM state in the executor's message (the plugin's words, with squeue as status command)."""
+    own, slurm = tmp_path / "prepare.log", tmp_path / "slurm_logs" / "41.log"
+    snakemake_log = tmp_path / "run.snakemake.log"
+    snakemake_log.write_text(f"""\
+Error in rule prepare:
+    message: SLURM-job '41' failed, SLURM status is: 'CANCELLED'. Detailed failure reason unavailable (status \
+command is not 'sacct').For further error details see the cluster/cloud log and the log files of the involved rule(s).
+    jobid: 2
+    log: {own}, {slurm} (check log file(s) for error details)
+""")
+    assert failed_jobs_text([snakemake_log]) == (
+        f"ocbench: 1 job failed:\n  prepare ({own}, {slurm}):\n    (no log at {own})\n    (no log at {slurm})\n"
+        "    SLURM-job '41' failed, SLURM status is: 'CANCELLED'. Detailed failure reason unavailable (status "
+        "command is not 'sacct').\n")
+    own.write_text("ocbench: error: the job's own reason\n")  # a log that says why: the message adds nothing
+    assert failed_jobs_text([snakemake_log]).endswith("    ocbench: error: the job's own reason\n    (no log at "
+                                                      f"{slurm})\n")
 
 
 def test_a_jobs_reason_is_its_error_line_else_its_last_line(tmp_path):
