@@ -1,5 +1,6 @@
 """Snakemake on a tiny config: the config, the command, and the files a rerun may change."""
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -59,3 +60,11 @@ def snapshot(root: Path, under=("runs", "pretrain")) -> dict[str, tuple[bytes, i
 
 def changed_files(before: dict, after: dict) -> list[str]:
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
+def copy_of_run(finished: Path, folder: Path) -> Path:
+    """A copy of a finished workflow folder in ``folder``/run, each file with its modification time
+    (copy2), so that a rerun there is judged as it would be in the original."""
+    workdir = folder / "run"
+    shutil.copytree(finished, workdir, symlinks=True)
+    return workdir

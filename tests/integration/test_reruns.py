@@ -11,7 +11,7 @@ import yaml
 
 from helpers.paths import BIN, ROOT
 from helpers.plugins import knn_plugin, write_doc_files
-from helpers.workflow import changed_files, snapshot, workflow_env
+from helpers.workflow import copy_of_run, changed_files, snapshot, workflow_env
 
 #: what a copy of the workflow needs to run: its Snakefile, rules, schemas, captions and the library
 WORKFLOW_PARTS = ("Snakefile", "rules", "workflow", "envs", "src")
@@ -71,9 +71,7 @@ def finished(tmp_path_factory):
 
 @pytest.fixture
 def rerun(finished, tmp_path):
-    workdir = tmp_path / "run"
-    shutil.copytree(finished, workdir, symlinks=True)  # copy2 keeps the modification times
-    return workdir
+    return copy_of_run(finished, tmp_path)
 
 
 @pytest.mark.workflow

@@ -4,7 +4,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ import pytest
 import yaml
 
 from helpers.paths import BIN, ROOT
-from helpers.workflow import PROFILE, TINY, changed_files, snakemake, snakemake_command, snapshot, \
+from helpers.workflow import PROFILE, TINY, changed_files, copy_of_run, snakemake, snakemake_command, snapshot, \
     workflow_env
 
 
@@ -69,9 +68,7 @@ def finished(tmp_path_factory):
 
 @pytest.fixture
 def tiny_run(finished, tmp_path):
-    workdir = tmp_path / "run"
-    shutil.copytree(finished, workdir, symlinks=True)  # copy2 keeps the modification times
-    return workdir
+    return copy_of_run(finished, tmp_path)
 
 
 @pytest.mark.workflow
