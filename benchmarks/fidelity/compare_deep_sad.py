@@ -42,10 +42,15 @@ leaves it out. ``--components`` checks, in float64 on the split of the first cla
 seed, that both codes start from the same weights and centre and take the same first five
 Adam steps on the same batch. ``--reference-cells`` takes the reference's AUROCs from
 earlier cell files of the same recipe and thread count instead of training it again.
+``--order-stream K`` (with ``--same-order``) draws both codes' batches from another
+stream of the seed (``harness.order_from_stream``), the initial weights and the split
+unchanged: run with a few streams, a cell shows how far the batch order alone moves the
+AUROC; its rows carry the stream.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -59,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
 from harness import (ROOT, SameOrderLoaders, add_common_arguments, auroc_from_results,  # noqa: E402
                      check_common_arguments, check_mirror, fmnist_arrays, import_reference,
-                     seed_like_reference, shorten)
+                     order_from_stream, seed_like_reference, shorten)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
@@ -247,6 +252,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, help="shorten Deep SAD's training, both sides (milestones scaled)")
     parser.add_argument("--no-reference-pretraining", action="store_true",
                         help="with --same-order: leave out the reference's pretraining, which then changes nothing")
+    parser.add_argument("--order-stream", type=int,
+                        help="with --same-order: both codes' batches from this stream of the seed (3 or more), "
+                             "the initial weights unchanged")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args)
@@ -257,6 +265,17 @@ def main(argv=None) -> int:
     if args.no_reference_pretraining and not args.same_order:
         parser.error("--no-reference-pretraining: in its own order the pretraining's draws set the reference's "
                      "batches; only with --same-order does it change nothing")
+    if args.order_stream is not None and not args.same_order:
+        parser.error("--order-stream sets the batches ocbench hands both codes: add --same-order")
+    if args.order_stream is not None and args.results:
+        parser.error("--order-stream: the workflow's runs are in ocbench's own order; leave out --results")
+    order = order_from_stream(args.order_stream) if args.order_stream is not None else contextlib.nullcontext()
+    with order:
+        return compare(args)
+
+
+def compare(args) -> int:
+    """Train (or read) both sides of every cell, write the rows, print the mean over cells."""
     recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
     label = recipe_label(recipe)
     # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe and thread count
@@ -264,8 +283,9 @@ def main(argv=None) -> int:
              if cell["recipe"] == label and cell["threads"] == args.threads}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
+    stream = "" if args.order_stream is None else f", batch order from stream {args.order_stream} of the seed"
     print(f"recipe: {label}; η {recipe['eta']}; setting: {SETTING}, known anomaly class (c + 1) mod 10, "
-          f"init deep_sad, {args.threads} thread(s)")
+          f"init deep_sad, {args.threads} thread(s){stream}")
     arrays = fmnist_arrays(args.mirror)
     if args.components:
         check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
@@ -286,7 +306,8 @@ def main(argv=None) -> int:
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2),
-                         "threads": args.threads, "recipe": label})
+                         "threads": args.threads, "recipe": label,
+                         **({} if args.order_stream is None else {"order_stream": args.order_stream})})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
                   f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "
                   f"ocbench {end - middle:.0f} s)",

@@ -14,6 +14,7 @@ autoencoder); hand the encoder weights over; train; test.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -177,6 +178,32 @@ class OcbenchOrder:
         from ocbench.training import batches
 
         return len(batches(self.n, self.batch_size, None, self.drop_last))  # a training pass
+
+
+#: the first stream ``--order-stream`` may take: 0 to 2 are ocbench's own (1 its batch order)
+FIRST_FREE_STREAM = 3
+
+
+@contextlib.contextmanager
+def order_from_stream(stream: int):
+    """ocbench's batch order, and so ``OcbenchOrder``'s, drawn from stream ``stream`` of the
+    seed (``training.seed_stream``) instead of ``training.batch_order``'s, inside the block.
+
+    The initial weights (``torch.manual_seed(seed)``) and the split stay as they are: only the
+    order of the batches changes, for both codes alike under ``--same-order``. So a cell run
+    with a few streams shows how far the order alone moves each code's AUROC.
+    """
+    from ocbench import training
+
+    if stream < FIRST_FREE_STREAM:
+        raise SystemExit(f"--order-stream {stream}: streams 0 to {FIRST_FREE_STREAM - 1} are ocbench's own "
+                         f"(1 is its batch order); allowed: {FIRST_FREE_STREAM} or more")
+    own = training.batch_order
+    training.batch_order = lambda seed: training.seed_stream(seed, stream)
+    try:
+        yield
+    finally:
+        training.batch_order = own
 
 
 class SameOrderLoaders:

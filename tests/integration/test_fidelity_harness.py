@@ -6,6 +6,8 @@
 - ``OcbenchOrder``: the batches a reference's loader yields under ``--same-order`` are
   the ones ocbench's training loop takes, epoch by epoch, with and without ``drop_last``
   (the centre's pass whole either way, as ocbench's centre).
+- ``order_from_stream``: ``--order-stream`` moves both codes' batches to another stream
+  of the seed, and only inside its block.
 - ``auroc_from_results``: ``--results`` reads the workflow's run directories of the cell.
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
@@ -121,6 +123,51 @@ def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, ce
     yielded = [batch for _ in range(epochs) for batch in sampler]
     assert yielded == seen
     assert len(sampler) == len(seen) // epochs == batches_per_epoch
+
+
+def epoch_batches(seed: int, n: int = 45, batch_size: int = 8) -> list[list[int]]:
+    """The batches of ocbench's first training epoch, read off the loop itself."""
+    seen = []
+
+    class Scalar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+    def record(network, xb):
+        seen.append(xb[:, 0].long().tolist())
+        return network.w.sum()
+
+    config = TrainConfig(lr=1e-3, epochs=1, milestones=(), batch_size=batch_size)
+    train_network(Scalar(), record, [torch.arange(n, dtype=torch.float32).unsqueeze(1)], config, seed=seed)
+    return seen
+
+
+def test_an_order_stream_gives_both_codes_other_batches_and_only_inside_its_block(harness):
+    from ocbench.training import batches, seed_stream
+
+    n, batch_size, seed = 45, 8, 5
+    own = epoch_batches(seed)
+    with harness.order_from_stream(7):
+        inside = epoch_batches(seed)
+        sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass=False)
+        assert [batch for batch in sampler] == inside  # the reference's loader yields them too
+    assert inside == [b.tolist() for b in batches(n, batch_size, seed_stream(seed, 7))]
+    assert inside != own and sorted(sum(inside, [])) == list(range(n))
+    assert epoch_batches(seed) == own  # the block restored ocbench's own order
+
+
+@pytest.mark.parametrize("stream", [0, 1, 2])
+def test_an_order_stream_of_ocbench_s_own_is_refused_in_one_line(harness, stream):
+    with pytest.raises(SystemExit, match=f"--order-stream {stream}: streams 0 to 2 are ocbench's own .* allowed: 3"):
+        with harness.order_from_stream(stream):
+            pass
+
+
+def test_compare_deep_sad_refuses_an_order_stream_without_the_same_batches(compare_deep_sad, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        compare_deep_sad.main(["--reference", str(tmp_path), "--order-stream", "3", "--out", str(tmp_path / "o.csv")])
+    assert "--order-stream sets the batches ocbench hands both codes: add --same-order" in capsys.readouterr().err
 
 
 def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
