@@ -94,6 +94,19 @@ def test_every_committed_cell_file_carries_its_thread_count(by_class):
         assert cells and all(isinstance(c["threads"], int) and c["threads"] >= 1 for c in cells), path.name
 
 
+def test_every_committed_order_file_carries_its_thread_count_and_one_stream_a_row():
+    """``orders/`` holds one (class, seed) in several batch orders (``compare_deep_sad.py
+    --order-stream``): each row names its stream, one of the script's own (3 or more), once."""
+    files = sorted((SCRIPT.parent / "orders").glob("*.csv"))
+    assert files
+    for path in files:
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and all(int(row["threads"]) >= 1 and int(row["order_stream"]) >= 3 for row in rows), path.name
+        keys = [(row["class"], row["seed"], row["method"], row["order_stream"]) for row in rows]
+        assert len(set(keys)) == len(keys), path.name
+
+
 def test_every_same_seed_difference_is_listed_and_counted_against_half_a_point(by_class, tmp_path, capsys):
     # class 0: 80.0 -> 80.3 (+0.30, within 0.5), 82.0 -> 81.0 (-1.00); class 1: +3.00 twice
     cells = [(0, 2, 82.0, 81.0), (0, 1, 80.0, 80.3), (1, 1, 90.0, 93.0), (1, 2, 90.0, 93.0)]
