@@ -180,10 +180,6 @@ class OcbenchOrder:
         return len(batches(self.n, self.batch_size, None, self.drop_last))  # a training pass
 
 
-#: the first stream ``--order-stream`` may take: 0 to 2 are ocbench's own (1 its batch order)
-FIRST_FREE_STREAM = 3
-
-
 @contextlib.contextmanager
 def order_from_stream(stream: int):
     """ocbench's batch order, and so ``OcbenchOrder``'s, drawn from stream ``stream`` of the
@@ -195,9 +191,11 @@ def order_from_stream(stream: int):
     """
     from ocbench import training
 
-    if stream < FIRST_FREE_STREAM:
-        raise SystemExit(f"--order-stream {stream}: streams 0 to {FIRST_FREE_STREAM - 1} are ocbench's own "
-                         f"(1 is its batch order); allowed: {FIRST_FREE_STREAM} or more")
+    # ocbench's own streams, and 0 below them, stay its own: a new one in training.py moves the bound
+    first_free = max(training.BATCH_ORDER_STREAM, training.ATTACK_START_STREAM) + 1
+    if stream < first_free:
+        raise SystemExit(f"--order-stream {stream}: streams 0 to {first_free - 1} are ocbench's own "
+                         f"({training.BATCH_ORDER_STREAM} is its batch order); allowed: {first_free} or more")
     own = training.batch_order
     training.batch_order = lambda seed: training.seed_stream(seed, stream)
     try:

@@ -98,35 +98,10 @@ def test_reference_schedule_refuses_a_milestone_of_one_in_one_line(harness):
         harness.reference_schedule(recipe)
 
 
-@pytest.mark.parametrize("centre_pass, drop_last, batches_per_epoch", [
-    (False, False, 6), (True, False, 6), (False, True, 5), (True, True, 5)])
-def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, centre_pass, drop_last,
-                                                                     batches_per_epoch):
-    # 45 samples at batch 8: five of 8 and a last of 5; drop_last leaves that one out
-    n, batch_size, seed, epochs, seen = 45, 8, 5, 3, []
-
-    def record(network, xb):
-        seen.append(xb[:, 0].long().tolist())
-        return network.w.sum()
-
-    class Scalar(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
-
-    indices = torch.arange(n, dtype=torch.float32).unsqueeze(1)
-    config = TrainConfig(lr=1e-3, epochs=epochs, milestones=(), batch_size=batch_size, drop_last=drop_last)
-    train_network(Scalar(), record, [indices], config, seed=seed)
-    sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass, drop_last)
-    if centre_pass:  # the centre's pass first, in order and whole
-        assert [i for batch in sampler for i in batch] == list(range(n))
-    yielded = [batch for _ in range(epochs) for batch in sampler]
-    assert yielded == seen
-    assert len(sampler) == len(seen) // epochs == batches_per_epoch
-
-
-def epoch_batches(seed: int, n: int = 45, batch_size: int = 8) -> list[list[int]]:
-    """The batches of ocbench's first training epoch, read off the loop itself."""
+def trained_batches(seed: int, n: int = 45, batch_size: int = 8, epochs: int = 1,
+                    drop_last: bool = False) -> list[list[int]]:
+    """The sample indices of every batch ocbench's training loop takes, epoch after epoch,
+    read off the loop itself (a one-weight model trained on the indices)."""
     seen = []
 
     class Scalar(nn.Module):
@@ -138,23 +113,38 @@ def epoch_batches(seed: int, n: int = 45, batch_size: int = 8) -> list[list[int]
         seen.append(xb[:, 0].long().tolist())
         return network.w.sum()
 
-    config = TrainConfig(lr=1e-3, epochs=1, milestones=(), batch_size=batch_size)
+    config = TrainConfig(lr=1e-3, epochs=epochs, milestones=(), batch_size=batch_size, drop_last=drop_last)
     train_network(Scalar(), record, [torch.arange(n, dtype=torch.float32).unsqueeze(1)], config, seed=seed)
     return seen
+
+
+@pytest.mark.parametrize("centre_pass, drop_last, batches_per_epoch", [
+    (False, False, 6), (True, False, 6), (False, True, 5), (True, True, 5)])
+def test_the_same_order_sampler_yields_the_batches_ocbench_trains_on(harness, centre_pass, drop_last,
+                                                                     batches_per_epoch):
+    # 45 samples at batch 8: five of 8 and a last of 5; drop_last leaves that one out
+    n, batch_size, seed, epochs = 45, 8, 5, 3
+    seen = trained_batches(seed, n, batch_size, epochs, drop_last)
+    sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass, drop_last)
+    if centre_pass:  # the centre's pass first, in order and whole
+        assert [i for batch in sampler for i in batch] == list(range(n))
+    yielded = [batch for _ in range(epochs) for batch in sampler]
+    assert yielded == seen
+    assert len(sampler) == len(seen) // epochs == batches_per_epoch
 
 
 def test_an_order_stream_gives_both_codes_other_batches_and_only_inside_its_block(harness):
     from ocbench.training import batches, seed_stream
 
     n, batch_size, seed = 45, 8, 5
-    own = epoch_batches(seed)
+    own = trained_batches(seed)
     with harness.order_from_stream(7):
-        inside = epoch_batches(seed)
+        inside = trained_batches(seed)
         sampler = harness.OcbenchOrder(n, batch_size, seed, centre_pass=False)
         assert [batch for batch in sampler] == inside  # the reference's loader yields them too
     assert inside == [b.tolist() for b in batches(n, batch_size, seed_stream(seed, 7))]
     assert inside != own and sorted(sum(inside, [])) == list(range(n))
-    assert epoch_batches(seed) == own  # the block restored ocbench's own order
+    assert trained_batches(seed) == own  # the block restored ocbench's own order
 
 
 @pytest.mark.parametrize("stream", [0, 1, 2])
