@@ -12,9 +12,7 @@
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
 """
-import importlib.util
 import json
-import sys
 import warnings
 
 import pytest
@@ -24,26 +22,23 @@ import torch.nn as nn
 from ocbench.training import TrainConfig, train_network
 
 from helpers.paths import ROOT
+from helpers.scripts import load_script
 
 FIDELITY = ROOT / "benchmarks" / "fidelity"
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"fidelity_{name}", FIDELITY / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+def load_fidelity_script(name: str):
+    return load_script(FIDELITY / f"{name}.py", f"fidelity_{name}")
 
 
 @pytest.fixture(scope="module")
 def harness():
-    return load_script("harness")
+    return load_fidelity_script("harness")
 
 
 @pytest.fixture(scope="module")
 def compare_deep_sad():
-    return load_script("compare_deep_sad")
+    return load_fidelity_script("compare_deep_sad")
 
 
 def reference_rates(lr: float, milestones, epochs: int) -> list[float]:

@@ -9,12 +9,12 @@ With two classes Student's t has one degree of freedom, the Cauchy distribution,
 0.975 quantile is tan(0.475*pi) = 12.7062: the 95 % interval is 1 ± 25.41.
 """
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from helpers.paths import ROOT
+from helpers.scripts import load_script
 
 SCRIPT = ROOT / "benchmarks" / "fidelity" / "by_class.py"
 CELLS = [(0, 1, 80.0, 79.0), (0, 2, 82.0, 81.0), (1, 1, 90.0, 93.0), (1, 2, 90.0, 93.0)]
@@ -22,10 +22,7 @@ CELLS = [(0, 1, 80.0, 79.0), (0, 2, 82.0, 81.0), (1, 1, 90.0, 93.0), (1, 2, 90.0
 
 @pytest.fixture(scope="module")
 def by_class():
-    spec = importlib.util.spec_from_file_location("by_class", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "fidelity_by_class")
 
 
 def write_cells(path: Path, method: str, cells=CELLS) -> Path:

@@ -3,15 +3,14 @@ list agrees with the project's pins, its configs validate and keep the presets' 
 chunks grow, and the pace rule that starts a chunk is checked on numbers worked by hand.
 The run itself is proven by `bash benchmarks/gpu/run.sh OUTDIR --tiny` (minutes, not a test)."""
 import copy
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from helpers.paths import ROOT
+from helpers.scripts import load_script
 from ocbench.config import load_and_validate
 
 GPU = ROOT / "benchmarks" / "gpu"
@@ -20,11 +19,7 @@ MIRROR = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.fixture(scope="module")
 def gpu_run():
-    spec = importlib.util.spec_from_file_location("gpu_run", GPU / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(GPU / "run.py", "gpu_run")
 
 
 def pins(path: Path) -> dict[str, str]:
