@@ -67,7 +67,9 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def read_cells(paths: list[Path]) -> list[dict]:
     """The cells of the files, each with its ``threads`` (torch's thread count, which the
-    reference's AUROC depends on) and its ``recipe`` (blank where a file has one recipe only)."""
+    reference's AUROC depends on), its ``recipe`` (blank where a file has one recipe only)
+    and the batch ``order`` its reference trained in (``own``, ``ocbench's`` or ``ocbench's
+    stream K``; blank where the file does not say)."""
     cells = {}
     for path in paths:
         with open(path) as handle:
@@ -81,7 +83,7 @@ def read_cells(paths: list[Path]) -> list[dict]:
                 cells[key] = {"class": key[0], "seed": key[1], "method": key[2],
                               "reference_auroc": float(row["reference_auroc"]),
                               "ocbench_auroc": float(row["ocbench_auroc"]), "threads": int(row["threads"]),
-                              "recipe": row.get("recipe", "")}
+                              "recipe": row.get("recipe", ""), "order": row.get("order", "")}
     return [cells[key] for key in sorted(cells)]
 
 

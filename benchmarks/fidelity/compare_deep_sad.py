@@ -41,11 +41,17 @@ transferred and its draws no longer set the order), and ``--no-reference-pretrai
 leaves it out. ``--components`` checks, in float64 on the split of the first class and
 seed, that both codes start from the same weights and centre and take the same first five
 Adam steps on the same batch. ``--reference-cells`` takes the reference's AUROCs from
-earlier cell files of the same recipe and thread count instead of training it again.
+earlier cell files of the same recipe, thread count and batch order instead of training it
+again.
 ``--order-stream K`` (with ``--same-order``) draws both codes' batches from another
 stream of the seed (``harness.order_from_stream``), the initial weights and the split
 unchanged: run with a few streams, a cell shows how far the batch order alone moves the
-AUROC; its rows carry the stream.
+AUROC; its rows carry the stream. ``--reference-schedule`` trains ocbench with every
+milestone one epoch earlier, the schedule the reference really runs (it steps its scheduler
+at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
+``--reference-cells`` of the same recipe, threads and order only ocbench trains. Every row
+records the order the reference trained in (``order``: ``own``, ``ocbench's`` or ``ocbench's
+stream K``) and ocbench's milestones (``ocbench_milestones``).
 """
 from __future__ import annotations
 
@@ -64,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
 from harness import (ROOT, SameOrderLoaders, add_common_arguments, auroc_from_results,  # noqa: E402
                      check_common_arguments, check_mirror, fmnist_arrays, import_reference,
-                     order_from_stream, seed_like_reference, shorten)
+                     order_from_stream, reference_schedule, seed_like_reference, shorten)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
@@ -255,9 +261,14 @@ def main(argv=None) -> int:
     parser.add_argument("--order-stream", type=int,
                         help="with --same-order: both codes' batches from this stream of the seed (3 or more), "
                              "the initial weights unchanged")
+    parser.add_argument("--reference-schedule", action="store_true",
+                        help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
-    check_common_arguments(parser, args)
+    check_common_arguments(parser, args, cells_record_order=True)
+    if args.results and args.reference_schedule:
+        parser.error("--results reads the workflow's runs, trained on the recipe's own milestones: "
+                     "leave out --reference-schedule")
     if args.results and args.components:
         parser.error("--components compares the two codes step by step here: leave out --results")
     if args.results and (args.ae_epochs or args.epochs):
@@ -277,15 +288,19 @@ def main(argv=None) -> int:
 def compare(args) -> int:
     """Train (or read) both sides of every cell, write the rows, print the mean over cells."""
     recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
+    ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
     label = recipe_label(recipe)
-    # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe and thread count
+    order = "own" if not args.same_order else "ocbench's" if args.order_stream is None \
+        else f"ocbench's stream {args.order_stream}"
+    # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe, thread count and batch order
     known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)
-             if cell["recipe"] == label and cell["threads"] == args.threads}
+             if (cell["recipe"], cell["threads"], cell["order"]) == (label, args.threads, order)}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     stream = "" if args.order_stream is None else f", batch order from stream {args.order_stream} of the seed"
+    ours_milestones = "/".join(str(m) for m in ours_recipe["network"]["milestones"]) or "none"
     print(f"recipe: {label}; η {recipe['eta']}; setting: {SETTING}, known anomaly class (c + 1) mod 10, "
-          f"init deep_sad, {args.threads} thread(s){stream}")
+          f"init deep_sad, {args.threads} thread(s){stream}; ocbench's milestones {ours_milestones}")
     arrays = fmnist_arrays(args.mirror)
     if args.components:
         check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
@@ -302,11 +317,12 @@ def compare(args) -> int:
             middle = time.perf_counter()
             reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
             ours = ocbench_from_results(args.results, normal_class, seed) if args.results \
-                else run_ocbench(data, seed, recipe)
+                else run_ocbench(data, seed, ours_recipe)
             end = time.perf_counter()
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2),
-                         "threads": args.threads, "recipe": label,
+                         "threads": args.threads, "recipe": label, "order": order,
+                         "ocbench_milestones": ours_milestones,
                          **({} if args.order_stream is None else {"order_stream": args.order_stream})})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
                   f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "

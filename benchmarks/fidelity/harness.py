@@ -82,9 +82,11 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
 
 
-def check_common_arguments(parser, args) -> None:
-    """One line, before any work, for options that contradict each other."""
-    if args.same_order and args.reference_cells:
+def check_common_arguments(parser, args, cells_record_order: bool = False) -> None:
+    """One line, before any work, for options that contradict each other. Where the cell
+    files do not record the batch order their reference ran in (``cells_record_order``
+    false), their AUROCs are of the reference's own order and cannot serve ``--same-order``."""
+    if args.same_order and args.reference_cells and not cells_record_order:
         parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
 
 

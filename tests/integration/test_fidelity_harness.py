@@ -11,7 +11,10 @@
 - ``auroc_from_results``: ``--results`` reads the workflow's run directories of the cell.
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
+- ``compare_deep_sad --reference-schedule``: ocbench alone takes the shifted milestones, and
+  the reference's AUROCs are reused only from cells of the same recipe, threads and order.
 """
+import csv
 import json
 import warnings
 
@@ -191,3 +194,48 @@ def test_compare_deep_sad_reads_its_recipe_and_split_from_the_experiment_file(co
     changed.write_text(yaml.safe_dump(config))
     with pytest.raises(SystemExit, match="net 'mnist_lenet'; compare_deep_sad.py runs the reference with 'fmnist_lenet'"):
         compare_deep_sad.load_experiment(changed)
+
+
+def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_cells_of_the_same_order(
+        compare_deep_sad, tmp_path, monkeypatch):
+    """``--reference-schedule`` with ``--same-order``: ocbench trains with the milestone one epoch
+    earlier, the reference on the recipe's own; the reference's AUROC is taken from the cell
+    files only where recipe, thread count and batch order all match, and every row says which
+    order the reference ran in and which milestones ocbench took."""
+    label = compare_deep_sad.recipe_label(compare_deep_sad.RECIPE)
+    cells = tmp_path / "cells.csv"
+    cells.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order\n"
+                     f"0,1,deep_sad,80.0,79.0,-1.0,1,{label},ocbench's\n"
+                     f"1,1,deep_sad,70.0,70.0,0.0,1,{label},own\n"          # the reference's own order
+                     f"2,1,deep_sad,60.0,60.0,0.0,2,{label},ocbench's\n"    # two threads
+                     f"3,1,deep_sad,65.0,65.0,0.0,1,{label},ocbench's stream 3\n")  # another stream
+    reference_runs, ocbench_milestones = [], []
+
+    def run_reference(checkout, data, seed, recipe, same_order, pretraining):
+        reference_runs.append((data, recipe["network"]["milestones"], same_order))
+        return 50.0
+
+    def run_ocbench(data, seed, recipe):
+        ocbench_milestones.append(recipe["network"]["milestones"])
+        return 81.0
+
+    for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
+                       "draw": lambda arrays, normal_class, seed: normal_class,
+                       "run_reference": run_reference, "run_ocbench": run_ocbench}.items():
+        monkeypatch.setattr(compare_deep_sad, name, stub)
+    monkeypatch.setattr(compare_deep_sad.torch, "set_num_threads", lambda threads: None)
+    out = tmp_path / "out.csv"
+    compare_deep_sad.main(["--reference", str(tmp_path), "--classes", "0-3", "--seeds", "1", "--same-order",
+                           "--reference-schedule", "--reference-cells", str(cells), "--out", str(out)])
+    assert reference_runs == [(1, [50], True), (2, [50], True), (3, [50], True)]
+    assert ocbench_milestones == [[49]] * 4
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["class"], r["reference_auroc"], r["order"], r["ocbench_milestones"]) for r in rows] == \
+        [("0", "80.0", "ocbench's", "49")] + [(c, "50.0", "ocbench's", "49") for c in "123"]
+
+
+def test_compare_deep_sad_refuses_the_reference_schedule_on_the_workflow_s_runs(compare_deep_sad, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        compare_deep_sad.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--reference-schedule",
+                               "--out", str(tmp_path / "o.csv")])
+    assert "--results reads the workflow's runs, trained on the recipe's own milestones" in capsys.readouterr().err
