@@ -10,7 +10,9 @@ table reports every cell. Below it, per method, the mean over classes on both si
 their difference, its standard error over the classes and the 95 % interval it gives
 (Student's t with one degree of freedom less than the classes): the Deep SAD target
 (within 1.5) is on that mean, as the paper reports means over classes, and the interval
-says which differences the cells can rule out. ``compare_deep_sad.py``'s cell
+says which differences the cells can rule out. Last, per method, how many cells have
+ocbench below the reference and how many above, with the two-sided sign test's p-value:
+a lean of one code too small for the interval to show still tips the signs. ``compare_deep_sad.py``'s cell
 files have the same columns and are joined the same way.
 
     python benchmarks/fidelity/by_class.py /tmp/fid/full_5_8_seed*.csv --out /tmp/fid/by_class.csv
@@ -82,7 +84,9 @@ def read_cells(paths: list[Path]) -> list[dict]:
                     raise SystemExit(f"{path}: class {key[0]}, seed {key[1]}, {key[2]} is in two files")
                 cells[key] = {"class": key[0], "seed": key[1], "method": key[2],
                               "reference_auroc": float(row["reference_auroc"]),
-                              "ocbench_auroc": float(row["ocbench_auroc"]), "threads": int(row["threads"]),
+                              "ocbench_auroc": float(row["ocbench_auroc"]),
+                              # of the unrounded AUROCs: its sign holds where the two rounded ones are level
+                              "difference": float(row["difference"]), "threads": int(row["threads"]),
                               "recipe": row.get("recipe", ""), "order": row.get("order", "")}
     return [cells[key] for key in sorted(cells)]
 
@@ -107,6 +111,23 @@ def over_classes(summary: list[dict]) -> list[dict]:
                     "ocbench_mean": round(statistics.fmean(row["ocbench_mean"] for row in rows), 2),
                     "difference": round(mean, 2), "standard_error": round(error, 2),
                     "interval_low": round(mean - half_width, 2), "interval_high": round(mean + half_width, 2)})
+    return out
+
+
+def signs(cells: list[dict]) -> list[dict]:
+    """Per method, the cells with ocbench below the reference, above it and level (by each
+    cell's ``difference``, the unrounded AUROCs' difference to two decimals), and the
+    two-sided sign test's p-value over the cells not level:
+    the chance, were each cell's sign a fair coin, of a split at least as uneven."""
+    from scipy.stats import binomtest
+
+    out = []
+    for method in sorted({cell["method"] for cell in cells}):
+        differences = [c["difference"] for c in cells if c["method"] == method]
+        below, above = sum(d < 0 for d in differences), sum(d > 0 for d in differences)
+        p = binomtest(below, below + above).pvalue if below + above else float("nan")
+        out.append({"method": method, "below": below, "above": above, "level": len(differences) - below - above,
+                    "p": p})
     return out
 
 
@@ -151,6 +172,9 @@ def main(argv=None) -> int:
         rows = [row for row in summary if row["method"] == method]
         print(f"{method}: {sum(r['same_seed_within'] for r in rows)} of {sum(r['seeds'] for r in rows)} same-seed "
               f"cells within {SAME_SEED_TARGET:g}")
+    for row in signs(cells):
+        print(f"{row['method']}: ocbench below the reference in {row['below']} cells, above in {row['above']}, "
+              f"level in {row['level']} (two-sided sign test p = {row['p']:.2g})")
     print(f"wrote {args.out} and {means_path.name}")
     return 0
 

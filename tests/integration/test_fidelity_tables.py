@@ -9,6 +9,7 @@ With two classes Student's t has one degree of freedom, the Cauchy distribution,
 0.975 quantile is tan(0.475*pi) = 12.7062: the 95 % interval is 1 ± 25.41.
 """
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,24 @@ def test_the_deep_sad_target_is_on_the_mean_over_classes(by_class, tmp_path, cap
     shifted = [(c, s, r, o - 3) for c, s, r, o in CELLS]
     by_class.main([str(write_cells(tmp_path / "low.csv", "deep_sad", shifted)), "--out", str(tmp_path / "low_table.csv")])
     assert "| -2.00 | 2.00 | -27.41 to +23.41 | ≤ 1.5: missed |" in capsys.readouterr().out
+
+
+def test_the_signs_of_the_cells_and_their_sign_test_worked_by_hand(by_class, tmp_path, capsys):
+    # five cells: ocbench below in three, above in one, level in one (82.00 against 82.00).
+    # Over the four not level, a split of 3 to 1 or more uneven, either way, has the chance
+    # 2 * (C(4,3) + C(4,4)) / 2**4 = 2 * 5/16 = 0.625.
+    cells = [(0, 1, 80.0, 79.5), (0, 2, 81.0, 80.9), (1, 1, 90.0, 89.0), (1, 2, 91.0, 91.3), (2, 1, 82.0, 82.0)]
+    path = write_cells(tmp_path / "cells.csv", "deep_sad", cells)
+    (row,) = by_class.signs(by_class.read_cells([path]))
+    assert (row["below"], row["above"], row["level"]) == (3, 1, 1)
+    assert row["p"] == pytest.approx(0.625)
+    by_class.main([str(path), "--out", str(tmp_path / "table.csv")])
+    assert "deep_sad: ocbench below the reference in 3 cells, above in 1, level in 1 (two-sided sign test p = 0.62)" \
+        in capsys.readouterr().out
+    # 31 of 40 below, 9 above: the lean the Deep SAD cells showed, 2 * P(X >= 31 | 40, 1/2)
+    lean = [(c, s, 80.0, 79.9 if s <= 31 else 80.1) for c, s in ((0, k) for k in range(1, 41))]
+    (row,) = by_class.signs(by_class.read_cells([write_cells(tmp_path / "lean.csv", "deep_sad", lean)]))
+    assert row["p"] == pytest.approx(2 * sum(math.comb(40, k) for k in range(31, 41)) / 2**40)
 
 
 def test_a_cell_in_two_files_is_refused(by_class, tmp_path):
