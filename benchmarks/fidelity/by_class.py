@@ -12,8 +12,8 @@ their difference, its standard error over the classes and the 95 % interval it g
 (within 1.5) is on that mean, as the paper reports means over classes, and the interval
 says which differences the cells can rule out. Last, per method, how many cells have
 ocbench below the reference and how many above, with the two-sided sign test's p-value:
-a lean of one code too small for the interval to show still tips the signs. ``compare_deep_sad.py``'s cell
-files have the same columns and are joined the same way.
+a lean of one code too small for the interval to show still tips the signs.
+``compare_deep_sad.py``'s cell files have the same columns and are joined the same way.
 
     python benchmarks/fidelity/by_class.py /tmp/fid/full_5_8_seed*.csv --out /tmp/fid/by_class.csv
 """

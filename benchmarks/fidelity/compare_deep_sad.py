@@ -105,12 +105,15 @@ def load_experiment(path: Path = EXPERIMENT) -> tuple[dict, dict]:
 RECIPE, SETTING = load_experiment()
 
 
+def milestones_label(milestones) -> str:
+    return "/".join(str(m) for m in milestones) or "none"
+
+
 def recipe_label(recipe: dict) -> str:
     """The recipe in one line, as each cell records it: cells of two recipes are never joined."""
     def block(settings):
-        milestones = "/".join(str(m) for m in settings["milestones"]) or "none"
-        return (f"{settings['epochs']} epochs lr {settings['lr']:g} milestones {milestones} "
-                f"weight decay {settings['weight_decay']:g}")
+        return (f"{settings['epochs']} epochs lr {settings['lr']:g} "
+                f"milestones {milestones_label(settings['milestones'])} weight decay {settings['weight_decay']:g}")
     network = recipe["network"]
     return (f"autoencoder {block(recipe['autoencoder'])}; deep sad {block(network)}; batch {network['batch_size']}; "
             f"drop_last {str(network['drop_last']).lower()}")
@@ -298,7 +301,7 @@ def compare(args) -> int:
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     stream = "" if args.order_stream is None else f", batch order from stream {args.order_stream} of the seed"
-    ours_milestones = "/".join(str(m) for m in ours_recipe["network"]["milestones"]) or "none"
+    ours_milestones = milestones_label(ours_recipe["network"]["milestones"])
     print(f"recipe: {label}; η {recipe['eta']}; setting: {SETTING}, known anomaly class (c + 1) mod 10, "
           f"init deep_sad, {args.threads} thread(s){stream}; ocbench's milestones {ours_milestones}")
     arrays = fmnist_arrays(args.mirror)
