@@ -69,8 +69,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
 from harness import (ROOT, SameOrderLoaders, add_common_arguments, auroc_from_results,  # noqa: E402
-                     check_common_arguments, check_mirror, fmnist_arrays, import_reference,
-                     order_from_stream, reference_schedule, seed_like_reference, shorten)
+                     check_mirror, fmnist_arrays, import_reference, milestones_label, order_from_stream,
+                     order_label, recipe_label, reference_schedule, reusable_reference, seed_like_reference,
+                     shorten)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
@@ -103,20 +104,6 @@ def load_experiment(path: Path = EXPERIMENT) -> tuple[dict, dict]:
 
 
 RECIPE, SETTING = load_experiment()
-
-
-def milestones_label(milestones) -> str:
-    return "/".join(str(m) for m in milestones) or "none"
-
-
-def recipe_label(recipe: dict) -> str:
-    """The recipe in one line, as each cell records it: cells of two recipes are never joined."""
-    def block(settings):
-        return (f"{settings['epochs']} epochs lr {settings['lr']:g} "
-                f"milestones {milestones_label(settings['milestones'])} weight decay {settings['weight_decay']:g}")
-    network = recipe["network"]
-    return (f"autoencoder {block(recipe['autoencoder'])}; deep sad {block(network)}; batch {network['batch_size']}; "
-            f"drop_last {str(network['drop_last']).lower()}")
 
 
 def draw(arrays: dict, normal_class: int, seed: int):
@@ -268,7 +255,6 @@ def main(argv=None) -> int:
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
-    check_common_arguments(parser, args, cells_record_order=True)
     if args.results and args.reference_schedule:
         parser.error("--results reads the workflow's runs, trained on the recipe's own milestones: "
                      "leave out --reference-schedule")
@@ -292,12 +278,11 @@ def compare(args) -> int:
     """Train (or read) both sides of every cell, write the rows, print the mean over cells."""
     recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
-    label = recipe_label(recipe)
-    order = "own" if not args.same_order else "ocbench's" if args.order_stream is None \
-        else f"ocbench's stream {args.order_stream}"
+    label = recipe_label(recipe, "deep sad")
+    order = order_label(args.same_order, args.order_stream)
     # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe, thread count and batch order
-    known = {(cell["class"], cell["seed"]): cell["reference_auroc"] for cell in read_cells(args.reference_cells)
-             if (cell["recipe"], cell["threads"], cell["order"]) == (label, args.threads, order)}
+    known = {(cell["class"], cell["seed"]): cell["reference_auroc"]
+             for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order)}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     stream = "" if args.order_stream is None else f", batch order from stream {args.order_stream} of the seed"

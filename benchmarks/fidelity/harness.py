@@ -1,6 +1,7 @@
 """One-class Fashion-MNIST runs of ocbench and of the Deep SVDD reference, on the same data and recipe.
 
-Shared by ``compare_components.py`` and ``compare_reference.py``. The reference code is
+Shared by ``compare_components.py`` and ``compare_reference.py`` (and, for the options,
+the recipe, the batch order and the cell files, ``compare_deep_sad.py``). The reference code is
 imported from a checkout of github.com/lukasruff/Deep-SVDD-PyTorch (its ``src`` on
 ``sys.path``; nothing of it is copied here). Its own pipeline has no Fashion-MNIST, so
 the reference side gets the images through its own transforms (``ToTensor``, its
@@ -78,16 +79,42 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
     parser.add_argument("--seeds", type=int_list, default=int_list(seeds))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reference-cells", type=Path, nargs="+", default=[],
-                        help="earlier cell CSVs (the full recipe): their reference AUROCs are used, not retrained")
+                        help="earlier cell CSVs: the reference's AUROCs of cells of the same recipe, thread count "
+                             "and batch order are used, not retrained")
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
 
 
-def check_common_arguments(parser, args, cells_record_order: bool = False) -> None:
-    """One line, before any work, for options that contradict each other. Where the cell
-    files do not record the batch order their reference ran in (``cells_record_order``
-    false), their AUROCs are of the reference's own order and cannot serve ``--same-order``."""
-    if args.same_order and args.reference_cells and not cells_record_order:
-        parser.error("--same-order trains the reference on ocbench's batches: earlier --reference-cells do not apply")
+def reusable_reference(cells: list[dict], recipe: str, threads: int, order: str) -> list[dict]:
+    """The earlier cells (``by_class.read_cells``) whose reference AUROC a run may take
+    instead of training the reference again: those of the same recipe, thread count and
+    batch order, the three things besides class and seed that the reference's AUROC depends
+    on (the reference code never changes). A file that does not record one of them matches
+    nothing."""
+    return [cell for cell in cells if (cell["recipe"], cell["threads"], cell["order"]) == (recipe, threads, order)]
+
+
+def order_label(same_order: bool, order_stream: int | None = None) -> str:
+    """The batch order the reference trains in, as each cell records it: its own shuffle,
+    ocbench's batches (``--same-order``), or those of another stream of the seed."""
+    if not same_order:
+        return "own"
+    return "ocbench's" if order_stream is None else f"ocbench's stream {order_stream}"
+
+
+def milestones_label(milestones) -> str:
+    return "/".join(str(m) for m in milestones) or "none"
+
+
+def recipe_label(recipe: dict, network: str) -> str:
+    """The recipe in one line, as each cell records it (``network`` names the second block:
+    "deep svdd", "deep sad"): cells of two recipes are never joined, and a reference AUROC
+    is never reused for another recipe."""
+    def block(settings):
+        return (f"{settings['epochs']} epochs lr {settings['lr']:g} "
+                f"milestones {milestones_label(settings['milestones'])} weight decay {settings['weight_decay']:g}")
+    settings = recipe["network"]
+    return (f"autoencoder {block(recipe['autoencoder'])}; {network} {block(settings)}; "
+            f"batch {settings['batch_size']}; drop_last {str(settings.get('drop_last', False)).lower()}")
 
 
 def check_mirror(mirror: Path) -> None:

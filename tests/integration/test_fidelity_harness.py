@@ -13,6 +13,8 @@
   experiment file, and refuses one its reference side is not written for.
 - ``compare_deep_sad --reference-schedule``: ocbench alone takes the shifted milestones, and
   the reference's AUROCs are reused only from cells of the same recipe, threads and order.
+- ``compare_reference --same-order --reference-cells``: the Deep SVDD script reuses the
+  same way, and its rows record recipe, order and ocbench's milestones.
 """
 import csv
 import json
@@ -42,6 +44,11 @@ def harness():
 @pytest.fixture(scope="module")
 def compare_deep_sad():
     return load_fidelity_script("compare_deep_sad")
+
+
+@pytest.fixture(scope="module")
+def compare_reference():
+    return load_fidelity_script("compare_reference")
 
 
 def reference_rates(lr: float, milestones, epochs: int) -> list[float]:
@@ -202,7 +209,7 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
     earlier, the reference on the recipe's own; the reference's AUROC is taken from the cell
     files only where recipe, thread count and batch order all match, and every row says which
     order the reference ran in and which milestones ocbench took."""
-    label = compare_deep_sad.recipe_label(compare_deep_sad.RECIPE)
+    label = compare_deep_sad.recipe_label(compare_deep_sad.RECIPE, "deep sad")
     cells = tmp_path / "cells.csv"
     cells.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order\n"
                      f"0,1,deep_sad,80.0,79.0,-1.0,1,{label},ocbench's\n"
@@ -239,3 +246,70 @@ def test_compare_deep_sad_refuses_the_reference_schedule_on_the_workflow_s_runs(
         compare_deep_sad.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--reference-schedule",
                                "--out", str(tmp_path / "o.csv")])
     assert "--results reads the workflow's runs, trained on the recipe's own milestones" in capsys.readouterr().err
+
+
+def test_compare_reference_reuses_only_cells_of_the_same_recipe_threads_and_order(
+        compare_reference, tmp_path, monkeypatch):
+    """The Deep SVDD script's ``--reference-cells`` with ``--same-order`` and ``--reference-schedule``:
+    a cell's reference AUROCs are taken only where recipe, thread count and batch order all
+    match (a file without the columns matches nothing), and the new rows record them."""
+    recipe = compare_reference.load_recipe()
+    label = compare_reference.recipe_label(recipe, "deep svdd")
+    shorter = compare_reference.recipe_label(compare_reference.shorten(recipe, 10, 10), "deep svdd")
+    header = "class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order\n"
+    cells = tmp_path / "cells.csv"
+    cells.write_text(header + "".join(f"{c},1,{m},{v},0,0,{t},{r},{o}\n" for c, v, t, r, o in (
+        (0, 80.0, 1, label, "ocbench's"),      # the one to reuse
+        (1, 70.0, 1, label, "own"),            # the reference's own order
+        (2, 60.0, 2, label, "ocbench's"),      # two threads
+        (3, 65.0, 1, shorter, "ocbench's"),    # another recipe
+    ) for m in ("cae", "deep_svdd_oneclass")))
+    unlabelled = tmp_path / "old.csv"         # a file from before the columns
+    unlabelled.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads\n"
+                          "4,1,cae,55.0,0,0,1\n4,1,deep_svdd_oneclass,55.0,0,0,1\n")
+    reference_runs, ocbench_milestones = [], []
+
+    def run_reference(checkout, data, seed, recipe, objectives, same_order):
+        reference_runs.append((data, recipe["autoencoder"]["milestones"], recipe["network"]["milestones"],
+                               same_order))
+        return {"cae": 50.0, "deep_svdd_oneclass": 51.0}
+
+    def run_ocbench(data, seed, recipe, objectives):
+        ocbench_milestones.append((recipe["autoencoder"]["milestones"], recipe["network"]["milestones"]))
+        return {"cae": 81.0, "deep_svdd_oneclass": 82.0}
+
+    for name, stub in {"check_mirror": lambda mirror: None, "run_reference": run_reference,
+                       "run_ocbench": run_ocbench,
+                       "load_fmnist": lambda mirror, normal_class, train, test: normal_class}.items():
+        monkeypatch.setattr(compare_reference, name, stub)
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
+    out = tmp_path / "out.csv"
+    compare_reference.main(["--reference", str(tmp_path), "--classes", "0-4", "--seeds", "1", "--same-order",
+                            "--reference-schedule", "--methods", "cae,deep_svdd_oneclass",
+                            "--reference-cells", str(cells), str(unlabelled), "--out", str(out)])
+    assert reference_runs == [(c, [40], [40], True) for c in (1, 2, 3, 4)]
+    assert ocbench_milestones == [([39], [39])] * 5
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["class"], r["method"], r["reference_auroc"]) for r in rows] == \
+        [("0", "cae", "80.0"), ("0", "deep_svdd_oneclass", "80.0")] + \
+        [(c, m, v) for c in "1234" for m, v in (("cae", "50.0"), ("deep_svdd_oneclass", "51.0"))]
+    assert {(r["recipe"], r["order"], r["ocbench_milestones"], r["threads"]) for r in rows} == \
+        {(label, "ocbench's", "39", "1")}
+
+
+def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_write_them(
+        harness, compare_deep_sad):
+    """The cell files at the two experiments' current recipes (the Deep SVDD fidelity recipe,
+    the Deep SAD README's) carry the recipe label the scripts write today, to the character,
+    and the batch order of their reference, so ``--reference-cells`` can reuse them."""
+    by_class = load_fidelity_script("by_class")
+    labels = {"deep_svdd": harness.recipe_label(harness.load_recipe(), "deep svdd"),
+              "deep_sad": harness.recipe_label(compare_deep_sad.RECIPE, "deep sad")}
+    files = [path for path in sorted((FIDELITY / "cells").glob("*.csv"))
+             if path.name.startswith("deep_svdd") or "readme" in path.name and "div10" not in path.name]
+    assert len(files) == 11  # 9 at the Deep SAD README recipe, 2 at the Deep SVDD one
+    for path in files:
+        cells = by_class.read_cells([path])
+        method = "deep_svdd" if path.name.startswith("deep_svdd") else "deep_sad"
+        assert {cell["recipe"] for cell in cells} == {labels[method]}, path.name
+        assert {cell["order"] for cell in cells} <= {"own", "ocbench's"} and all(c["order"] for c in cells), path.name
