@@ -257,18 +257,21 @@ class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
 
 # --------------------------------------------------------------------------- the workflow's runs
 
+def run_directory(results: Path, setting: str, normal_class: int, seed: int, method: str) -> Path:
+    """A fidelity experiment's run directory of the cell,
+    ``runs/fmnist/{setting}/{class}/seed{seed}/{method}/{device}/`` (the first device)."""
+    files = sorted((Path(results) / "runs" / "fmnist" / setting / str(normal_class) / f"seed{seed}" / method)
+                   .glob("*/metrics.json"))
+    if not files:
+        raise SystemExit(f"no run of {method}, setting {setting}, class {normal_class}, seed {seed} "
+                         f"under {results}/runs")
+    return files[0].parent
+
+
 def auroc_from_results(results: Path, setting: str, normal_class: int, seed: int, methods) -> dict[str, float]:
-    """AUROC (%) of each method from a fidelity experiment's run directories,
-    ``runs/fmnist/{setting}/{class}/seed{seed}/{method}/{device}/metrics.json``."""
-    found = {}
-    for method in methods:
-        files = sorted((Path(results) / "runs" / "fmnist" / setting / str(normal_class) / f"seed{seed}" / method)
-                       .glob("*/metrics.json"))
-        if not files:
-            raise SystemExit(f"no run of {method}, setting {setting}, class {normal_class}, seed {seed} "
-                             f"under {results}/runs")
-        found[method] = 100 * json.loads(files[0].read_text())["auroc"]
-    return found
+    """AUROC (%) of each method from the cell's run directories (``run_directory``)."""
+    return {method: 100 * json.loads((run_directory(results, setting, normal_class, seed, method)
+                                      / "metrics.json").read_text())["auroc"] for method in methods}
 
 
 # --------------------------------------------------------------------------- recipe

@@ -13,6 +13,8 @@
   experiment file, and refuses one its reference side is not written for.
 - ``compare_deep_sad --reference-schedule``: ocbench alone takes the shifted milestones, and
   the reference's AUROCs are reused only from cells of the same recipe, threads and order.
+- ``compare_deep_sad --results``: a workflow run is read only at the experiment's recipe,
+  and the row says whether it started from the pretrained encoder.
 - ``compare_reference --same-order --reference-cells``: the Deep SVDD script reuses the
   same way, and its rows record recipe, order and ocbench's milestones.
 """
@@ -241,6 +243,38 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
         [("0", "80.0", "ocbench's", "49")] + [(c, "50.0", "ocbench's", "49") for c in "123"]
 
 
+def test_compare_deep_sad_reads_a_workflow_run_of_its_recipe_and_records_its_transfer(
+        compare_deep_sad, tmp_path, monkeypatch, capsys):
+    """``--results``: the cell's AUROC from the run's metrics, ``ocbench_pretrain`` from whether
+    the run was handed an autoencoder (the experiment with ``pretrain: true``); a run of
+    another recipe (here lr 1e-3) is refused, naming the run, the value and the recipe's."""
+    recipe = compare_deep_sad.RECIPE
+    hyper = {**recipe["network"], "eta": recipe["eta"], "init": "deep_sad", "amsgrad": False}
+    for normal_class, autoencoder, lr in ((0, "pretrain/ae.pt", hyper["lr"]), (1, None, hyper["lr"]),
+                                          (2, None, 1e-3)):
+        run = tmp_path / "runs" / "fmnist" / f"gamma_l_0.01.k{normal_class + 1}" / str(normal_class) / "seed1" \
+            / "deep_sad" / "cpu"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({"auroc": 0.7 + normal_class / 100}))
+        (run / "params.json").write_text(json.dumps({"autoencoder": autoencoder,
+                                                     "hyper_parameters": {**hyper, "lr": lr}}))
+    for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
+                       "draw": lambda arrays, normal_class, seed: normal_class,
+                       "run_reference": lambda checkout, data, seed, recipe, same_order, pretraining: 80.0}.items():
+        monkeypatch.setattr(compare_deep_sad, name, stub)
+    monkeypatch.setattr(compare_deep_sad.torch, "set_num_threads", lambda threads: None)
+    out = tmp_path / "out.csv"
+    compare_deep_sad.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--classes", "0-1",
+                           "--seeds", "1", "--out", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["class"], r["ocbench_auroc"], r["ocbench_pretrain"]) for r in rows] == \
+        [("0", "70.0", "true"), ("1", "71.0", "false")]
+    assert "no target" in capsys.readouterr().out  # the transfer makes it another method than the reference's
+    with pytest.raises(SystemExit, match=r"seed1/deep_sad/cpu: lr 0.001; the reference side trains with 0.0001"):
+        compare_deep_sad.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--classes", "2",
+                               "--seeds", "1", "--out", str(tmp_path / "other.csv")])
+
+
 def test_compare_deep_sad_refuses_the_reference_schedule_on_the_workflow_s_runs(compare_deep_sad, tmp_path, capsys):
     with pytest.raises(SystemExit):
         compare_deep_sad.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--reference-schedule",
@@ -313,3 +347,6 @@ def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_
         method = "deep_svdd" if path.name.startswith("deep_svdd") else "deep_sad"
         assert {cell["recipe"] for cell in cells} == {labels[method]}, path.name
         assert {cell["order"] for cell in cells} <= {"own", "ocbench's"} and all(c["order"] for c in cells), path.name
+        if method == "deep_sad":  # and whether ocbench started from the pretrained encoder
+            with open(path) as handle:
+                assert {row["ocbench_pretrain"] for row in csv.DictReader(handle)} <= {"true", "false"}, path.name
