@@ -15,6 +15,8 @@
   the reference's AUROCs are reused only from cells of the same recipe, threads and order.
 - ``compare_deep_sad --results``: a workflow run is read only at the experiment's recipe,
   and the row says whether it started from the pretrained encoder.
+- ``transfer_start``: the start AUROC it reports is that of Deep SAD's network and centre
+  before the first step, with the pretrained encoder and without it.
 - ``compare_reference --same-order --reference-cells``: the Deep SVDD script reuses the
   same way, and its rows record recipe, order and ocbench's milestones.
 """
@@ -350,3 +352,31 @@ def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_
         if method == "deep_sad":  # and whether ocbench started from the pretrained encoder
             with open(path) as handle:
                 assert {row["ocbench_pretrain"] for row in csv.DictReader(handle)} <= {"true", "false"}, path.name
+
+
+def test_transfer_start_scores_as_deep_sad_does_before_its_first_step(tmp_path):
+    """``transfer_start.py``'s start AUROC is that of ``DeepSAD``'s own network and centre
+    right after ``begin_fit``, with the pretrained encoder and without it; the two differ,
+    so the transfer really changes where training starts."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from ocbench.detectors.autoencoder import AutoencoderDetector
+    from ocbench.detectors.deep_sad import DeepSAD
+
+    script = load_fidelity_script("transfer_start")
+    rng = np.random.default_rng(0)
+    x_train = rng.random((64, 28, 28), dtype=np.float32)
+    x_test = np.concatenate([rng.random((20, 28, 28), dtype=np.float32),
+                             rng.random((20, 28, 28), dtype=np.float32) ** 3])  # darker: the anomalies
+    y_test = np.repeat([0, 1], 20)
+    path = tmp_path / "autoencoder.pt"
+    AutoencoderDetector(net="fmnist_lenet", epochs=2, batch_size=32, seed=0).fit(x_train).save(path)
+    starts = []
+    for autoencoder in (path, None):
+        detector = DeepSAD(net="fmnist_lenet", init="deep_sad", seed=1, autoencoder=autoencoder)
+        detector.begin_fit(x_train, np.zeros(len(x_train)))
+        expected = 100 * roc_auc_score(y_test, detector._score(detector.as_input(x_test)))
+        starts.append(script.start_auroc(autoencoder, 1, x_train, x_test, y_test))
+        assert starts[-1] == pytest.approx(expected, abs=1e-9)
+    assert starts[0] != starts[1]
