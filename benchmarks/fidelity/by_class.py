@@ -70,8 +70,9 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def read_cells(paths: list[Path]) -> list[dict]:
     """The cells of the files, each with its ``threads`` (torch's thread count, which the
     reference's AUROC depends on), its ``recipe`` (blank where a file has one recipe only)
-    and the batch ``order`` its reference trained in (``own``, ``ocbench's`` or ``ocbench's
-    stream K``; blank where the file does not say)."""
+    the batch ``order`` its reference trained in (``own``, ``ocbench's`` or ``ocbench's
+    stream K``; blank where the file does not say) and whether ocbench's run started from the
+    pretrained encoder (``ocbench_pretrain``; false where the file does not say)."""
     cells = {}
     for path in paths:
         with open(path) as handle:
@@ -87,7 +88,9 @@ def read_cells(paths: list[Path]) -> list[dict]:
                               "ocbench_auroc": float(row["ocbench_auroc"]),
                               # of the unrounded AUROCs: its sign holds where the two rounded ones are level
                               "difference": float(row["difference"]), "threads": int(row["threads"]),
-                              "recipe": row.get("recipe", ""), "order": row.get("order", "")}
+                              "recipe": row.get("recipe", ""), "order": row.get("order", ""),
+                              # only a workflow run with pretrain: true says true (compare_deep_sad --results)
+                              "ocbench_pretrain": row.get("ocbench_pretrain", "false") == "true"}
     return [cells[key] for key in sorted(cells)]
 
 
@@ -146,6 +149,14 @@ def main(argv=None) -> int:
     recipes = sorted({cell["recipe"] for cell in cells})
     if len(recipes) > 1:
         raise SystemExit(f"the cells are of {len(recipes)} recipes ({' | '.join(recipes)}); join one recipe's cells")
+    if len({cell["ocbench_pretrain"] for cell in cells}) > 1:
+        raise SystemExit("some cells' ocbench runs started from the pretrained encoder (ocbench_pretrain true), "
+                         "others not: join the cells of one kind")
+    # the targets are of the two codes' agreement; with the transfer ocbench runs another method
+    transfer = cells[0]["ocbench_pretrain"]
+    targets, class_mean_targets = ({}, {}) if transfer else (TARGETS, CLASS_MEAN_TARGETS)
+    if transfer:
+        print("ocbench's runs started from the pretrained encoder, the reference's did not: no target applies")
     summary = by_class(cells)
     write_csv(args.out, summary)
     print("| class | method | seeds | reference | ocbench | difference | target | same seed, seed by seed "
@@ -154,7 +165,7 @@ def main(argv=None) -> int:
     for row in summary:
         print(f"| {row['class']} | {row['method']} | {row['seeds']} | {row['reference_mean']:.2f} ± "
               f"{row['reference_std']:.2f} | {row['ocbench_mean']:.2f} ± {row['ocbench_std']:.2f} | "
-              f"{row['difference']:+.2f} | {verdict(row['difference'], TARGETS.get(row['method']))} | "
+              f"{row['difference']:+.2f} | {verdict(row['difference'], targets.get(row['method']))} | "
               f"{row['same_seed_differences']} | {row['same_seed_within']} of {row['seeds']} |")
     means = over_classes(summary)
     means_path = args.out.with_name(args.out.stem + "_over_classes.csv")
@@ -167,7 +178,7 @@ def main(argv=None) -> int:
         print(f"| {row['method']} | {row['classes']} | {row['cells']} | {row['reference_mean']:.2f} | "
               f"{row['ocbench_mean']:.2f} | {row['difference']:+.2f} | {row['standard_error']:.2f} | "
               f"{row['interval_low']:+.2f} to {row['interval_high']:+.2f} | "
-              f"{verdict(row['difference'], CLASS_MEAN_TARGETS.get(row['method']))} |")
+              f"{verdict(row['difference'], class_mean_targets.get(row['method']))} |")
     for method in sorted({row["method"] for row in summary} & set(SAME_SEED_METHODS)):
         rows = [row for row in summary if row["method"] == method]
         print(f"{method}: {sum(r['same_seed_within'] for r in rows)} of {sum(r['seeds'] for r in rows)} same-seed "

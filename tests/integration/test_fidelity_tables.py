@@ -100,6 +100,23 @@ def test_cells_of_two_recipes_are_not_joined(by_class, tmp_path):
         by_class.main([*paths, "--out", str(tmp_path / "table.csv")])
 
 
+def test_cells_with_and_without_the_transfer_are_not_joined(by_class, tmp_path, capsys):
+    """ocbench with the pretraining transfer is another method than without it: a file that
+    does not say (an in-process run, never handed the encoder) counts as without."""
+    paths = []
+    for name, column, value in (("a.csv", "", ""), ("b.csv", ",ocbench_pretrain", ",true")):
+        path = tmp_path / name
+        path.write_text(f"class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe{column}\n"
+                        f"{len(paths)},1,deep_sad,80.0,79.0,-1.0,1,deep sad 150 epochs{value}\n")
+        paths.append(str(path))
+    assert [cell["ocbench_pretrain"] for cell in by_class.read_cells(paths)] == [False, True]
+    with pytest.raises(SystemExit, match="some cells' ocbench runs started from the pretrained encoder"):
+        by_class.main([*paths, "--out", str(tmp_path / "table.csv")])
+    by_class.main([paths[1], "--out", str(tmp_path / "table.csv")])  # one kind alone is joined, with no target
+    printed = capsys.readouterr().out
+    assert "no target applies" in printed and ": missed" not in printed and ": met" not in printed
+
+
 def test_every_committed_cell_file_carries_its_thread_count(by_class):
     """The reference's AUROC depends on torch's thread count (its gradients differ between 1
     and 2 threads): every cell of every committed file says how many threads it ran on."""
