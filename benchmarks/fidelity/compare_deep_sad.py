@@ -121,10 +121,12 @@ def draw(arrays: dict, normal_class: int, seed: int):
     return x_train, np.asarray(split["train_semi"]), x_test, np.asarray(split["test_label"])
 
 
-def reference_dataset(checkout: Path, data, same_order_seed: int | None = None, drop_last: bool = False):
+def reference_dataset(checkout: Path, data, same_order_seed: int | None = None, drop_last: bool = False,
+                      centre_pass: bool = True):
     """The split in the reference's own dataset class (``base.torchvision_dataset.TorchvisionDataset``):
     its ``loaders`` are the reference's code, batches of (inputs, labels, semi_targets, index).
-    With ``same_order_seed`` the training loader yields ocbench's batches instead (``SameOrderLoaders``)."""
+    With ``same_order_seed`` the training loader yields ocbench's batches instead (``SameOrderLoaders``;
+    ``centre_pass`` for Deep SAD's trainer, which first computes its centre, not the autoencoder's)."""
     from torch.utils.data import TensorDataset
 
     base = import_reference(checkout, "base.torchvision_dataset").TorchvisionDataset
@@ -132,7 +134,7 @@ def reference_dataset(checkout: Path, data, same_order_seed: int | None = None, 
         dataset = base(root=None)
     else:
         dataset = type("SameOrderDataset", (SameOrderLoaders, base), {})(
-            root=None, seed=same_order_seed, centre_pass=True, drop_last=drop_last)
+            root=None, seed=same_order_seed, centre_pass=centre_pass, drop_last=drop_last)
     x_train, semi, x_test, y_test = data
     dataset.train_set = TensorDataset(torch.from_numpy(x_train), torch.zeros(len(x_train), dtype=torch.int64),
                                       torch.from_numpy(semi).long(), torch.arange(len(x_train)))

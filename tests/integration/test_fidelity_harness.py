@@ -17,6 +17,8 @@
   and the row says whether it started from the pretrained encoder.
 - ``transfer_start``: the start AUROC it reports is that of Deep SAD's network and centre
   before the first step, with the pretrained encoder and without it.
+- ``compare_pretraining``: ocbench's autoencoder on the reference's schedule, the reference's
+  on ocbench's batches; a workflow autoencoder is read only at the recipe.
 - ``compare_reference --same-order --reference-cells``: the Deep SVDD script reuses the
   same way, and its rows record recipe, order and ocbench's milestones.
 """
@@ -380,3 +382,57 @@ def test_transfer_start_scores_as_deep_sad_does_before_its_first_step(tmp_path):
         starts.append(script.start_auroc(autoencoder, 1, x_train, x_test, y_test))
         assert starts[-1] == pytest.approx(expected, abs=1e-9)
     assert starts[0] != starts[1]
+
+
+def test_compare_pretraining_trains_ocbench_s_autoencoder_on_the_reference_s_schedule_and_records_the_order(
+        tmp_path, monkeypatch):
+    """``compare_pretraining --same-order --reference-schedule``: the reference's autoencoder
+    trains on the recipe's milestones and ocbench's batches, ocbench's one epoch earlier;
+    the rows record order and ocbench's milestones."""
+    script = load_fidelity_script("compare_pretraining")
+    calls = []
+    monkeypatch.setattr(script, "check_mirror", lambda mirror: None)
+    monkeypatch.setattr(script, "fmnist_arrays", lambda mirror: None)
+    monkeypatch.setattr(script, "draw", lambda arrays, normal_class, seed: normal_class)
+    monkeypatch.setattr(script, "run_reference_pretraining", lambda checkout, data, seed, recipe, same_order: (
+        calls.append(("reference", data, recipe["autoencoder"]["milestones"], same_order)) or 80.0))
+    monkeypatch.setattr(script, "run_ocbench_pretraining", lambda data, seed, recipe: (
+        calls.append(("ocbench", data, recipe["autoencoder"]["milestones"])) or 80.5))
+    monkeypatch.setattr(script.torch, "set_num_threads", lambda threads: None)
+    out = tmp_path / "out.csv"
+    script.main(["--reference", str(tmp_path), "--classes", "3", "--seeds", "1", "--same-order",
+                 "--reference-schedule", "--ae-epochs", "30", "--out", str(out)])
+    assert calls == [("reference", 3, [10], True), ("ocbench", 3, [9])]
+    (row,) = csv.DictReader(out.open())
+    assert (row["method"], row["difference"], row["order"], row["ocbench_milestones"]) == \
+        ("autoencoder", "0.5", "ocbench's", "9")
+
+
+def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
+    """``--results``: the autoencoder the cell's Deep SAD run was handed is scored on the test
+    split; one trained on another recipe is refused, naming the file and the value."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from ocbench.detectors.autoencoder import AutoencoderDetector
+
+    script = load_fidelity_script("compare_pretraining")
+    ae = script.RECIPE["autoencoder"]
+    rng = np.random.default_rng(0)
+    x_train = rng.random((40, 28, 28), dtype=np.float32)
+    x_test, y_test = rng.random((30, 28, 28), dtype=np.float32), np.repeat([0, 1], 15)
+    detector = AutoencoderDetector(net="fmnist_lenet", lr=ae["lr"], epochs=1, milestones=tuple(ae["milestones"]),
+                                   batch_size=ae["batch_size"], weight_decay=ae["weight_decay"], drop_last=False,
+                                   loss="mean", init="deep_sad", seed=1).fit(x_train)
+    run = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k3" / "2" / "seed1" / "deep_sad" / "cpu"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text("{}")
+    (run / "params.json").write_text(json.dumps({"autoencoder": str(tmp_path / "ae.pt")}))
+    data = (x_train, None, x_test, y_test)
+    detector.save(tmp_path / "ae.pt")  # one epoch: not the recipe's
+    with pytest.raises(SystemExit, match=r"ae.pt: epochs 1; the reference side trains with 150"):
+        script.ocbench_pretraining_from_results(tmp_path, 2, 1, data, script.RECIPE)
+    detector.set_params(epochs=ae["epochs"], drop_last=ae["drop_last"])  # its record now says the recipe
+    detector.save(tmp_path / "ae.pt")
+    assert script.ocbench_pretraining_from_results(tmp_path, 2, 1, data, script.RECIPE) == \
+        pytest.approx(100 * roc_auc_score(y_test, detector.decision_function(x_test)))
