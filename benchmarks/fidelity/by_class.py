@@ -69,7 +69,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def read_cells(paths: list[Path]) -> list[dict]:
     """The cells of the files, each with its ``threads`` (torch's thread count, which the
-    reference's AUROC depends on), its ``recipe`` (blank where a file has one recipe only)
+    reference's AUROC depends on), its ``recipe`` (blank where a file has one recipe only),
     the batch ``order`` its reference trained in (``own``, ``ocbench's`` or ``ocbench's
     stream K``; blank where the file does not say) and whether ocbench's run started from the
     pretrained encoder (``ocbench_pretrain``; false where the file does not say)."""
