@@ -196,15 +196,21 @@ def run_ocbench(data, seed: int, recipe: dict) -> float:
     return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
 
 
+def deep_sad_run(results: Path, normal_class: int, seed: int) -> Path:
+    """The run directory of the workflow's Deep SAD run of the cell (setting
+    ``gamma_l_0.01.k<(c + 1) mod 10>``)."""
+    from ocbench.config.names import known_setting_name
+
+    setting = known_setting_name(SETTING_NAME, (normal_class + 1) % 10)
+    return run_directory(results, setting, normal_class, seed, "deep_sad")
+
+
 def ocbench_from_results(results: Path, normal_class: int, seed: int, recipe: dict) -> tuple[float, bool]:
     """AUROC (%) of the workflow's Deep SAD run of the cell (setting ``gamma_l_0.01.k<(c + 1) mod 10>``)
     and whether that run started from the pretrained autoencoder's encoder (``pretrain: true``,
     which the experiment file may be overridden to). A run trained on another recipe than
     the one the reference side takes (the experiment file's) is refused in one line."""
-    from ocbench.config.names import known_setting_name
-
-    setting = known_setting_name(SETTING_NAME, (normal_class + 1) % 10)
-    run = run_directory(results, setting, normal_class, seed, "deep_sad")
+    run = deep_sad_run(results, normal_class, seed)
     params = json.loads((run / "params.json").read_text())
     trained = params["hyper_parameters"]
     for key, needed in {**recipe["network"], "eta": recipe["eta"]}.items():

@@ -33,11 +33,11 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
-from compare_deep_sad import (RECIPE, SETTING_NAME, check_reference_loaders, draw,  # noqa: E402
+from compare_deep_sad import (RECIPE, check_reference_loaders, deep_sad_run, draw,  # noqa: E402
                               reference_dataset)
 from harness import (add_common_arguments, check_mirror, fmnist_arrays, import_reference,  # noqa: E402
-                     milestones_label, order_label, recipe_label, reference_schedule, run_directory,
-                     seed_like_reference, shorten)
+                     milestones_label, order_label, recipe_label, reference_schedule, seed_like_reference,
+                     shorten)
 
 
 def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool) -> float:
@@ -72,12 +72,10 @@ def run_ocbench_pretraining(data, seed: int, recipe: dict) -> float:
 def ocbench_pretraining_from_results(results: Path, normal_class: int, seed: int, data, recipe: dict) -> float:
     """AUROC (%) of the autoencoder the workflow's Deep SAD run of the cell was handed; refused
     unless it was trained on the recipe's autoencoder block."""
-    from ocbench.config.names import known_setting_name
     from ocbench.detectors.autoencoder import AutoencoderDetector
     from ocbench.detectors.autoencoder_file import read_autoencoder
 
-    setting = known_setting_name(SETTING_NAME, (normal_class + 1) % 10)
-    run = run_directory(results, setting, normal_class, seed, "deep_sad")
+    run = deep_sad_run(results, normal_class, seed)
     path = json.loads((run / "params.json").read_text()).get("autoencoder")
     if path is None:
         raise SystemExit(f"{run}: no pretrained autoencoder; run the experiment with pretrain: true")

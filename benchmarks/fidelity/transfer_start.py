@@ -27,8 +27,8 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
-from compare_deep_sad import SETTING_NAME, draw  # noqa: E402
-from harness import fmnist_arrays, int_list, run_directory  # noqa: E402
+from compare_deep_sad import deep_sad_run, draw  # noqa: E402
+from harness import fmnist_arrays, int_list  # noqa: E402
 
 
 def start_auroc(autoencoder_path: Path | None, seed: int, x_train: np.ndarray, x_test: np.ndarray,
@@ -61,8 +61,6 @@ def autoencoder_auroc(autoencoder_path: Path, x_test: np.ndarray, y_test: np.nda
 
 
 def main(argv=None) -> int:
-    from ocbench.config.names import known_setting_name
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, required=True, help="outdir of the experiment run with pretrain: true")
     parser.add_argument("--mirror", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
@@ -75,8 +73,7 @@ def main(argv=None) -> int:
     rows = []
     for normal_class in args.classes:
         for seed in args.seeds:
-            setting = known_setting_name(SETTING_NAME, (normal_class + 1) % 10)
-            run = run_directory(args.results, setting, normal_class, seed, "deep_sad")
+            run = deep_sad_run(args.results, normal_class, seed)
             autoencoder = json.loads((run / "params.json").read_text()).get("autoencoder")
             if autoencoder is None:
                 raise SystemExit(f"{run}: no pretrained autoencoder; run the experiment with pretrain: true")
