@@ -17,6 +17,13 @@ earlier, the schedule the reference runs. ocbench's autoencoder is trained here,
 from the workflow run of the experiment with ``pretrain: true`` (``--results``: the
 ``autoencoder.pt`` its Deep SAD run was handed).
 
+``--arithmetic`` asks whether a difference is the codes' or float32 rounding's: ``float64``
+trains and scores both codes in float64 (the weights drawn in float32 as always, then
+converted; the [0, 1] images convert exactly), so rounding is some nine digits smaller and
+a difference of the codes would remain; ``nudged`` moves every initial weight of both
+autoencoders one float32 step up (``torch.nextafter``), a change the size of one rounding,
+so each code's own shift from its float32 row is how far rounding alone moves the cell.
+
     python benchmarks/fidelity/compare_pretraining.py --reference /tmp/Deep-SAD-PyTorch \
         --results /tmp/xfer/results --classes 0 --seeds 1 --same-order --out /tmp/xfer/ae_0.csv
 """
@@ -24,8 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -40,9 +51,59 @@ from harness import (add_common_arguments, check_mirror, fmnist_arrays, import_r
                      shorten)
 
 
-def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool) -> float:
+def nudged(module: torch.nn.Module) -> torch.nn.Module:
+    """Every weight of ``module`` one float32 step up: a change the size of one rounding."""
+    with torch.no_grad():
+        for weight in module.parameters():
+            weight.copy_(torch.nextafter(weight, torch.full_like(weight, math.inf)))
+    return module
+
+
+#: ``--arithmetic``: what becomes of each code's autoencoder right after its initial draws
+#: (the same on both sides), and the dtype both codes then train and score in
+ARITHMETIC = {"float32": (lambda module: module, torch.float32),
+              "float64": (lambda module: module.double(), torch.float64),
+              "nudged": (nudged, torch.float32)}
+
+
+def in_dtype(data, dtype: torch.dtype):
+    """The split with its images in ``dtype`` (float32 to float64 is exact)."""
+    x_train, semi, x_test, y_test = data
+    numpy_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+    return x_train.astype(numpy_dtype), semi, x_test.astype(numpy_dtype), y_test
+
+
+@contextmanager
+def ocbench_arithmetic(arithmetic: str):
+    """ocbench's autoencoder detector with ``ARITHMETIC[arithmetic]``: its initial draws then the
+    change, its inputs in the dtype. Nothing is touched for float32, ocbench's own path."""
+    import ocbench.detectors.autoencoder as autoencoder_module
+    import ocbench.detectors.deep as deep_module
+
+    prepare, dtype = ARITHMETIC[arithmetic]
+    draws, as_tensor = autoencoder_module.apply_init, deep_module.as_tensor
+
+    def apply_init(module, *args):
+        draws(module, *args)
+        prepare(module)
+
+    if arithmetic != "float32":
+        autoencoder_module.apply_init = apply_init
+        deep_module.as_tensor = lambda x, device: as_tensor(x, device).to(dtype)
+    try:
+        yield
+    finally:
+        autoencoder_module.apply_init, deep_module.as_tensor = draws, as_tensor
+
+
+def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool,
+                              arithmetic: str = "float32") -> float:
     """AUROC (%) of the reference's pretrained autoencoder, as ``DeepSAD.pretrain`` tests it."""
     deep_sad = import_reference(checkout, "DeepSAD")
+    prepare, dtype = ARITHMETIC[arithmetic]
+    build = deep_sad.build_autoencoder  # the name DeepSAD.pretrain calls; imported anew on every call
+    deep_sad.build_autoencoder = lambda name: prepare(build(name))
+    data = in_dtype(data, dtype)
     own = reference_dataset(checkout, data)
     check_reference_loaders(own, recipe)
     ae = recipe["autoencoder"]
@@ -53,20 +114,24 @@ def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, sam
     model.pretrain(dataset, optimizer_name="adam", lr=ae["lr"], n_epochs=ae["epochs"],
                    lr_milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
                    weight_decay=ae["weight_decay"], device="cpu", n_jobs_dataloader=0)
+    if next(model.ae_net.parameters()).dtype != dtype:
+        raise SystemExit(f"the reference's autoencoder trained in {next(model.ae_net.parameters()).dtype}, "
+                         f"not {dtype}: DeepSAD.pretrain no longer builds it through build_autoencoder")
     return 100 * model.ae_results["test_auc"]
 
 
-def run_ocbench_pretraining(data, seed: int, recipe: dict) -> float:
+def run_ocbench_pretraining(data, seed: int, recipe: dict, arithmetic: str = "float32") -> float:
     """AUROC (%) of ocbench's autoencoder trained here as the workflow's pretraining trains it."""
     from ocbench.detectors.autoencoder import AutoencoderDetector
 
     x_train, _, x_test, y_test = data
     ae = recipe["autoencoder"]
-    detector = AutoencoderDetector(net="fmnist_lenet", lr=ae["lr"], epochs=ae["epochs"],
-                                   milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
-                                   weight_decay=ae["weight_decay"], drop_last=ae["drop_last"], loss="mean",
-                                   init="deep_sad", seed=seed).fit(x_train)
-    return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
+    with ocbench_arithmetic(arithmetic):
+        detector = AutoencoderDetector(net="fmnist_lenet", lr=ae["lr"], epochs=ae["epochs"],
+                                       milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
+                                       weight_decay=ae["weight_decay"], drop_last=ae["drop_last"], loss="mean",
+                                       init="deep_sad", seed=seed).fit(x_train)
+        return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
 
 
 def ocbench_pretraining_from_results(results: Path, normal_class: int, seed: int, data, recipe: dict) -> float:
@@ -88,6 +153,13 @@ def ocbench_pretraining_from_results(results: Path, normal_class: int, seed: int
     return 100 * roc_auc_score(y_test, AutoencoderDetector.load(path).decision_function(x_test))
 
 
+def timed(threads: int, function, *args):
+    """``function(*args)`` and the seconds it took, on ``threads`` threads (here or in a worker process)."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
@@ -96,37 +168,46 @@ def main(argv=None) -> int:
     parser.add_argument("--ae-epochs", type=int, help="shorten the autoencoder's recipe, both sides")
     parser.add_argument("--reference-schedule", action="store_true",
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
+    parser.add_argument("--arithmetic", choices=list(ARITHMETIC), default="float32",
+                        help="float64: both codes in float64; nudged: both from weights one float32 step up")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="each cell's two codes in two processes at once (--threads each)")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
-    if args.results and (args.ae_epochs or args.reference_schedule):
-        parser.error("--results reads the workflow's autoencoders, trained on the recipe's own epochs and "
-                     "milestones: leave out --ae-epochs and --reference-schedule")
+    if args.results and (args.ae_epochs or args.reference_schedule or args.arithmetic != "float32"):
+        parser.error("--results reads the workflow's autoencoders, trained in float32 on the recipe's own epochs "
+                     "and milestones: leave out --ae-epochs, --reference-schedule and --arithmetic")
     if args.reference_cells:
         parser.error("--reference-cells: the cell files hold Deep SAD's AUROCs, not the autoencoder's")
     recipe = shorten(RECIPE, args.ae_epochs, None)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
     check_mirror(args.mirror)
-    torch.set_num_threads(args.threads)
     arrays = fmnist_arrays(args.mirror)
     rows = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if args.side_by_side else None
     for normal_class in args.classes:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
-            start = time.perf_counter()
-            theirs = run_reference_pretraining(args.reference, data, seed, recipe, args.same_order)
-            middle = time.perf_counter()
-            ours = ocbench_pretraining_from_results(args.results, normal_class, seed, data, recipe) \
-                if args.results else run_ocbench_pretraining(data, seed, ours_recipe)
-            end = time.perf_counter()
+            reference = (run_reference_pretraining, args.reference, data, seed, recipe, args.same_order,
+                         args.arithmetic)
+            ocbench = (ocbench_pretraining_from_results, args.results, normal_class, seed, data, recipe) \
+                if args.results else (run_ocbench_pretraining, data, seed, ours_recipe, args.arithmetic)
+            if pool:
+                futures = [pool.submit(timed, args.threads, *job) for job in (reference, ocbench)]
+                (theirs, their_seconds), (ours, our_seconds) = [future.result() for future in futures]
+            else:
+                (theirs, their_seconds), (ours, our_seconds) = [timed(args.threads, *job)
+                                                                for job in (reference, ocbench)]
             rows.append({"class": normal_class, "seed": seed, "method": "autoencoder",
-                         "reference_auroc": round(theirs, 2), "ocbench_auroc": round(ours, 2),
-                         "difference": round(ours - theirs, 2), "threads": args.threads,
+                         "reference_auroc": round(theirs, 4), "ocbench_auroc": round(ours, 4),
+                         "difference": round(ours - theirs, 4), "threads": args.threads,
                          "recipe": recipe_label(recipe, "deep sad"), "order": order_label(args.same_order),
-                         "ocbench_milestones": milestones_label(ours_recipe["autoencoder"]["milestones"])})
-            print(f"class {normal_class} seed {seed} autoencoder reference {theirs:6.2f} ocbench {ours:6.2f} "
-                  f"difference {ours - theirs:+6.2f}  (reference {middle - start:.0f} s, ocbench {end - middle:.0f} s)",
-                  flush=True)
+                         "ocbench_milestones": milestones_label(ours_recipe["autoencoder"]["milestones"]),
+                         "arithmetic": args.arithmetic})
+            print(f"class {normal_class} seed {seed} autoencoder reference {theirs:7.4f} ocbench {ours:7.4f} "
+                  f"difference {ours - theirs:+7.4f}  (reference {their_seconds:.0f} s, ocbench {our_seconds:.0f} s"
+                  f"{', side by side' if pool else ''})", flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
     return 0
 

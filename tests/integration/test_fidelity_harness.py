@@ -394,18 +394,51 @@ def test_compare_pretraining_trains_ocbench_s_autoencoder_on_the_reference_s_sch
     monkeypatch.setattr(script, "check_mirror", lambda mirror: None)
     monkeypatch.setattr(script, "fmnist_arrays", lambda mirror: None)
     monkeypatch.setattr(script, "draw", lambda arrays, normal_class, seed: normal_class)
-    monkeypatch.setattr(script, "run_reference_pretraining", lambda checkout, data, seed, recipe, same_order: (
-        calls.append(("reference", data, recipe["autoencoder"]["milestones"], same_order)) or 80.0))
-    monkeypatch.setattr(script, "run_ocbench_pretraining", lambda data, seed, recipe: (
-        calls.append(("ocbench", data, recipe["autoencoder"]["milestones"])) or 80.5))
+    monkeypatch.setattr(script, "run_reference_pretraining", lambda checkout, data, seed, recipe, same_order, arithmetic: (
+        calls.append(("reference", data, recipe["autoencoder"]["milestones"], same_order, arithmetic)) or 80.0))
+    monkeypatch.setattr(script, "run_ocbench_pretraining", lambda data, seed, recipe, arithmetic: (
+        calls.append(("ocbench", data, recipe["autoencoder"]["milestones"], arithmetic)) or 80.5))
     monkeypatch.setattr(script.torch, "set_num_threads", lambda threads: None)
     out = tmp_path / "out.csv"
     script.main(["--reference", str(tmp_path), "--classes", "3", "--seeds", "1", "--same-order",
                  "--reference-schedule", "--ae-epochs", "30", "--out", str(out)])
-    assert calls == [("reference", 3, [10], True), ("ocbench", 3, [9])]
+    assert calls == [("reference", 3, [10], True, "float32"), ("ocbench", 3, [9], "float32")]
     (row,) = csv.DictReader(out.open())
-    assert (row["method"], row["difference"], row["order"], row["ocbench_milestones"]) == \
-        ("autoencoder", "0.5", "ocbench's", "9")
+    assert (row["method"], row["difference"], row["order"], row["ocbench_milestones"], row["arithmetic"]) == \
+        ("autoencoder", "0.5", "ocbench's", "9", "float32")
+    with pytest.raises(SystemExit):  # the workflow's autoencoders are float32
+        script.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--arithmetic", "float64",
+                     "--out", str(out)])
+
+
+def test_compare_pretraining_s_arithmetic_changes_ocbench_s_start_as_it_says_and_then_nothing(tmp_path):
+    """``--arithmetic``: ``nudged`` moves every initial weight of ocbench's autoencoder exactly one
+    float32 step up, ``float64`` converts the same draws and the inputs to float64, ``float32``
+    leaves them; after each, ocbench's own path is untouched again."""
+    import numpy as np
+
+    from ocbench.detectors.autoencoder import AutoencoderDetector
+
+    script = load_fidelity_script("compare_pretraining")
+    x = np.random.default_rng(0).random((20, 28, 28), dtype=np.float32)
+
+    def start(arithmetic):
+        detector = AutoencoderDetector(net="fmnist_lenet", init="deep_sad", seed=1)
+        with script.ocbench_arithmetic(arithmetic):
+            (inputs,), _ = detector.begin_fit(x, None)
+        return inputs, {name: weight.detach().clone() for name, weight in detector.autoencoder_.named_parameters()}
+
+    plain_inputs, plain = start("float32")
+    nudged_inputs, nudged = start("nudged")
+    wide_inputs, wide = start("float64")
+    assert plain_inputs.dtype == nudged_inputs.dtype == torch.float32 and wide_inputs.dtype == torch.float64
+    assert torch.equal(wide_inputs, plain_inputs.double())
+    for name, weight in plain.items():
+        assert torch.equal(nudged[name], torch.nextafter(weight, torch.full_like(weight, float("inf")))), name
+        assert (nudged[name] > weight).all(), name
+        assert wide[name].dtype == torch.float64 and torch.equal(wide[name], weight.double()), name
+    again_inputs, again = start("float32")  # patches undone
+    assert again_inputs.dtype == torch.float32 and all(torch.equal(again[n], plain[n]) for n in plain)
 
 
 def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
