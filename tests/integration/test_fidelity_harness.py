@@ -441,6 +441,20 @@ def test_compare_pretraining_s_arithmetic_changes_ocbench_s_start_as_it_says_and
     assert again_inputs.dtype == torch.float32 and all(torch.equal(again[n], plain[n]) for n in plain)
 
 
+def test_every_committed_arithmetic_file_names_its_arithmetic_and_its_recipe_once_a_row():
+    """``arithmetic/`` holds one (class, seed) in several arithmetics (``compare_pretraining.py
+    --arithmetic``) and recipes: each row says which, as the script's choices spell them, once."""
+    choices = set(load_fidelity_script("compare_pretraining").ARITHMETIC)
+    files = sorted((FIDELITY / "arithmetic").glob("*.csv"))
+    assert files
+    for path in files:
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and all(int(row["threads"]) >= 1 and row["arithmetic"] in choices for row in rows), path.name
+        keys = [(row["class"], row["seed"], row["method"], row["recipe"], row["arithmetic"]) for row in rows]
+        assert len(set(keys)) == len(keys), path.name
+
+
 def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
     """``--results``: the autoencoder the cell's Deep SAD run was handed is scored on the test
     split; one trained on another recipe is refused, naming the file and the value."""
