@@ -98,7 +98,8 @@ def ocbench_arithmetic(arithmetic: str):
 
 def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool,
                               arithmetic: str = "float32") -> float:
-    """AUROC (%) of the reference's pretrained autoencoder, as ``DeepSAD.pretrain`` tests it."""
+    """AUROC (%) of the reference's pretrained autoencoder, as ``DeepSAD.pretrain`` tests it (in
+    ``arithmetic``: its autoencoder changed as ``ARITHMETIC`` says right after it is built)."""
     deep_sad = import_reference(checkout, "DeepSAD")
     prepare, dtype = ARITHMETIC[arithmetic]
     build = deep_sad.build_autoencoder  # the name DeepSAD.pretrain calls; imported anew on every call
@@ -209,6 +210,8 @@ def main(argv=None) -> int:
                   f"difference {ours - theirs:+7.4f}  (reference {their_seconds:.0f} s, ocbench {our_seconds:.0f} s"
                   f"{', side by side' if pool else ''})", flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
+    if pool:
+        pool.shutdown()
     return 0
 
 

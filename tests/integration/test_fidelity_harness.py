@@ -24,6 +24,7 @@
 """
 import csv
 import json
+import os
 import warnings
 
 import pytest
@@ -453,6 +454,48 @@ def test_every_committed_arithmetic_file_names_its_arithmetic_and_its_recipe_onc
         assert rows and all(int(row["threads"]) >= 1 and row["arithmetic"] in choices for row in rows), path.name
         keys = [(row["class"], row["seed"], row["method"], row["recipe"], row["arithmetic"]) for row in rows]
         assert len(set(keys)) == len(keys), path.name
+
+
+#: where the stand-ins below write which process ran them (set by the test before the workers fork)
+SIDE_BY_SIDE_LOG = None
+
+
+def reference_stand_in(checkout, data, seed, recipe, same_order, arithmetic):
+    with open(SIDE_BY_SIDE_LOG, "a") as log:
+        log.write(f"reference {os.getpid()} {torch.get_num_threads()}\n")
+    return 80.0 + data
+
+
+def ocbench_stand_in(data, seed, recipe, arithmetic):
+    with open(SIDE_BY_SIDE_LOG, "a") as log:
+        log.write(f"ocbench {os.getpid()} {torch.get_num_threads()}\n")
+    return 80.5 + data
+
+
+def test_compare_pretraining_side_by_side_runs_the_two_codes_in_two_processes_and_writes_the_same_rows(
+        tmp_path, monkeypatch):
+    """``--side-by-side``: each cell's two codes run in two worker processes of ``--threads``
+    threads each, not in the script's own, and the rows are those of the plain run."""
+    script = load_fidelity_script("compare_pretraining")
+    monkeypatch.setitem(globals(), "SIDE_BY_SIDE_LOG", tmp_path / "processes.txt")
+    monkeypatch.setattr(script, "check_mirror", lambda mirror: None)
+    monkeypatch.setattr(script, "fmnist_arrays", lambda mirror: None)
+    monkeypatch.setattr(script, "draw", lambda arrays, normal_class, seed: normal_class)
+    monkeypatch.setattr(script, "run_reference_pretraining", reference_stand_in)
+    monkeypatch.setattr(script, "run_ocbench_pretraining", ocbench_stand_in)
+    threads = torch.get_num_threads()
+    arguments = ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1", "--threads", "1"]
+    try:
+        script.main(arguments + ["--out", str(tmp_path / "plain.csv")])
+        (tmp_path / "processes.txt").unlink()
+        script.main(arguments + ["--side-by-side", "--out", str(tmp_path / "side_by_side.csv")])
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / "side_by_side.csv").read_text() == (tmp_path / "plain.csv").read_text()
+    runs = [line.split() for line in (tmp_path / "processes.txt").read_text().splitlines()]
+    assert sorted(code for code, _, _ in runs) == ["ocbench", "ocbench", "reference", "reference"]
+    assert all(pid != str(os.getpid()) and threads_there == "1" for _, pid, threads_there in runs)
+    assert len({pid for _, pid, _ in runs}) <= 2  # the pool's two workers (a quick one may take both codes)
 
 
 def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
