@@ -205,6 +205,16 @@ def deep_sad_run(results: Path, normal_class: int, seed: int) -> Path:
     return run_directory(results, setting, normal_class, seed, "deep_sad")
 
 
+def handed_autoencoder(results: Path, normal_class: int, seed: int) -> Path:
+    """The pretrained autoencoder file the workflow's Deep SAD run of the cell was handed;
+    refused in one line for a run without one (``pretrain: false``)."""
+    run = deep_sad_run(results, normal_class, seed)
+    path = json.loads((run / "params.json").read_text()).get("autoencoder")
+    if path is None:
+        raise SystemExit(f"{run}: no pretrained autoencoder; run the experiment with pretrain: true")
+    return Path(path)
+
+
 def ocbench_from_results(results: Path, normal_class: int, seed: int, recipe: dict) -> tuple[float, bool]:
     """AUROC (%) of the workflow's Deep SAD run of the cell (setting ``gamma_l_0.01.k<(c + 1) mod 10>``)
     and whether that run started from the pretrained autoencoder's encoder (``pretrain: true``,

@@ -27,7 +27,7 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
-from compare_deep_sad import deep_sad_run, draw  # noqa: E402
+from compare_deep_sad import deep_sad_run, draw, handed_autoencoder  # noqa: E402
 from harness import fmnist_arrays, int_list  # noqa: E402
 
 
@@ -74,13 +74,11 @@ def main(argv=None) -> int:
     for normal_class in args.classes:
         for seed in args.seeds:
             run = deep_sad_run(args.results, normal_class, seed)
-            autoencoder = json.loads((run / "params.json").read_text()).get("autoencoder")
-            if autoencoder is None:
-                raise SystemExit(f"{run}: no pretrained autoencoder; run the experiment with pretrain: true")
+            autoencoder = handed_autoencoder(args.results, normal_class, seed)
             x_train, _, x_test, y_test = draw(arrays, normal_class, seed)
             row = {"class": normal_class, "seed": seed,
-                   "autoencoder_auroc": round(autoencoder_auroc(Path(autoencoder), x_test, y_test), 2),
-                   "start_auroc": round(start_auroc(Path(autoencoder), seed, x_train, x_test, y_test), 2),
+                   "autoencoder_auroc": round(autoencoder_auroc(autoencoder, x_test, y_test), 2),
+                   "start_auroc": round(start_auroc(autoencoder, seed, x_train, x_test, y_test), 2),
                    "start_without_transfer_auroc": round(start_auroc(None, seed, x_train, x_test, y_test), 2),
                    "end_auroc": round(100 * json.loads((run / "metrics.json").read_text())["auroc"], 2)}
             rows.append(row)
