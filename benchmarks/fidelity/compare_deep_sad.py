@@ -205,10 +205,9 @@ def deep_sad_run(results: Path, normal_class: int, seed: int) -> Path:
     return run_directory(results, setting, normal_class, seed, "deep_sad")
 
 
-def handed_autoencoder(results: Path, normal_class: int, seed: int) -> Path:
-    """The pretrained autoencoder file the workflow's Deep SAD run of the cell was handed;
-    refused in one line for a run without one (``pretrain: false``)."""
-    run = deep_sad_run(results, normal_class, seed)
+def handed_autoencoder(run: Path) -> Path:
+    """The pretrained autoencoder file the workflow's Deep SAD run (its directory,
+    ``deep_sad_run``) was handed; refused in one line for a run without one (``pretrain: false``)."""
     path = json.loads((run / "params.json").read_text()).get("autoencoder")
     if path is None:
         raise SystemExit(f"{run}: no pretrained autoencoder; run the experiment with pretrain: true")

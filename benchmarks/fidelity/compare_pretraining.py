@@ -43,8 +43,8 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
-from compare_deep_sad import (RECIPE, check_reference_loaders, draw, handed_autoencoder,  # noqa: E402
-                              reference_dataset)
+from compare_deep_sad import (RECIPE, check_reference_loaders, deep_sad_run, draw,  # noqa: E402
+                              handed_autoencoder, reference_dataset)
 from harness import (add_common_arguments, check_mirror, fmnist_arrays, import_reference,  # noqa: E402
                      milestones_label, order_label, recipe_label, reference_schedule, seed_like_reference,
                      shorten)
@@ -140,7 +140,7 @@ def ocbench_pretraining_from_results(results: Path, normal_class: int, seed: int
     from ocbench.detectors.autoencoder import AutoencoderDetector
     from ocbench.detectors.autoencoder_file import read_autoencoder
 
-    path = handed_autoencoder(results, normal_class, seed)
+    path = handed_autoencoder(deep_sad_run(results, normal_class, seed))
     trained = read_autoencoder(path)[0]
     for key, needed in {**recipe["autoencoder"], "loss": "mean", "init": "deep_sad", "seed": seed}.items():
         value = trained.get(key)

@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     for normal_class in args.classes:
         for seed in args.seeds:
             run = deep_sad_run(args.results, normal_class, seed)
-            autoencoder = handed_autoencoder(args.results, normal_class, seed)
+            autoencoder = handed_autoencoder(run)
             x_train, _, x_test, y_test = draw(arrays, normal_class, seed)
             row = {"class": normal_class, "seed": seed,
                    "autoencoder_auroc": round(autoencoder_auroc(autoencoder, x_test, y_test), 2),
