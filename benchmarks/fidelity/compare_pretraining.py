@@ -22,7 +22,10 @@ trains and scores both codes in float64 (the weights drawn in float32 as always,
 converted; the [0, 1] images convert exactly), so rounding is some nine digits smaller and
 a difference of the codes would remain; ``nudged`` moves every initial weight of both
 autoencoders one float32 step up (``torch.nextafter``), a change the size of one rounding,
-so each code's own shift from its float32 row is how far rounding alone moves the cell.
+so each code's own shift from its float32 row is how far rounding alone moves the cell;
+``float32-plain`` stays in float32 with ocbench's LeNets computed as the reference computes
+them (``plain_layers``: NCHW tensors, every upsample then transposed convolution layer by
+layer), so what remains of a float32 difference is not ocbench's two CPU speed devices'.
 
     python benchmarks/fidelity/compare_pretraining.py --reference /tmp/Deep-SAD-PyTorch \
         --results /tmp/xfer/results --classes 0 --seeds 1 --same-order --out /tmp/xfer/ae_0.csv
@@ -35,7 +38,7 @@ import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -58,11 +61,38 @@ def nudged(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
+def unchanged(module: torch.nn.Module) -> torch.nn.Module:
+    return module
+
+
 #: ``--arithmetic``: what becomes of each code's autoencoder right after its initial draws
-#: (the same on both sides), and the dtype both codes then train and score in
-ARITHMETIC = {"float32": (lambda module: module, torch.float32),
-              "float64": (lambda module: module.double(), torch.float64),
-              "nudged": (nudged, torch.float32)}
+#: (the same on both sides), the dtype both codes then train and score in, and whether
+#: ocbench's LeNets run without their CPU speed devices (``plain_layers``)
+ARITHMETIC = {"float32": (unchanged, torch.float32, False),
+              "float64": (lambda module: module.double(), torch.float64, False),
+              "nudged": (nudged, torch.float32, False),
+              "float32-plain": (unchanged, torch.float32, True)}
+
+
+@contextmanager
+def plain_layers():
+    """ocbench's LeNets computed as the reference's are: NCHW weights and tensors, and every
+    "upsample, then transposed convolution" as those two layers, not ``upsample_deconv``'s one
+    convolution. The two speed devices of ``ocbench/nets/layers.py`` change no weight and no
+    function, only the order of float32 additions; with them off, the forward and backward
+    passes are the reference's operations in the reference's order."""
+    import ocbench.nets.lenet as lenet
+    from ocbench.nets.layers import upsample
+
+    saved = {name: getattr(lenet, name) for name in ("channels_last", "to_channels_last", "upsample_deconv")}
+    lenet.channels_last = unchanged
+    lenet.to_channels_last = lambda x: x
+    lenet.upsample_deconv = lambda x, deconv_layer: deconv_layer(upsample(x))
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(lenet, name, function)
 
 
 def in_dtype(data, dtype: torch.dtype):
@@ -75,22 +105,24 @@ def in_dtype(data, dtype: torch.dtype):
 @contextmanager
 def ocbench_arithmetic(arithmetic: str):
     """ocbench's autoencoder detector with ``ARITHMETIC[arithmetic]``: its initial draws then the
-    change, its inputs in the dtype. Nothing is touched for float32, ocbench's own path."""
+    change, its inputs in the dtype, its LeNets plain where it says so. Nothing is touched for
+    float32, ocbench's own path."""
     import ocbench.detectors.autoencoder as autoencoder_module
     import ocbench.detectors.deep as deep_module
 
-    prepare, dtype = ARITHMETIC[arithmetic]
+    prepare, dtype, plain = ARITHMETIC[arithmetic]
     draws, as_tensor = autoencoder_module.apply_init, deep_module.as_tensor
 
     def apply_init(module, *args):
         draws(module, *args)
         prepare(module)
 
-    if arithmetic != "float32":
+    if prepare is not unchanged or dtype != torch.float32:
         autoencoder_module.apply_init = apply_init
         deep_module.as_tensor = lambda x, device: as_tensor(x, device).to(dtype)
     try:
-        yield
+        with plain_layers() if plain else nullcontext():
+            yield
     finally:
         autoencoder_module.apply_init, deep_module.as_tensor = draws, as_tensor
 
@@ -100,7 +132,7 @@ def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, sam
     """AUROC (%) of the reference's pretrained autoencoder, as ``DeepSAD.pretrain`` tests it (in
     ``arithmetic``: its autoencoder changed as ``ARITHMETIC`` says right after it is built)."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    prepare, dtype = ARITHMETIC[arithmetic]
+    prepare, dtype, _ = ARITHMETIC[arithmetic]  # the reference's own layers in every arithmetic
     build = deep_sad.build_autoencoder  # the name DeepSAD.pretrain calls; imported anew on every call
     deep_sad.build_autoencoder = lambda name: prepare(build(name))
     data = in_dtype(data, dtype)
@@ -166,7 +198,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reference-schedule", action="store_true",
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--arithmetic", choices=list(ARITHMETIC), default="float32",
-                        help="float64: both codes in float64; nudged: both from weights one float32 step up")
+                        help="float64: both codes in float64; nudged: both from weights one float32 step up; "
+                             "float32-plain: ocbench's LeNets without their CPU speed devices")
     parser.add_argument("--side-by-side", action="store_true",
                         help="each cell's two codes in two processes at once (--threads each)")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
