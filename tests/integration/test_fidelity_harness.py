@@ -442,6 +442,75 @@ def test_compare_pretraining_s_arithmetic_changes_ocbench_s_start_as_it_says_and
     assert again_inputs.dtype == torch.float32 and all(torch.equal(again[n], plain[n]) for n in plain)
 
 
+def reference_fmnist_autoencoder_forward(autoencoder, x):
+    """Deep-SAD-PyTorch's ``FashionMNIST_LeNet`` then ``FashionMNIST_LeNet_Decoder`` forward,
+    line for line, on ocbench's layers: the operations the reference runs, in its order."""
+    import torch.nn.functional as F
+
+    e, d = autoencoder.encoder, autoencoder.decoder
+    x = x.view(-1, 1, 28, 28)
+    x = e.conv1(x)
+    x = e.pool(F.leaky_relu(e.bn1(x)))
+    x = e.conv2(x)
+    x = e.pool(F.leaky_relu(e.bn2(x)))
+    x = x.view(int(x.size(0)), -1)
+    x = F.leaky_relu(e.bn3(e.fc1(x)))
+    x = e.fc2(x)
+    x = d.bn4(d.fc3(x))
+    x = x.view(int(x.size(0)), int(128 / 16), 4, 4)
+    x = F.interpolate(F.leaky_relu(x), scale_factor=2)
+    x = d.deconv1(x)
+    x = F.interpolate(F.leaky_relu(d.bn5(x)), scale_factor=2)
+    x = d.deconv2(x)
+    x = F.interpolate(F.leaky_relu(d.bn6(x)), scale_factor=2)
+    x = d.deconv3(x)
+    return torch.sigmoid(x)
+
+
+def test_compare_pretraining_s_plain_layers_run_the_reference_s_operations_bit_for_bit_and_are_undone():
+    """``--arithmetic float32-plain``: inside ``plain_layers`` ocbench's Fashion-MNIST autoencoder
+    holds NCHW weights, and its reconstructions and weight gradients equal, bit for bit, those of
+    the reference's forward written out on the same layers; outside, ocbench's own channels-last,
+    fused path is back (its weights channels-last, its gradients only close)."""
+    from ocbench.detectors.autoencoder import autoencoder_loss
+    from ocbench.nets import build_autoencoder
+
+    script = load_fidelity_script("compare_pretraining")
+    assert script.ARITHMETIC["float32-plain"][1:] == (torch.float32, True)
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+    def gradients(autoencoder, forward):
+        autoencoder.zero_grad()
+        loss = forward(autoencoder, x)
+        loss.backward()
+        return loss, {name: weight.grad.clone() for name, weight in autoencoder.named_parameters()}
+
+    def ocbench_loss(autoencoder, inputs):
+        return autoencoder_loss(autoencoder, inputs, "mean")
+
+    def reference_loss(autoencoder, inputs):  # its AETrainer: MSELoss(reduction="none"), then torch.mean
+        return torch.mean((reference_fmnist_autoencoder_forward(autoencoder, inputs) - inputs) ** 2)
+
+    with script.plain_layers():
+        torch.manual_seed(1)
+        plain = build_autoencoder("fmnist_lenet")
+        assert all(w.is_contiguous() for w in plain.parameters())
+        assert torch.equal(plain(x), reference_fmnist_autoencoder_forward(plain, x))
+        ours, our_gradients = gradients(plain, ocbench_loss)
+    theirs, their_gradients = gradients(plain, reference_loss)
+    assert torch.equal(ours, theirs)
+    assert all(torch.equal(our_gradients[n], their_gradients[n]) for n in our_gradients)
+
+    torch.manual_seed(1)
+    fast = build_autoencoder("fmnist_lenet")  # the same draws, ocbench's own path again
+    assert fast.decoder.deconv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not fast.decoder.deconv1.weight.is_contiguous()
+    fast_loss, fast_gradients = gradients(fast, ocbench_loss)
+    assert fast_loss.item() == pytest.approx(theirs.item(), rel=1e-5)
+    assert all(torch.allclose(fast_gradients[n], their_gradients[n], rtol=1e-3, atol=1e-6) for n in fast_gradients)
+    assert not all(torch.equal(fast_gradients[n], their_gradients[n]) for n in fast_gradients)
+
+
 def test_every_committed_arithmetic_file_names_its_arithmetic_and_its_recipe_once_a_row():
     """``arithmetic/`` holds one (class, seed) in several arithmetics (``compare_pretraining.py
     --arithmetic``) and recipes: each row says which, as the script's choices spell them, once."""
