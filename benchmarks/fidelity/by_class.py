@@ -71,7 +71,8 @@ def read_cells(paths: list[Path]) -> list[dict]:
     """The cells of the files, each with its ``threads`` (torch's thread count, which the
     reference's AUROC depends on), its ``recipe`` (blank where a file has one recipe only),
     the batch ``order`` its reference trained in (``own``, ``ocbench's`` or ``ocbench's
-    stream K``; blank where the file does not say) and whether ocbench's run started from the
+    stream K``; blank where the file does not say), the ``cpu`` both ran on (``harness.cpu_label``;
+    blank where the file does not say) and whether ocbench's run started from the
     pretrained encoder (``ocbench_pretrain``; false where the file does not say)."""
     cells = {}
     for path in paths:
@@ -89,6 +90,7 @@ def read_cells(paths: list[Path]) -> list[dict]:
                               # of the unrounded AUROCs: its sign holds where the two rounded ones are level
                               "difference": float(row["difference"]), "threads": int(row["threads"]),
                               "recipe": row.get("recipe", ""), "order": row.get("order", ""),
+                              "cpu": row.get("cpu", ""),
                               # only a workflow run with pretrain: true says true (compare_deep_sad --results)
                               "ocbench_pretrain": row.get("ocbench_pretrain", "false") == "true"}
     return [cells[key] for key in sorted(cells)]

@@ -41,15 +41,15 @@ transferred and its draws no longer set the order), and ``--no-reference-pretrai
 leaves it out. ``--components`` checks, in float64 on the split of the first class and
 seed, that both codes start from the same weights and centre and take the same first five
 Adam steps on the same batch. ``--reference-cells`` takes the reference's AUROCs from
-earlier cell files of the same recipe, thread count and batch order instead of training it
-again.
+earlier cell files of the same recipe, thread count, batch order and CPU instead of training
+it again.
 ``--order-stream K`` (with ``--same-order``) draws both codes' batches from another
 stream of the seed (``harness.order_from_stream``), the initial weights and the split
 unchanged: run with a few streams, a cell shows how far the batch order alone moves the
 AUROC; its rows carry the stream. ``--reference-schedule`` trains ocbench with every
 milestone one epoch earlier, the schedule the reference really runs (it steps its scheduler
 at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
-``--reference-cells`` of the same recipe, threads and order only ocbench trains. Every row
+``--reference-cells`` of the same recipe, threads, order and CPU only ocbench trains. Every row
 records the order the reference trained in (``order``: ``own``, ``ocbench's`` or ``ocbench's
 stream K``), ocbench's milestones (``ocbench_milestones``) and whether ocbench's run started
 from the pretrained encoder (``ocbench_pretrain``: ``true`` only for a workflow run read with
@@ -72,7 +72,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
-from harness import (ROOT, SameOrderLoaders, add_common_arguments, check_mirror,  # noqa: E402
+from harness import (ROOT, SameOrderLoaders, add_common_arguments, check_mirror, cpu_label,  # noqa: E402
                      fmnist_arrays, import_reference, milestones_label, order_from_stream,
                      order_label, recipe_label, reference_schedule, reusable_reference, run_directory,
                      seed_like_reference, shorten)
@@ -312,10 +312,10 @@ def compare(args) -> int:
     recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
     label = recipe_label(recipe, "deep sad")
-    order = order_label(args.same_order, args.order_stream)
-    # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe, thread count and batch order
+    order, cpu = order_label(args.same_order, args.order_stream), cpu_label()
+    # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe, thread count, batch order and CPU
     known = {(cell["class"], cell["seed"]): cell["reference_auroc"]
-             for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order)}
+             for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order, cpu)}
     check_mirror(args.mirror)
     torch.set_num_threads(args.threads)
     stream = "" if args.order_stream is None else f", batch order from stream {args.order_stream} of the seed"
@@ -343,7 +343,7 @@ def compare(args) -> int:
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
                          "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2),
                          "threads": args.threads, "recipe": label, "order": order,
-                         "ocbench_milestones": ours_milestones, "ocbench_pretrain": str(transfer).lower(),
+                         "ocbench_milestones": ours_milestones, "ocbench_pretrain": str(transfer).lower(), "cpu": cpu,
                          **({} if args.order_stream is None else {"order_stream": args.order_stream})})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
                   f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
 from compare_deep_sad import (RECIPE, check_reference_loaders, deep_sad_run, draw,  # noqa: E402
                               handed_autoencoder, reference_dataset)
-from harness import (add_common_arguments, check_mirror, fmnist_arrays, import_reference,  # noqa: E402
+from harness import (add_common_arguments, check_mirror, cpu_label, fmnist_arrays, import_reference,  # noqa: E402
                      milestones_label, order_label, recipe_label, reference_schedule, seed_like_reference,
                      shorten)
 
@@ -234,7 +234,7 @@ def main(argv=None) -> int:
                          "difference": round(ours - theirs, 4), "threads": args.threads,
                          "recipe": recipe_label(recipe, "deep sad"), "order": order_label(args.same_order),
                          "ocbench_milestones": milestones_label(ours_recipe["autoencoder"]["milestones"]),
-                         "arithmetic": args.arithmetic})
+                         "arithmetic": args.arithmetic, "cpu": cpu_label()})
             print(f"class {normal_class} seed {seed} autoencoder reference {theirs:7.4f} ocbench {ours:7.4f} "
                   f"difference {ours - theirs:+7.4f}  (reference {their_seconds:.0f} s, ocbench {our_seconds:.0f} s"
                   f"{', side by side' if pool else ''})", flush=True)

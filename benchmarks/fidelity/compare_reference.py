@@ -14,10 +14,11 @@ the mean ± std over seeds per (class, method) on both sides and their differenc
 ``--ae-epochs`` / ``--epochs`` shorten both sides' recipe alike (milestones scaled), for a
 cheap check; ``--train-subset`` / ``--test-subset`` take the first images only (a smoke
 test; say so when reporting). ``--reference-cells`` takes the reference's AUROCs of the
-cells that earlier runs' CSVs hold at the same recipe, thread count and batch order (the
+cells that earlier runs' CSVs hold at the same recipe, thread count, batch order and CPU (the
 reference code does not change, so only ocbench trains again after a change of ocbench;
-the reference's AUROC does change with torch's thread count and with its batches, which
-every cell records as ``threads`` and ``order``) and runs the reference for the others.
+the reference's AUROC does change with torch's thread count, with its batches and with the
+CPU's vector instructions, which every cell records as
+``threads``, ``order`` and ``cpu``) and runs the reference for the others.
 ``--same-order`` hands the reference's trainings (autoencoder and Deep SVDD) ocbench's
 batches instead of its own shuffle, so that only the arithmetic differs between the two
 codes: what is left of a same-seed difference then is not the batch order.
@@ -39,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import by_class, read_cells, write_csv  # noqa: E402
-from harness import (OBJECTIVES, add_common_arguments, auroc_from_results, check_mirror,  # noqa: E402
+from harness import (OBJECTIVES, add_common_arguments, auroc_from_results, check_mirror, cpu_label,  # noqa: E402
                      load_fmnist, load_recipe, milestones_label, order_label, recipe_label, reference_schedule,
                      reusable_reference, run_ocbench, run_reference, shorten)
 
@@ -74,12 +75,13 @@ def main(argv=None) -> int:
         raise SystemExit("--reference-cells holds the AUROCs of whole splits: leave out --train-subset/--test-subset")
     recipe = shorten(load_recipe(), args.ae_epochs, args.epochs)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
-    label, order = recipe_label(recipe, "deep svdd"), order_label(args.same_order)
+    label, order, cpu = recipe_label(recipe, "deep svdd"), order_label(args.same_order), cpu_label()
     # both blocks move alike under --reference-schedule: the network's milestones say which schedule ocbench ran
     ours_milestones = milestones_label(ours_recipe["network"]["milestones"])
-    # (class, seed, method) -> the reference's AUROC, from earlier cell files of this recipe, thread count and order
+    # (class, seed, method) -> the reference's AUROC, from earlier cell files of this recipe, thread count, order
+    # and CPU
     known = {(cell["class"], cell["seed"], cell["method"]): cell["reference_auroc"]
-             for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order)}
+             for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order, cpu)}
 
     import torch
 
@@ -105,7 +107,7 @@ def main(argv=None) -> int:
                 rows.append({"class": normal_class, "seed": seed, "method": method,
                              "reference_auroc": round(theirs[method], 2), "ocbench_auroc": round(ours[method], 2),
                              "difference": round(ours[method] - theirs[method], 2), "threads": args.threads,
-                             "recipe": label, "order": order, "ocbench_milestones": ours_milestones})
+                             "recipe": label, "order": order, "ocbench_milestones": ours_milestones, "cpu": cpu})
                 print(f"class {normal_class} seed {seed} {method:24s} reference {theirs[method]:6.2f} "
                       f"ocbench {ours[method]:6.2f} difference {ours[method] - theirs[method]:+6.2f}")
             print(f"  (reference {reference_time}, ocbench {end - middle:.0f} s)", flush=True)

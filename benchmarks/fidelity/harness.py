@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import platform
 import random
 import sys
 import tempfile
@@ -84,13 +85,30 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
 
 
-def reusable_reference(cells: list[dict], recipe: str, threads: int, order: str) -> list[dict]:
+def cpu_label() -> str:
+    """This machine's processor and the vector instructions torch's CPU kernels take on it
+    (``AVX2``, ``AVX512``...), as every cell records them: in float32 the same code, data,
+    seed and thread count give another AUROC on another CPU (``docs/fidelity.md``)."""
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines()
+                  if line.startswith("model name")), "") or platform.processor() or "unknown processor"
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux
+        return ""
+
+
+def reusable_reference(cells: list[dict], recipe: str, threads: int, order: str, cpu: str) -> list[dict]:
     """The earlier cells (``by_class.read_cells``) whose reference AUROC a run may take
-    instead of training the reference again: those of the same recipe, thread count and
-    batch order, the three things besides class and seed that the reference's AUROC depends
-    on (the reference code never changes). A file that does not record one of them matches
-    nothing."""
-    return [cell for cell in cells if (cell["recipe"], cell["threads"], cell["order"]) == (recipe, threads, order)]
+    instead of training the reference again: those of the same recipe, thread count, batch
+    order and CPU (``cpu_label``), the four things besides class and seed that the
+    reference's AUROC depends on (the reference code never changes). A file that does not
+    record one of them matches nothing."""
+    return [cell for cell in cells
+            if (cell["recipe"], cell["threads"], cell["order"], cell["cpu"]) == (recipe, threads, order, cpu)]
 
 
 def order_label(same_order: bool, order_stream: int | None = None) -> str:

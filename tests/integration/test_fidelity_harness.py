@@ -12,7 +12,7 @@
 - ``compare_deep_sad.load_experiment``: the Deep SAD script trains from the workflow's
   experiment file, and refuses one its reference side is not written for.
 - ``compare_deep_sad --reference-schedule``: ocbench alone takes the shifted milestones, and
-  the reference's AUROCs are reused only from cells of the same recipe, threads and order.
+  the reference's AUROCs are reused only from cells of the same recipe, threads, order and CPU.
 - ``compare_deep_sad --results``: a workflow run is read only at the experiment's recipe,
   and the row says whether it started from the pretrained encoder.
 - ``transfer_start``: the start AUROC it reports is that of Deep SAD's network and centre
@@ -214,15 +214,18 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
         compare_deep_sad, tmp_path, monkeypatch):
     """``--reference-schedule`` with ``--same-order``: ocbench trains with the milestone one epoch
     earlier, the reference on the recipe's own; the reference's AUROC is taken from the cell
-    files only where recipe, thread count and batch order all match, and every row says which
-    order the reference ran in and which milestones ocbench took."""
+    files only where recipe, thread count, batch order and CPU all match, and every row says which
+    order the reference ran in, which milestones ocbench took and on which CPU."""
     label = compare_deep_sad.recipe_label(compare_deep_sad.RECIPE, "deep sad")
     cells = tmp_path / "cells.csv"
-    cells.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order\n"
-                     f"0,1,deep_sad,80.0,79.0,-1.0,1,{label},ocbench's\n"
-                     f"1,1,deep_sad,70.0,70.0,0.0,1,{label},own\n"          # the reference's own order
-                     f"2,1,deep_sad,60.0,60.0,0.0,2,{label},ocbench's\n"    # two threads
-                     f"3,1,deep_sad,65.0,65.0,0.0,1,{label},ocbench's stream 3\n")  # another stream
+    cpu = "Test CPU (AVX2)"
+    cells.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order,cpu\n"
+                     f"0,1,deep_sad,80.0,79.0,-1.0,1,{label},ocbench's,{cpu}\n"
+                     f"1,1,deep_sad,70.0,70.0,0.0,1,{label},own,{cpu}\n"          # the reference's own order
+                     f"2,1,deep_sad,60.0,60.0,0.0,2,{label},ocbench's,{cpu}\n"    # two threads
+                     f"3,1,deep_sad,65.0,65.0,0.0,1,{label},ocbench's stream 3,{cpu}\n"  # another stream
+                     f"4,1,deep_sad,66.0,66.0,0.0,1,{label},ocbench's,Test CPU (AVX512)\n")  # another CPU
+    monkeypatch.setattr(compare_deep_sad, "cpu_label", lambda: cpu)
     reference_runs, ocbench_milestones = [], []
 
     def run_reference(checkout, data, seed, recipe, same_order, pretraining):
@@ -239,13 +242,13 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
         monkeypatch.setattr(compare_deep_sad, name, stub)
     monkeypatch.setattr(compare_deep_sad.torch, "set_num_threads", lambda threads: None)
     out = tmp_path / "out.csv"
-    compare_deep_sad.main(["--reference", str(tmp_path), "--classes", "0-3", "--seeds", "1", "--same-order",
+    compare_deep_sad.main(["--reference", str(tmp_path), "--classes", "0-4", "--seeds", "1", "--same-order",
                            "--reference-schedule", "--reference-cells", str(cells), "--out", str(out)])
-    assert reference_runs == [(1, [50], True), (2, [50], True), (3, [50], True)]
-    assert ocbench_milestones == [[49]] * 4
+    assert reference_runs == [(1, [50], True), (2, [50], True), (3, [50], True), (4, [50], True)]
+    assert ocbench_milestones == [[49]] * 5
     rows = list(csv.DictReader(out.open()))
-    assert [(r["class"], r["reference_auroc"], r["order"], r["ocbench_milestones"]) for r in rows] == \
-        [("0", "80.0", "ocbench's", "49")] + [(c, "50.0", "ocbench's", "49") for c in "123"]
+    assert [(r["class"], r["reference_auroc"], r["order"], r["ocbench_milestones"], r["cpu"]) for r in rows] == \
+        [("0", "80.0", "ocbench's", "49", cpu)] + [(c, "50.0", "ocbench's", "49", cpu) for c in "1234"]
 
 
 def test_compare_deep_sad_reads_a_workflow_run_of_its_recipe_and_records_its_transfer(
@@ -287,21 +290,24 @@ def test_compare_deep_sad_refuses_the_reference_schedule_on_the_workflow_s_runs(
     assert "--results reads the workflow's runs, trained on the recipe's own milestones" in capsys.readouterr().err
 
 
-def test_compare_reference_reuses_only_cells_of_the_same_recipe_threads_and_order(
+def test_compare_reference_reuses_only_cells_of_the_same_recipe_threads_order_and_cpu(
         compare_reference, tmp_path, monkeypatch):
     """The Deep SVDD script's ``--reference-cells`` with ``--same-order`` and ``--reference-schedule``:
-    a cell's reference AUROCs are taken only where recipe, thread count and batch order all
+    a cell's reference AUROCs are taken only where recipe, thread count, batch order and CPU all
     match (a file without the columns matches nothing), and the new rows record them."""
     recipe = compare_reference.load_recipe()
     label = compare_reference.recipe_label(recipe, "deep svdd")
     shorter = compare_reference.recipe_label(compare_reference.shorten(recipe, 10, 10), "deep svdd")
-    header = "class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order\n"
+    header = "class,seed,method,reference_auroc,ocbench_auroc,difference,threads,recipe,order,cpu\n"
+    cpu = "Test CPU (AVX2)"
+    monkeypatch.setattr(compare_reference, "cpu_label", lambda: cpu)
     cells = tmp_path / "cells.csv"
-    cells.write_text(header + "".join(f"{c},1,{m},{v},0,0,{t},{r},{o}\n" for c, v, t, r, o in (
-        (0, 80.0, 1, label, "ocbench's"),      # the one to reuse
-        (1, 70.0, 1, label, "own"),            # the reference's own order
-        (2, 60.0, 2, label, "ocbench's"),      # two threads
-        (3, 65.0, 1, shorter, "ocbench's"),    # another recipe
+    cells.write_text(header + "".join(f"{c},1,{m},{v},0,0,{t},{r},{o},{u}\n" for c, v, t, r, o, u in (
+        (0, 80.0, 1, label, "ocbench's", cpu),      # the one to reuse
+        (1, 70.0, 1, label, "own", cpu),            # the reference's own order
+        (2, 60.0, 2, label, "ocbench's", cpu),      # two threads
+        (3, 65.0, 1, shorter, "ocbench's", cpu),    # another recipe
+        (5, 66.0, 1, label, "ocbench's", "Test CPU (AVX512)"),  # another CPU
     ) for m in ("cae", "deep_svdd_oneclass")))
     unlabelled = tmp_path / "old.csv"         # a file from before the columns
     unlabelled.write_text("class,seed,method,reference_auroc,ocbench_auroc,difference,threads\n"
@@ -323,24 +329,25 @@ def test_compare_reference_reuses_only_cells_of_the_same_recipe_threads_and_orde
         monkeypatch.setattr(compare_reference, name, stub)
     monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
     out = tmp_path / "out.csv"
-    compare_reference.main(["--reference", str(tmp_path), "--classes", "0-4", "--seeds", "1", "--same-order",
+    compare_reference.main(["--reference", str(tmp_path), "--classes", "0-5", "--seeds", "1", "--same-order",
                             "--reference-schedule", "--methods", "cae,deep_svdd_oneclass",
                             "--reference-cells", str(cells), str(unlabelled), "--out", str(out)])
-    assert reference_runs == [(c, [40], [40], True) for c in (1, 2, 3, 4)]
-    assert ocbench_milestones == [([39], [39])] * 5
+    assert reference_runs == [(c, [40], [40], True) for c in (1, 2, 3, 4, 5)]
+    assert ocbench_milestones == [([39], [39])] * 6
     rows = list(csv.DictReader(out.open()))
     assert [(r["class"], r["method"], r["reference_auroc"]) for r in rows] == \
         [("0", "cae", "80.0"), ("0", "deep_svdd_oneclass", "80.0")] + \
-        [(c, m, v) for c in "1234" for m, v in (("cae", "50.0"), ("deep_svdd_oneclass", "51.0"))]
-    assert {(r["recipe"], r["order"], r["ocbench_milestones"], r["threads"]) for r in rows} == \
-        {(label, "ocbench's", "39", "1")}
+        [(c, m, v) for c in "12345" for m, v in (("cae", "50.0"), ("deep_svdd_oneclass", "51.0"))]
+    assert {(r["recipe"], r["order"], r["ocbench_milestones"], r["threads"], r["cpu"]) for r in rows} == \
+        {(label, "ocbench's", "39", "1", cpu)}
 
 
 def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_write_them(
         harness, compare_deep_sad):
     """The cell files at the two experiments' current recipes (the Deep SVDD fidelity recipe,
     the Deep SAD README's) carry the recipe label the scripts write today, to the character,
-    and the batch order of their reference, so ``--reference-cells`` can reuse them."""
+    and the batch order of their reference, as ``--reference-cells`` matches them (with the
+    ``cpu`` that files written before that column do not record, so they are read, not reused)."""
     by_class = load_fidelity_script("by_class")
     labels = {"deep_svdd": harness.recipe_label(harness.load_recipe(), "deep svdd"),
               "deep_sad": harness.recipe_label(compare_deep_sad.RECIPE, "deep sad")}
@@ -405,8 +412,8 @@ def test_compare_pretraining_trains_ocbench_s_autoencoder_on_the_reference_s_sch
                  "--reference-schedule", "--ae-epochs", "30", "--out", str(out)])
     assert calls == [("reference", 3, [10], True, "float32"), ("ocbench", 3, [9], "float32")]
     (row,) = csv.DictReader(out.open())
-    assert (row["method"], row["difference"], row["order"], row["ocbench_milestones"], row["arithmetic"]) == \
-        ("autoencoder", "0.5", "ocbench's", "9", "float32")
+    assert (row["method"], row["difference"], row["order"], row["ocbench_milestones"], row["arithmetic"],
+            row["cpu"]) == ("autoencoder", "0.5", "ocbench's", "9", "float32", script.cpu_label())
     with pytest.raises(SystemExit):  # the workflow's autoencoders are float32
         script.main(["--reference", str(tmp_path), "--results", str(tmp_path), "--arithmetic", "float64",
                      "--out", str(out)])
@@ -440,6 +447,17 @@ def test_compare_pretraining_s_arithmetic_changes_ocbench_s_start_as_it_says_and
         assert wide[name].dtype == torch.float64 and torch.equal(wide[name], weight.double()), name
     again_inputs, again = start("float32")  # patches undone
     assert again_inputs.dtype == torch.float32 and all(torch.equal(again[n], plain[n]) for n in plain)
+
+
+def test_cpu_label_names_the_processor_and_the_instructions_torch_s_kernels_take(harness, monkeypatch):
+    """Every cell's ``cpu``: the processor's model name and torch's CPU capability, which picks
+    the float32 kernels; ``platform.processor()`` where ``/proc/cpuinfo`` has no model name."""
+    monkeypatch.setattr(harness, "_cpuinfo", lambda: "processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t: x\n")
+    monkeypatch.setattr(harness.torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert harness.cpu_label() == "Example CPU 9000 (AVX512)"
+    monkeypatch.setattr(harness, "_cpuinfo", lambda: "")
+    monkeypatch.setattr(harness.platform, "processor", lambda: "arm")
+    assert harness.cpu_label() == "arm (AVX512)"
 
 
 def reference_fmnist_autoencoder_forward(autoencoder, x):
