@@ -17,8 +17,8 @@ test; say so when reporting). ``--reference-cells`` takes the reference's AUROCs
 cells that earlier runs' CSVs hold at the same recipe, thread count, batch order and CPU (the
 reference code does not change, so only ocbench trains again after a change of ocbench;
 the reference's AUROC does change with torch's thread count, with its batches and with the
-CPU's vector instructions, which every cell records as
-``threads``, ``order`` and ``cpu``) and runs the reference for the others.
+CPU's vector instructions, which every cell records as ``threads``, ``order`` and ``cpu``)
+and runs the reference for the others.
 ``--same-order`` hands the reference's trainings (autoencoder and Deep SVDD) ocbench's
 batches instead of its own shuffle, so that only the arithmetic differs between the two
 codes: what is left of a same-seed difference then is not the batch order.
@@ -78,8 +78,7 @@ def main(argv=None) -> int:
     label, order, cpu = recipe_label(recipe, "deep svdd"), order_label(args.same_order), cpu_label()
     # both blocks move alike under --reference-schedule: the network's milestones say which schedule ocbench ran
     ours_milestones = milestones_label(ours_recipe["network"]["milestones"])
-    # (class, seed, method) -> the reference's AUROC, from earlier cell files of this recipe, thread count, order
-    # and CPU
+    # (class, seed, method) -> the reference's AUROC, from earlier cell files of this recipe, threads, order and CPU
     known = {(cell["class"], cell["seed"], cell["method"]): cell["reference_auroc"]
              for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order, cpu)}
 

@@ -33,6 +33,7 @@ import torch.nn as nn
 
 from ocbench.training import TrainConfig, train_network
 
+from helpers.lenet_reference import reference_decoder_forward, reference_encoder_forward
 from helpers.paths import ROOT
 from helpers.scripts import load_script
 
@@ -461,28 +462,9 @@ def test_cpu_label_names_the_processor_and_the_instructions_torch_s_kernels_take
 
 
 def reference_fmnist_autoencoder_forward(autoencoder, x):
-    """Deep-SAD-PyTorch's ``FashionMNIST_LeNet`` then ``FashionMNIST_LeNet_Decoder`` forward,
-    line for line, on ocbench's layers: the operations the reference runs, in its order."""
-    import torch.nn.functional as F
-
-    e, d = autoencoder.encoder, autoencoder.decoder
-    x = x.view(-1, 1, 28, 28)
-    x = e.conv1(x)
-    x = e.pool(F.leaky_relu(e.bn1(x)))
-    x = e.conv2(x)
-    x = e.pool(F.leaky_relu(e.bn2(x)))
-    x = x.view(int(x.size(0)), -1)
-    x = F.leaky_relu(e.bn3(e.fc1(x)))
-    x = e.fc2(x)
-    x = d.bn4(d.fc3(x))
-    x = x.view(int(x.size(0)), int(128 / 16), 4, 4)
-    x = F.interpolate(F.leaky_relu(x), scale_factor=2)
-    x = d.deconv1(x)
-    x = F.interpolate(F.leaky_relu(d.bn5(x)), scale_factor=2)
-    x = d.deconv2(x)
-    x = F.interpolate(F.leaky_relu(d.bn6(x)), scale_factor=2)
-    x = d.deconv3(x)
-    return torch.sigmoid(x)
+    """The reference's ``FashionMNIST_LeNet`` then its decoder, layer by layer on ocbench's layers."""
+    codes = reference_encoder_forward("fmnist_lenet", autoencoder.encoder, x)
+    return reference_decoder_forward("fmnist_lenet", autoencoder.decoder, codes)
 
 
 def test_compare_pretraining_s_plain_layers_run_the_reference_s_operations_bit_for_bit_and_are_undone():

@@ -3,11 +3,12 @@ fast decoder computation is the same function as the layer-by-layer one."""
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ocbench.detectors.deep import transfer_encoder_weights
 from ocbench.nets import NETS, build_autoencoder, build_network
-from ocbench.nets.layers import BN_EPS, lrelu, upsample, upsample_deconv
+from ocbench.nets.layers import BN_EPS, upsample, upsample_deconv
+
+from helpers.lenet_reference import reference_decoder_forward, reference_encoder_forward
 
 LENETS = [name for name in NETS if "_lenet" in name]
 
@@ -100,43 +101,6 @@ def test_upsample_deconv_equals_upsample_then_transposed_convolution(in_ch, out_
 def test_upsample_deconv_refuses_a_layer_it_does_not_cover():
     with pytest.raises(ValueError, match="stride-1"):
         upsample_deconv(torch.zeros(1, 2, 4, 4), nn.ConvTranspose2d(2, 2, 5, stride=2, bias=False))
-
-
-def reference_decoder_forward(name, decoder, z):
-    """The decoders exactly as REFERENCE.md spells them, layer by layer."""
-    if name == "mnist_lenet":
-        x = upsample(lrelu(z.view(z.size(0), 2, 4, 4)))
-        x = upsample(lrelu(decoder.bn3(decoder.deconv1(x))))
-        x = upsample(lrelu(decoder.bn4(decoder.deconv2(x))))
-        return decoder.deconv3(x).sigmoid()
-    if name == "fmnist_lenet":
-        x = upsample(lrelu(decoder.bn4(decoder.fc3(z)).view(z.size(0), 8, 4, 4)))
-        x = upsample(lrelu(decoder.bn5(decoder.deconv1(x))))
-        x = upsample(lrelu(decoder.bn6(decoder.deconv2(x))))
-        return decoder.deconv3(x).sigmoid()
-    act = activation(name)
-    x = act(z.view(z.size(0), 8, 4, 4))
-    x = upsample(act(decoder.bn4(decoder.deconv1(x))))
-    x = upsample(act(decoder.bn5(decoder.deconv2(x))))
-    x = upsample(act(decoder.bn6(decoder.deconv3(x))))
-    return decoder.deconv4(x).sigmoid()
-
-
-def activation(name):
-    """The Deep SVDD reference's cifar10_LeNet_ELU uses F.elu where every other LeNet uses leaky ReLU."""
-    return F.elu if name.endswith("_elu") else lrelu
-
-
-def reference_encoder_forward(name, encoder, x):
-    act = activation(name)
-    x = F.max_pool2d(act(encoder.bn1(encoder.conv1(x))), 2)
-    x = F.max_pool2d(act(encoder.bn2(encoder.conv2(x))), 2)
-    if name.startswith("cifar10"):
-        x = F.max_pool2d(act(encoder.bn3(encoder.conv3(x))), 2)
-        return encoder.fc1(x.flatten(1))
-    if name == "fmnist_lenet":
-        return encoder.fc2(lrelu(encoder.bn3(encoder.fc1(x.flatten(1)))))
-    return encoder.fc1(x.flatten(1))
 
 
 @pytest.mark.parametrize("name", LENETS)
