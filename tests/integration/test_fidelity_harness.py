@@ -488,8 +488,9 @@ def test_compare_pretraining_s_plain_layers_run_the_reference_s_operations_bit_f
     def ocbench_loss(autoencoder, inputs):
         return autoencoder_loss(autoencoder, inputs, "mean")
 
-    def reference_loss(autoencoder, inputs):  # its AETrainer: MSELoss(reduction="none"), then torch.mean
-        return torch.mean((reference_fmnist_autoencoder_forward(autoencoder, inputs) - inputs) ** 2)
+    def reference_loss(autoencoder, inputs):  # its AETrainer's, line for line
+        rec_loss = nn.MSELoss(reduction="none")(reference_fmnist_autoencoder_forward(autoencoder, inputs), inputs)
+        return torch.mean(rec_loss)
 
     with script.plain_layers():
         torch.manual_seed(1)
