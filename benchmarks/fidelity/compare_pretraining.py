@@ -211,6 +211,7 @@ def main(argv=None) -> int:
         parser.error("--reference-cells: the cell files hold Deep SAD's AUROCs, not the autoencoder's")
     recipe = shorten(RECIPE, args.ae_epochs, None)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
+    cpu = cpu_label()  # the same for every cell: the workers of --side-by-side run on this machine
     check_mirror(args.mirror)
     arrays = fmnist_arrays(args.mirror)
     rows = []
@@ -234,7 +235,7 @@ def main(argv=None) -> int:
                          "difference": round(ours - theirs, 4), "threads": args.threads,
                          "recipe": recipe_label(recipe, "deep sad"), "order": order_label(args.same_order),
                          "ocbench_milestones": milestones_label(ours_recipe["autoencoder"]["milestones"]),
-                         "arithmetic": args.arithmetic, "cpu": cpu_label()})
+                         "arithmetic": args.arithmetic, "cpu": cpu})
             print(f"class {normal_class} seed {seed} autoencoder reference {theirs:7.4f} ocbench {ours:7.4f} "
                   f"difference {ours - theirs:+7.4f}  (reference {their_seconds:.0f} s, ocbench {our_seconds:.0f} s"
                   f"{', side by side' if pool else ''})", flush=True)
