@@ -354,15 +354,18 @@ def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_
               "deep_sad": harness.recipe_label(compare_deep_sad.RECIPE, "deep sad")}
     files = [path for path in sorted((FIDELITY / "cells").glob("*.csv"))
              if path.name.startswith("deep_svdd") or "readme" in path.name and "div10" not in path.name]
-    assert len(files) == 13  # 11 at the Deep SAD README recipe (two with the transfer), 2 at the Deep SVDD one
+    assert len(files) == 15  # 13 at the Deep SAD README recipe (two with the transfer), 2 at the Deep SVDD one
     for path in files:
         cells = by_class.read_cells([path])
         method = "deep_svdd" if path.name.startswith("deep_svdd") else "deep_sad"
         assert {cell["recipe"] for cell in cells} == {labels[method]}, path.name
         assert {cell["order"] for cell in cells} <= {"own", "ocbench's"} and all(c["order"] for c in cells), path.name
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        if "cpu" in rows[0]:  # a file written since that column names the CPU in every row
+            assert all(row["cpu"] for row in rows), path.name
         if method == "deep_sad":  # and whether ocbench started from the pretrained encoder
-            with open(path) as handle:
-                assert {row["ocbench_pretrain"] for row in csv.DictReader(handle)} <= {"true", "false"}, path.name
+            assert {row["ocbench_pretrain"] for row in rows} <= {"true", "false"}, path.name
 
 
 def test_transfer_start_scores_as_deep_sad_does_before_its_first_step(tmp_path):
