@@ -50,32 +50,49 @@ AUROC; its rows carry the stream. ``--reference-schedule`` trains ocbench with e
 milestone one epoch earlier, the schedule the reference really runs (it steps its scheduler
 at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
 ``--reference-cells`` of the same recipe, threads, order and CPU only ocbench trains. Every row
-records the order the reference trained in (``order``: ``own``, ``ocbench's`` or ``ocbench's
-stream K``), ocbench's milestones (``ocbench_milestones``) and whether ocbench's run started
-from the pretrained encoder (``ocbench_pretrain``: ``true`` only for a workflow run read with
-``--results`` from the experiment with ``pretrain: true``, whose runs must otherwise have the
-experiment's recipe).
+records the order the reference trained in (``order``: ``own``, ``ocbench's``, ``ocbench's
+stream K`` or ``the reference's, replayed``), ocbench's milestones (``ocbench_milestones``)
+and whether ocbench's run started from the pretrained encoder (``ocbench_pretrain``: ``true``
+only for a workflow run read with ``--results`` from the experiment with ``pretrain: true``,
+whose runs must otherwise have the experiment's recipe).
+``--reference-order`` goes the other way: both codes train on the batches the reference
+draws in its own order, replayed without training (``reference_passes``: seeded as its
+main.py, its network and autoencoder built, every loader pass of its pretraining made over
+the samples' indices), ocbench's centre over the samples of its centre pass
+(``DeepSADCentreOver``), the reference without its pretraining, whose draws the replay has
+spent; its rows record the order ``the reference's, replayed``. ``--check-replay`` checks
+the replay on the first class and seed: the reference as it is, every pass of its training
+loaders recorded, beside the replay, whose passes must be its last ones and whose AUROC
+must be its own to the last digit (shorten it with ``--ae-epochs``/``--epochs``).
+``--own-centres`` trains nothing: for each cell, the reference's own-order centre (over its
+replayed centre pass) against the centre over every sample, on the initial weights.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import multiprocessing
 import statistics
 import sys
-import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
 
+from ocbench.detectors.deep_sad import DeepSAD
+from ocbench.detectors.objectives import CENTER_EPS, init_center
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
-from harness import (ROOT, SameOrderLoaders, add_common_arguments, check_mirror, cpu_label,  # noqa: E402
-                     fmnist_arrays, import_reference, milestones_label, order_from_stream,
-                     order_label, recipe_label, reference_schedule, reusable_reference, run_directory,
-                     seed_like_reference, shorten)
+from harness import (ARITHMETIC, ROOT, RecordedLoaders, SameOrderLoaders, add_common_arguments,  # noqa: E402
+                     check_mirror, cpu_label, in_dtype, ocbench_arithmetic, fmnist_arrays, import_reference, milestones_label, ocbench_trains_on,
+                     order_from_stream, order_label, recipe_label, reference_schedule, reusable_reference,
+                     run_directory, seed_like_reference, shorten, timed)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
@@ -121,26 +138,108 @@ def draw(arrays: dict, normal_class: int, seed: int):
     return x_train, np.asarray(split["train_semi"]), x_test, np.asarray(split["test_label"])
 
 
+@dataclass
+class Replay:
+    """The reference's own batches (``reference_passes``) handed to both codes: ``passes[0]``
+    its centre pass (a shuffled n - n mod batch of the n samples), then one pass per epoch."""
+
+    passes: list
+
+    def centre_samples(self) -> list[int]:
+        """The samples of the centre pass, whose mean code ocbench's centre is made."""
+        return sorted(i for batch in self.passes[0] for i in batch)
+
+
+def order_name(args) -> str:
+    """The batch order the reference trains in, as each cell records it (``harness.order_label``
+    and the replay of its own)."""
+    if args.reference_order:
+        return "the reference's, replayed"
+    return order_label(args.same_order, args.order_stream)
+
+
 def reference_dataset(checkout: Path, data, same_order_seed: int | None = None, drop_last: bool = False,
-                      centre_pass: bool = True):
+                      centre_pass: bool = True, replay: Replay | None = None, record: list | None = None):
     """The split in the reference's own dataset class (``base.torchvision_dataset.TorchvisionDataset``):
     its ``loaders`` are the reference's code, batches of (inputs, labels, semi_targets, index).
     With ``same_order_seed`` the training loader yields ocbench's batches instead (``SameOrderLoaders``;
-    ``centre_pass`` for Deep SAD's trainer, which first computes its centre, not the autoencoder's)."""
+    ``centre_pass`` for Deep SAD's trainer, which first computes its centre, not the autoencoder's);
+    with ``replay``, the replayed passes of its own order; with ``record``, its own loaders,
+    each pass of a training loader appended to ``record``."""
     from torch.utils.data import TensorDataset
 
     base = import_reference(checkout, "base.torchvision_dataset").TorchvisionDataset
-    if same_order_seed is None:
-        dataset = base(root=None)
-    else:
+    x_train, semi, x_test, y_test = data
+    if same_order_seed is not None:
         dataset = type("SameOrderDataset", (SameOrderLoaders, base), {})(
             root=None, seed=same_order_seed, centre_pass=centre_pass, drop_last=drop_last)
-    x_train, semi, x_test, y_test = data
+    elif replay is not None:
+        dataset = type("ReplayDataset", (RecordedLoaders, base), {})(root=None, passes=replay.passes)
+    elif record is not None:
+        dataset = type("RecordingDataset", (RecordingLoaders, base), {})(root=None, record=record)
+    else:
+        dataset = base(root=None)
     dataset.train_set = TensorDataset(torch.from_numpy(x_train), torch.zeros(len(x_train), dtype=torch.int64),
                                       torch.from_numpy(semi).long(), torch.arange(len(x_train)))
     dataset.test_set = TensorDataset(torch.from_numpy(x_test), torch.from_numpy(y_test).long(),
                                      torch.zeros(len(x_test), dtype=torch.int64), torch.arange(len(x_test)))
     return dataset
+
+
+class RecordingLoaders:
+    """Mixed into the reference's dataset class: its own loaders, every pass of a training
+    loader appended to ``record`` as the index lists of its batches (``--check-replay``)."""
+
+    def __init__(self, *arrays, record: list, **keywords):
+        super().__init__(*arrays, **keywords)
+        self.record = record
+
+    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
+        train, test = super().loaders(batch_size, shuffle_train, shuffle_test, num_workers)
+        return RecordingLoader(train, self.record), test
+
+
+@dataclass
+class RecordingLoader:
+    """A training loader that appends the index lists of each pass's batches to ``record``."""
+
+    loader: object
+    record: list
+
+    def __iter__(self):
+        self.record.append([])
+        for batch in self.loader:
+            self.record[-1].append(batch[3].tolist())
+            yield batch
+
+
+def reference_passes(checkout: Path, data, seed: int, recipe: dict) -> list:
+    """The batches of every pass the reference's Deep SAD training loader makes in its own
+    order (``run_reference`` with its pretraining): its centre pass's, then each epoch's, as
+    index lists. Replayed, not trained: seeded as its main.py, its network and autoencoder
+    built, then each pass of its own loaders that its pretraining makes (a pass draws from
+    torch's generator the loader's base seed and, shuffled, the sampler's seed; training
+    draws nothing else: the LeNets have no dropout), then Deep SAD's. The loaders are its own
+    code over the samples' indices only: what they draw depends on the number of samples,
+    not on the images. ``--check-replay`` compares the passes with those of a run that trains."""
+    from torch.utils.data import TensorDataset
+
+    deep_sad, nets = import_reference(checkout, "DeepSAD"), import_reference(checkout, "networks.main")
+    indices = import_reference(checkout, "base.torchvision_dataset").TorchvisionDataset(root=None)
+    indices.train_set, indices.test_set = (TensorDataset(torch.arange(len(part))) for part in (data[0], data[2]))
+    seed_like_reference(seed)
+    deep_sad.DeepSAD(recipe["eta"]).set_network("fmnist_LeNet")
+    ae = recipe["autoencoder"]
+    nets.build_autoencoder("fmnist_LeNet")
+    train, _ = indices.loaders(batch_size=ae["batch_size"])
+    for _ in range(ae["epochs"]):
+        for _ in train:
+            pass
+    _, test = indices.loaders(batch_size=ae["batch_size"])  # its autoencoder's test
+    for _ in test:
+        pass
+    train, _ = indices.loaders(batch_size=recipe["network"]["batch_size"])
+    return [[batch.tolist() for batch, in train] for _ in range(1 + recipe["network"]["epochs"])]
 
 
 def check_reference_loaders(dataset, recipe: dict) -> None:
@@ -156,16 +255,26 @@ def check_reference_loaders(dataset, recipe: dict) -> None:
             raise SystemExit("the reference's test loader drops its last batch: its AUROC would miss test samples")
 
 
-def run_reference(checkout: Path, data, seed: int, recipe: dict, same_order: bool = False,
-                  pretraining: bool = True) -> float:
+def run_reference(checkout: Path, data, seed: int, recipe: dict, order="own", pretraining: bool = True,
+                  record: list | None = None, arithmetic: str = "float32") -> float:
     """AUROC (%) of the reference as its main.py with ``--pretrain True``: seeded, network built,
-    autoencoder trained (its own loader), Deep SAD trained (its own loader, or ocbench's batches
-    with ``same_order``) and tested."""
+    autoencoder trained (its own loader), Deep SAD trained and tested. Deep SAD trains in
+    ``order``: its own loader (``"own"``), ocbench's batches (``"ocbench's"``) or a ``Replay``;
+    ``record`` collects every pass of its own training loaders (``RecordingLoaders``).
+    ``arithmetic`` (``harness.ARITHMETIC``): its network changed so right after it is drawn,
+    the images in its dtype, and in float64 its centre's accumulator too (``torch.zeros`` of
+    the default dtype)."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    own = reference_dataset(checkout, data)
-    check_reference_loaders(own, recipe)
+    prepare, dtype, _ = ARITHMETIC[arithmetic]  # the reference's own layers in every arithmetic
+    build = deep_sad.build_network  # the name DeepSAD.set_network calls; imported anew on every call
+    deep_sad.build_network = lambda name: prepare(build(name))
+    data = in_dtype(data, dtype)
+    plain = reference_dataset(checkout, data)
+    check_reference_loaders(plain, recipe)
+    own = plain if record is None else reference_dataset(checkout, data, record=record)
     network = recipe["network"]
-    training = reference_dataset(checkout, data, seed, network["drop_last"]) if same_order else own
+    training = reference_dataset(checkout, data, seed, network["drop_last"]) if order == "ocbench's" \
+        else reference_dataset(checkout, data, replay=order) if isinstance(order, Replay) else own
     seed_like_reference(seed)  # nothing above draws from torch's generator: building a loader draws nothing
     model = deep_sad.DeepSAD(recipe["eta"])
     model.set_network("fmnist_LeNet")
@@ -174,26 +283,63 @@ def run_reference(checkout: Path, data, seed: int, recipe: dict, same_order: boo
         model.pretrain(own, optimizer_name="adam", lr=ae["lr"], n_epochs=ae["epochs"],
                        lr_milestones=tuple(ae["milestones"]), batch_size=ae["batch_size"],
                        weight_decay=ae["weight_decay"], device="cpu", n_jobs_dataloader=0)
-    model.train(training, optimizer_name="adam", lr=network["lr"], n_epochs=network["epochs"],
-                lr_milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
-                weight_decay=network["weight_decay"], device="cpu", n_jobs_dataloader=0)
-    model.test(own, device="cpu", n_jobs_dataloader=0)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        model.train(training, optimizer_name="adam", lr=network["lr"], n_epochs=network["epochs"],
+                    lr_milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
+                    weight_decay=network["weight_decay"], device="cpu", n_jobs_dataloader=0)
+        model.test(plain, device="cpu", n_jobs_dataloader=0)
+    finally:
+        torch.set_default_dtype(default)
+    if model.trainer.c.dtype != dtype or next(model.net.parameters()).dtype != dtype:
+        raise SystemExit(f"the reference's Deep SAD trained in {next(model.net.parameters()).dtype} with a "
+                         f"{model.trainer.c.dtype} centre, not {dtype}: DeepSAD.set_network no longer builds it "
+                         f"through build_network")
     return 100 * model.results["test_auc"]
 
 
-def run_ocbench(data, seed: int, recipe: dict) -> float:
-    """AUROC (%) of ocbench's Deep SAD at ``pretrain: false``, from the reference's initial weights."""
+def run_ocbench(data, seed: int, recipe: dict, replay: Replay | None = None, arithmetic: str = "float32") -> float:
+    """AUROC (%) of ocbench's Deep SAD at ``pretrain: false``, from the reference's initial weights;
+    with ``replay``, on the reference's own batches and centre pass (``Replay``); in
+    ``arithmetic`` (``harness.ocbench_arithmetic``)."""
     from sklearn.metrics import roc_auc_score
-
-    from ocbench.detectors.deep_sad import DeepSAD
 
     x_train, semi, x_test, y_test = data
     network = recipe["network"]
-    detector = DeepSAD(net="fmnist_lenet", eta=recipe["eta"], lr=network["lr"], epochs=network["epochs"],
-                       milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
-                       weight_decay=network["weight_decay"], drop_last=network["drop_last"], init="deep_sad",
-                       seed=seed).fit(x_train, semi)
-    return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
+    detector = DeepSADCentreOver(net="fmnist_lenet", eta=recipe["eta"], lr=network["lr"], epochs=network["epochs"],
+                                 milestones=tuple(network["milestones"]), batch_size=network["batch_size"],
+                                 weight_decay=network["weight_decay"], drop_last=network["drop_last"],
+                                 init="deep_sad", seed=seed)
+    if replay is not None:
+        detector.centre_samples = replay.centre_samples()
+    with ocbench_arithmetic(arithmetic), \
+            (ocbench_trains_on(replay.passes[1:]) if replay is not None else contextlib.nullcontext()):
+        detector.fit(x_train, semi)
+        return 100 * roc_auc_score(y_test, detector.decision_function(x_test))
+
+
+class DeepSADCentreOver(DeepSAD):
+    """ocbench's ``DeepSAD`` with its centre the mean code of the samples ``centre_samples``
+    only, as the reference's centre pass over its shuffled loader that drops its last partial
+    batch; over every sample, as ``DeepSAD``, when None. (At the README's recipe without the
+    transfer the two centres are equal, ``--own-centres``: this keeps the replay exact
+    wherever they are not.)"""
+
+    centre_samples: list[int] | None = None
+
+    def begin_fit(self, X, y):
+        tensors, state = super().begin_fit(X, y)
+        if self.centre_samples is None:
+            return tensors, state
+        self.c_ = init_center(self.codes(tensors[0][torch.as_tensor(self.centre_samples)]))
+        return tensors, [self.c_]
+
+
+def ocbench_here(data, seed: int, recipe: dict, replay: Replay | None, arithmetic: str) -> tuple[float, bool]:
+    """``run_ocbench``'s AUROC and that it started without the transfer, as ``ocbench_from_results``
+    answers (a function of this module, which a worker process of ``--side-by-side`` can run)."""
+    return run_ocbench(data, seed, recipe, replay, arithmetic), False
 
 
 def deep_sad_run(results: Path, normal_class: int, seed: int) -> Path:
@@ -233,7 +379,7 @@ def ocbench_from_results(results: Path, normal_class: int, seed: int, recipe: di
 
 def check_components(checkout: Path, data, seed: int, recipe: dict, steps: int = 5) -> None:
     """Float64, same weights, same batch: initial weights, centre, and the losses and weights of ``steps`` Adam steps."""
-    from ocbench.detectors.objectives import deep_sad_loss, init_center, squared_distance
+    from ocbench.detectors.objectives import deep_sad_loss, squared_distance
     from ocbench.nets import build_network
     from ocbench.nets.reference_init import apply_init
 
@@ -271,6 +417,45 @@ def check_components(checkout: Path, data, seed: int, recipe: dict, steps: int =
           f"{max((p - named[k]).abs().max().item() for k, p in theirs.named_parameters()):.2g}")
 
 
+def check_replay(checkout: Path, data, seed: int, recipe: dict) -> int:
+    """The reference as it is (its pretraining, its own order), every pass of its training
+    loaders recorded, beside ``reference_passes``' replay: the replayed passes must be the
+    last ones it made, and the reference trained on them (``Replay``, no pretraining) must
+    reach the same AUROC to the last digit. Prints both; 1 when either differs."""
+    recorded = []
+    as_it_is = run_reference(checkout, data, seed, recipe, "own", True, record=recorded)
+    passes = reference_passes(checkout, data, seed, recipe)
+    replayed = run_reference(checkout, data, seed, recipe, Replay(passes), False)
+    same_passes = recorded[-len(passes):] == passes
+    print(f"passes: the reference's run made {len(recorded)}, the replay gives its last {len(passes)}: "
+          f"{'equal' if same_passes else 'DIFFERENT'}")
+    print(f"AUROC: as it is {as_it_is!r}, on the replayed passes {replayed!r}: "
+          f"{'equal' if as_it_is == replayed else 'DIFFERENT'}")
+    return 0 if same_passes and as_it_is == replayed else 1
+
+
+def own_centre_row(checkout: Path, data, seed: int, recipe: dict) -> dict:
+    """How the reference's centre in its own order (the mean code over its centre pass: a
+    shuffled loader that drops its last partial batch, replayed by ``reference_passes``)
+    differs from the centre over every sample (ocbench's, and the reference's on ocbench's
+    batches), on the initial weights both codes start from (``init: deep_sad``). Each mean
+    coordinate within eps of 0 becomes +-eps by its sign (``init_center``, the reference's
+    rule), so the two centres differ where a coordinate is not pushed or its sign differs."""
+    x_train = data[0]
+    samples = Replay(reference_passes(checkout, data, seed, recipe)).centre_samples()
+    detector = DeepSAD(net="fmnist_lenet", init="deep_sad", seed=seed)
+    x = detector.setup_network(x_train)
+    detector.network_.eval()
+    codes = detector.codes(x)
+    every, own = codes.mean(0), codes[torch.as_tensor(samples)].mean(0)
+    centre_every, centre_own = init_center(codes), init_center(codes[torch.as_tensor(samples)])
+    return {"samples": len(x_train), "centre_pass_samples": len(samples),
+            "coordinates": len(every), "pushed_to_eps": int((every.abs() < CENTER_EPS).sum()),
+            "signs_differ": int((torch.sign(every) != torch.sign(own)).sum()),
+            "smallest_abs_mean": float(every.abs().min()), "largest_mean_change": float((every - own).abs().max()),
+            "centres_equal": bool(torch.equal(centre_every, centre_own))}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
@@ -286,8 +471,29 @@ def main(argv=None) -> int:
                              "the initial weights unchanged")
     parser.add_argument("--reference-schedule", action="store_true",
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
+    parser.add_argument("--reference-order", action="store_true",
+                        help="both codes train on the batches the reference draws in its own order (replayed), "
+                             "their centre over its centre pass's samples; the reference without its pretraining")
+    parser.add_argument("--arithmetic", choices=list(ARITHMETIC), default="float32",
+                        help="float64: both codes' Deep SAD in float64 (the weights drawn in float32); nudged: both "
+                             "from weights one float32 step up; float32-plain: ocbench's LeNets without their CPU "
+                             "speed devices")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="each cell's two codes in two processes at once (--threads each)")
+    parser.add_argument("--check-replay", action="store_true",
+                        help="only check, on the first class and seed, the replay of the reference's own order "
+                             "against a run of it that trains (shorten it with --ae-epochs/--epochs)")
+    parser.add_argument("--own-centres", action="store_true",
+                        help="no training: for each cell, the reference's own-order centre (replayed) against the "
+                             "centre over every sample, on the initial weights; one row per cell")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
+    if args.arithmetic != "float32" and (args.results or args.reference_cells):
+        parser.error(f"--arithmetic {args.arithmetic}: the workflow's runs and the cell files are float32; "
+                     f"leave out --results and --reference-cells")
+    if args.reference_order and (args.same_order or args.results or args.no_reference_pretraining):
+        parser.error("--reference-order hands both codes the reference's own batches and leaves out its "
+                     "pretraining itself: leave out --same-order, --results and --no-reference-pretraining")
     if args.results and args.reference_schedule:
         parser.error("--results reads the workflow's runs, trained on the recipe's own milestones: "
                      "leave out --reference-schedule")
@@ -312,7 +518,7 @@ def compare(args) -> int:
     recipe = shorten(RECIPE, args.ae_epochs, args.epochs)
     ours_recipe = reference_schedule(recipe) if args.reference_schedule else recipe
     label = recipe_label(recipe, "deep sad")
-    order, cpu = order_label(args.same_order, args.order_stream), cpu_label()
+    order, cpu = order_name(args), cpu_label()
     # (class, seed) -> the reference's AUROC, from earlier cell files of this recipe, thread count, batch order and CPU
     known = {(cell["class"], cell["seed"]): cell["reference_auroc"]
              for cell in reusable_reference(read_cells(args.reference_cells), label, args.threads, order, cpu)}
@@ -326,30 +532,51 @@ def compare(args) -> int:
     if args.components:
         check_components(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
         return 0
+    if args.check_replay:
+        return check_replay(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
     rows = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if args.side_by_side else None
     for normal_class in args.classes:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
-            start = time.perf_counter()
+            if args.own_centres:
+                rows.append({"class": normal_class, "seed": seed, **own_centre_row(args.reference, data, seed, recipe),
+                             "recipe": label})
+                print(", ".join(f"{key} {value}" for key, value in rows[-1].items() if key != "recipe"), flush=True)
+                write_csv(args.out, rows)
+                continue
             reused = (normal_class, seed) in known
-            theirs = known[normal_class, seed] if reused else run_reference(
-                args.reference, data, seed, recipe, args.same_order, not args.no_reference_pretraining)
-            middle = time.perf_counter()
-            reference_time = "from the cell files" if reused else f"{middle - start:.0f} s"
-            ours, transfer = ocbench_from_results(args.results, normal_class, seed, recipe) if args.results \
-                else (run_ocbench(data, seed, ours_recipe), False)
-            end = time.perf_counter()
-            rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "reference_auroc": round(theirs, 2),
-                         "ocbench_auroc": round(ours, 2), "difference": round(ours - theirs, 2),
+            replay = Replay(reference_passes(args.reference, data, seed, recipe)) if args.reference_order else None
+            training_order = replay or ("ocbench's" if args.same_order else "own")
+            reference = (known.get, (normal_class, seed)) if reused else (
+                partial(run_reference, arithmetic=args.arithmetic), args.reference, data, seed, recipe,
+                training_order, not (args.no_reference_pretraining or args.reference_order))
+            ocbench = (ocbench_from_results, args.results, normal_class, seed, recipe) if args.results \
+                else (ocbench_here, data, seed, ours_recipe, replay, args.arithmetic)
+            if pool and not (reused or args.results):
+                futures = [pool.submit(timed, args.threads, *job) for job in (reference, ocbench)]
+                (theirs, their_seconds), ((ours, transfer), our_seconds) = [future.result() for future in futures]
+            else:
+                (theirs, their_seconds), ((ours, transfer), our_seconds) = [timed(args.threads, *job)
+                                                                            for job in (reference, ocbench)]
+            reference_time = "from the cell files" if reused else f"{their_seconds:.0f} s"
+            digits = 2 if args.arithmetic == "float32" else 4  # another arithmetic asks whether the codes are equal
+            rows.append({"class": normal_class, "seed": seed, "method": "deep_sad",
+                         "reference_auroc": round(theirs, digits), "ocbench_auroc": round(ours, digits),
+                         "difference": round(ours - theirs, digits),
                          "threads": args.threads, "recipe": label, "order": order,
                          "ocbench_milestones": ours_milestones, "ocbench_pretrain": str(transfer).lower(), "cpu": cpu,
-                         **({} if args.order_stream is None else {"order_stream": args.order_stream})})
-            print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.2f} ocbench {ours:6.2f} "
-                  f"difference {ours - theirs:+6.2f}  (reference {reference_time}, "
-                  f"ocbench {end - middle:.0f} s)",
-                  flush=True)
+                         **({} if args.order_stream is None else {"order_stream": args.order_stream}),
+                         **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
+            print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.{digits}f} ocbench "
+                  f"{ours:6.{digits}f} difference {ours - theirs:+6.{digits}f}  (reference {reference_time}, "
+                  f"ocbench {our_seconds:.0f} s)", flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
+    if args.own_centres:
+        print(f"{sum(row['centres_equal'] for row in rows)} of {len(rows)} cells: the reference's own-order centre "
+              f"equals the centre over every sample")
+        return 0
     reference = statistics.fmean(r["reference_auroc"] for r in rows)
     ocbench = statistics.fmean(r["ocbench_auroc"] for r in rows)
     # the target is for the codes' agreement: with the transfer ocbench runs another method than the reference

@@ -33,98 +33,20 @@ layer), so what remains of a float32 difference is not ocbench's two CPU speed d
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-import torch
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import write_csv  # noqa: E402
 from compare_deep_sad import (RECIPE, check_reference_loaders, deep_sad_run, draw,  # noqa: E402
                               handed_autoencoder, reference_dataset)
-from harness import (add_common_arguments, check_mirror, cpu_label, fmnist_arrays, import_reference,  # noqa: E402
-                     milestones_label, order_label, recipe_label, reference_schedule, seed_like_reference,
-                     shorten)
-
-
-def nudged(module: torch.nn.Module) -> torch.nn.Module:
-    """Every weight of ``module`` one float32 step up: a change the size of one rounding."""
-    with torch.no_grad():
-        for weight in module.parameters():
-            weight.copy_(torch.nextafter(weight, torch.full_like(weight, math.inf)))
-    return module
-
-
-def unchanged(module: torch.nn.Module) -> torch.nn.Module:
-    return module
-
-
-#: ``--arithmetic``: what becomes of each code's autoencoder right after its initial draws
-#: (the same on both sides), the dtype both codes then train and score in, and whether
-#: ocbench's LeNets run without their CPU speed devices (``plain_layers``)
-ARITHMETIC = {"float32": (unchanged, torch.float32, False),
-              "float64": (lambda module: module.double(), torch.float64, False),
-              "nudged": (nudged, torch.float32, False),
-              "float32-plain": (unchanged, torch.float32, True)}
-
-
-@contextmanager
-def plain_layers():
-    """ocbench's LeNets computed as the reference's are: NCHW weights and tensors, and every
-    "upsample, then transposed convolution" as those two layers, not ``upsample_deconv``'s one
-    convolution. The two speed devices of ``ocbench/nets/layers.py`` change no weight and no
-    function, only the order of float32 additions; with them off, the forward and backward
-    passes are the reference's operations in the reference's order."""
-    import ocbench.nets.lenet as lenet
-    from ocbench.nets.layers import upsample
-
-    saved = {name: getattr(lenet, name) for name in ("channels_last", "to_channels_last", "upsample_deconv")}
-    lenet.channels_last = unchanged
-    lenet.to_channels_last = lambda x: x
-    lenet.upsample_deconv = lambda x, deconv_layer: deconv_layer(upsample(x))
-    try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(lenet, name, function)
-
-
-def in_dtype(data, dtype: torch.dtype):
-    """The split with its images in ``dtype`` (float32 to float64 is exact)."""
-    x_train, semi, x_test, y_test = data
-    numpy_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-    return x_train.astype(numpy_dtype), semi, x_test.astype(numpy_dtype), y_test
-
-
-@contextmanager
-def ocbench_arithmetic(arithmetic: str):
-    """ocbench's autoencoder detector with ``ARITHMETIC[arithmetic]``: its initial draws then the
-    change, its inputs in the dtype, its LeNets plain where it says so. Nothing is touched for
-    float32, ocbench's own path."""
-    import ocbench.detectors.autoencoder as autoencoder_module
-    import ocbench.detectors.deep as deep_module
-
-    prepare, dtype, plain = ARITHMETIC[arithmetic]
-    draws, as_tensor = autoencoder_module.apply_init, deep_module.as_tensor
-
-    def apply_init(module, *args):
-        draws(module, *args)
-        prepare(module)
-
-    if prepare is not unchanged or dtype != torch.float32:
-        autoencoder_module.apply_init = apply_init
-        deep_module.as_tensor = lambda x, device: as_tensor(x, device).to(dtype)
-    try:
-        with plain_layers() if plain else nullcontext():
-            yield
-    finally:
-        autoencoder_module.apply_init, deep_module.as_tensor = draws, as_tensor
+from harness import (ARITHMETIC, add_common_arguments, check_mirror, cpu_label, fmnist_arrays,  # noqa: E402
+                     import_reference, in_dtype, milestones_label, ocbench_arithmetic, order_label, recipe_label,
+                     reference_schedule, seed_like_reference, shorten, timed)
 
 
 def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool,
@@ -180,13 +102,6 @@ def ocbench_pretraining_from_results(results: Path, normal_class: int, seed: int
             raise SystemExit(f"{path}: {key} {value!r}; the reference side trains with {needed!r}")
     _, _, x_test, y_test = data
     return 100 * roc_auc_score(y_test, AutoencoderDetector.load(path).decision_function(x_test))
-
-
-def timed(threads: int, function, *args):
-    """``function(*args)`` and the seconds it took, on ``threads`` threads (here or in a worker process)."""
-    torch.set_num_threads(threads)
-    start = time.perf_counter()
-    return function(*args), time.perf_counter() - start
 
 
 def main(argv=None) -> int:

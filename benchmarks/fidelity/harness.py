@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import platform
 import random
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,13 @@ def add_common_arguments(parser, reference: str, seeds: str) -> None:
                         help="earlier cell CSVs: the reference's AUROCs of cells of the same recipe, thread count "
                              "and batch order are used, not retrained")
     parser.add_argument("--same-order", action="store_true", help="the reference trains on ocbench's batch order")
+
+
+def timed(threads: int, function, *args):
+    """``function(*args)`` and the seconds it took, on ``threads`` threads (here or in a worker process)."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
 
 
 def cpu_label() -> str:
@@ -251,9 +260,24 @@ def order_from_stream(stream: int):
         training.batch_order = own
 
 
-class SameOrderLoaders:
+class GivenOrderLoaders:
     """Mixed into a reference's dataset class (either reference: both keep ``train_set`` and
-    ``test_set``): its training loader yields ocbench's batches (``OcbenchOrder``).
+    ``test_set``): its training loader yields the batches of ``batch_sampler(n, batch_size)``
+    instead of its own shuffle; the test loader stays its own."""
+
+    def batch_sampler(self, n: int, batch_size: int):
+        raise NotImplementedError
+
+    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
+        from torch.utils.data import DataLoader
+
+        order = self.batch_sampler(len(self.train_set), batch_size)
+        return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
+                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+
+class SameOrderLoaders(GivenOrderLoaders):
+    """A reference's training loader that yields ocbench's batches (``OcbenchOrder``).
     ``centre_pass`` for a trainer that first computes its centre (Deep SVDD's, Deep SAD's),
     not for the autoencoder's (epochs only); ``drop_last``: ocbench's training option."""
 
@@ -261,16 +285,151 @@ class SameOrderLoaders:
         super().__init__(*arrays, **keywords)
         self.seed, self.centre_pass, self.drop_last = seed, centre_pass, drop_last
 
-    def loaders(self, batch_size, shuffle_train=True, shuffle_test=False, num_workers=0):
-        from torch.utils.data import DataLoader
+    def batch_sampler(self, n: int, batch_size: int):
+        return OcbenchOrder(n, batch_size, self.seed, self.centre_pass, self.drop_last)
 
-        order = OcbenchOrder(len(self.train_set), batch_size, self.seed, self.centre_pass, self.drop_last)
-        return (DataLoader(self.train_set, batch_sampler=order, num_workers=num_workers),
-                DataLoader(self.test_set, batch_size=batch_size, shuffle=shuffle_test, num_workers=num_workers))
+
+class RecordedOrder:
+    """A batch sampler that yields given passes, one each time its loader is iterated:
+    ``passes[k]``, the batches (index lists) of the loader's k-th pass. One pass more is
+    refused: the trainer would otherwise go on with batches nobody recorded."""
+
+    def __init__(self, passes: list[list[list[int]]]):
+        self.passes, self.taken = passes, 0
+
+    def __iter__(self):
+        if self.taken == len(self.passes):
+            raise RuntimeError(f"the {len(self.passes)} recorded passes are all spent: the trainer makes more "
+                               f"passes than were recorded")
+        self.taken += 1
+        return iter(self.passes[self.taken - 1])
+
+    def __len__(self):
+        return len(self.passes[-1])  # a training pass
+
+
+class RecordedLoaders(GivenOrderLoaders):
+    """A reference's training loader that yields recorded passes (``RecordedOrder``)."""
+
+    def __init__(self, *arrays, passes: list[list[list[int]]], **keywords):
+        super().__init__(*arrays, **keywords)
+        self.passes = passes
+
+    def batch_sampler(self, n: int, batch_size: int):
+        return RecordedOrder(self.passes)
+
+
+@contextlib.contextmanager
+def ocbench_trains_on(epochs: list[list[list[int]]]):
+    """ocbench's training (``training._optimise``) takes its epochs' batches from ``epochs``
+    (one list of index lists per epoch, in turn) instead of ``training.batches``' shuffle,
+    inside the block; its unshuffled calls stay as they are. An epoch more than given, or one
+    left over at the end, is refused: the two codes would not have trained on the same batches."""
+    from ocbench import training
+
+    own, given = training.batches, iter(epochs)
+
+    def recorded(n, batch_size, generator=None, drop_last=False):
+        if generator is None:
+            return own(n, batch_size, generator, drop_last)
+        epoch = next(given, None)
+        if epoch is None:
+            raise RuntimeError(f"ocbench trains more epochs than the {len(epochs)} given")
+        if max(max(batch) for batch in epoch) >= n:
+            raise RuntimeError(f"the given batches index past the {n} training samples")
+        return [torch.tensor(batch) for batch in epoch]
+
+    training.batches = recorded
+    try:
+        yield
+    finally:
+        training.batches = own
+    if next(given, None) is not None:
+        raise RuntimeError(f"ocbench trained fewer epochs than the {len(epochs)} given")
 
 
 class SameOrderDataset(SameOrderLoaders, ReferenceDataset):
     """The Deep SVDD reference's dataset with ocbench's batches."""
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+def nudged(module: torch.nn.Module) -> torch.nn.Module:
+    """Every weight of ``module`` one float32 step up: a change the size of one rounding."""
+    with torch.no_grad():
+        for weight in module.parameters():
+            weight.copy_(torch.nextafter(weight, torch.full_like(weight, math.inf)))
+    return module
+
+
+def unchanged(module: torch.nn.Module) -> torch.nn.Module:
+    return module
+
+
+#: ``--arithmetic``: what becomes of each code's autoencoder right after its initial draws
+#: (the same on both sides), the dtype both codes then train and score in, and whether
+#: ocbench's LeNets run without their CPU speed devices (``plain_layers``)
+ARITHMETIC = {"float32": (unchanged, torch.float32, False),
+              "float64": (lambda module: module.double(), torch.float64, False),
+              "nudged": (nudged, torch.float32, False),
+              "float32-plain": (unchanged, torch.float32, True)}
+
+
+@contextlib.contextmanager
+def plain_layers():
+    """ocbench's LeNets computed as the reference's are: NCHW weights and tensors, and every
+    "upsample, then transposed convolution" as those two layers, not ``upsample_deconv``'s one
+    convolution. The two speed devices of ``ocbench/nets/layers.py`` change no weight and no
+    function, only the order of float32 additions; with them off, the forward and backward
+    passes are the reference's operations in the reference's order."""
+    import ocbench.nets.lenet as lenet
+    from ocbench.nets.layers import upsample
+
+    saved = {name: getattr(lenet, name) for name in ("channels_last", "to_channels_last", "upsample_deconv")}
+    lenet.channels_last = unchanged
+    lenet.to_channels_last = lambda x: x
+    lenet.upsample_deconv = lambda x, deconv_layer: deconv_layer(upsample(x))
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(lenet, name, function)
+
+
+def in_dtype(data, dtype: torch.dtype):
+    """The split with its images in ``dtype`` (float32 to float64 is exact)."""
+    x_train, semi, x_test, y_test = data
+    numpy_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+    return x_train.astype(numpy_dtype), semi, x_test.astype(numpy_dtype), y_test
+
+
+@contextlib.contextmanager
+def ocbench_arithmetic(arithmetic: str):
+    """ocbench's deep detectors (the autoencoder's, Deep SAD's network) with
+    ``ARITHMETIC[arithmetic]``: their initial draws then the change, their inputs in the dtype,
+    their LeNets plain where it says so. Nothing is touched for float32, ocbench's own path."""
+    import ocbench.detectors.autoencoder as autoencoder_module
+    import ocbench.detectors.deep as deep_module
+
+    prepare, dtype, plain = ARITHMETIC[arithmetic]
+    modules = (autoencoder_module, deep_module)  # each calls the initial draws by its own name
+    draws, as_tensor = autoencoder_module.apply_init, deep_module.as_tensor
+
+    def apply_init(module, *args):
+        draws(module, *args)
+        prepare(module)
+
+    if prepare is not unchanged or dtype != torch.float32:
+        for module in modules:
+            module.apply_init = apply_init
+        deep_module.as_tensor = lambda x, device: as_tensor(x, device).to(dtype)
+    try:
+        with plain_layers() if plain else contextlib.nullcontext():
+            yield
+    finally:
+        for module in modules:
+            module.apply_init = draws
+        deep_module.as_tensor = as_tensor
 
 
 # --------------------------------------------------------------------------- the workflow's runs

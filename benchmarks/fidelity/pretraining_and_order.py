@@ -34,10 +34,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     recipe = shorten(compare_deep_sad.RECIPE, args.ae_epochs, args.epochs)
     data = compare_deep_sad.draw(fmnist_arrays(args.mirror), args.normal_class, args.seed)
-    for same_order in (True, False):
-        with_, without = (compare_deep_sad.run_reference(args.reference, data, args.seed, recipe, same_order, pretrain)
+    for order in ("ocbench's", "own"):
+        with_, without = (compare_deep_sad.run_reference(args.reference, data, args.seed, recipe, order, pretrain)
                           for pretrain in (True, False))
-        print(f"{'ocbench' if same_order else 'its own'} batch order: AUROC with its pretraining {with_!r}, "
+        print(f"{'its own' if order == 'own' else 'ocbench'} batch order: AUROC with its pretraining {with_!r}, "
               f"without {without!r}, equal: {with_ == without}")
     return 0
 

@@ -1,6 +1,6 @@
 """The references' LeNet encoders and decoders, layer by layer on ocbench's layers: the plain
 computation that ocbench's fused, channels-last forward must equal (``tests/unit/test_nets.py``)
-and that ``compare_pretraining.plain_layers`` must reproduce bit for bit."""
+and that ``harness.plain_layers`` must reproduce bit for bit."""
 import torch.nn.functional as F
 
 from ocbench.nets.layers import lrelu, upsample

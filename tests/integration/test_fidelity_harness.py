@@ -173,6 +173,129 @@ def test_compare_deep_sad_refuses_an_order_stream_without_the_same_batches(compa
     assert "--order-stream sets the batches ocbench hands both codes: add --same-order" in capsys.readouterr().err
 
 
+def test_a_recorded_order_yields_its_passes_in_turn_and_refuses_one_more(harness):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    passes = [[[0, 1], [2, 3]], [[3, 0], [2, 1]]]
+    loader = DataLoader(TensorDataset(torch.arange(10, 14)), batch_sampler=harness.RecordedOrder(passes))
+    assert [[batch[0].tolist() for batch in loader] for _ in passes] == [[[10, 11], [12, 13]], [[13, 10], [12, 11]]]
+    assert len(loader) == 2
+    with pytest.raises(RuntimeError, match="the 2 recorded passes are all spent"):
+        iter(loader).__next__()
+
+
+def test_ocbench_trains_on_the_given_epochs_inside_the_block_and_refuses_another_count(harness):
+    from ocbench import training
+
+    n, batch_size, seed = 10, 4, 3
+    epochs = [[[9, 0, 1, 2], [3, 4, 5, 6]], [[8, 7, 6, 5], [4, 3, 2, 1]]]
+    own = training.batches
+    with harness.ocbench_trains_on(epochs):
+        seen = trained_batches(seed, n, batch_size, 2, True)
+    assert seen == [batch for epoch in epochs for batch in epoch]
+    assert training.batches is own and trained_batches(seed, n, batch_size, 1, True) != epochs[0]
+    with pytest.raises(RuntimeError, match="ocbench trains more epochs than the 2 given"):
+        with harness.ocbench_trains_on(epochs):
+            trained_batches(seed, n, batch_size, 3, True)
+    with pytest.raises(RuntimeError, match="ocbench trained fewer epochs than the 2 given"):
+        with harness.ocbench_trains_on(epochs):
+            trained_batches(seed, n, batch_size, 1, True)
+    assert training.batches is own
+
+
+def test_a_replay_s_centre_is_over_the_samples_of_its_first_pass(compare_deep_sad):
+    # 5 samples at batch 2: the reference's shuffled centre pass drops its last, sample 3
+    assert compare_deep_sad.Replay([[[4, 0], [2, 1]], [[1, 3], [0, 2]]]).centre_samples() == [0, 1, 2, 4]
+
+
+def test_deep_sad_s_centre_over_given_samples_is_their_mean_code_pushed_to_eps(compare_deep_sad):
+    """Blank images give the bias-free LeNet a code of exactly 0 (no bias, batch norm in eval
+    with its initial statistics, leaky ReLU and max pooling all keep 0): every coordinate of
+    their mean is 0 and goes to +eps. Over every sample the mean takes both signs."""
+    rng = torch.Generator().manual_seed(0)
+    x = torch.rand(24, 1, 28, 28, generator=rng).numpy()
+    x[:8] = 0
+    settings = dict(net="fmnist_lenet", epochs=1, batch_size=8, milestones=(), init="deep_sad", seed=1)
+    blank = compare_deep_sad.DeepSADCentreOver(**settings)
+    blank.centre_samples = list(range(8))
+    centre = blank.fit(x).c_
+    assert torch.equal(centre, torch.full((64,), 0.1))  # fmnist_lenet's 64-dimensional code
+    every = compare_deep_sad.DeepSADCentreOver(**settings).fit(x)
+    plain = compare_deep_sad.DeepSAD(**settings).fit(x)
+    assert torch.equal(every.c_, plain.c_) and (every.c_ == -0.1).any() and (every.c_ == 0.1).any()
+
+
+def test_own_centres_tells_a_centre_pass_that_moves_the_centre_from_one_that_does_not(compare_deep_sad, monkeypatch):
+    """``--own-centres``, on a split whose first 8 images are blank (a code of exactly 0, see
+    above): a centre pass over those alone gives a centre of +eps everywhere, which the mean
+    over every sample, of both signs, is not; a pass over every sample gives that centre."""
+    rng = torch.Generator().manual_seed(0)
+    x = torch.rand(24, 1, 28, 28, generator=rng).numpy()
+    x[:8] = 0
+    data = (x, None, x[:4], None)
+    for samples, equal in ((list(range(8)), False), (list(range(24)), True)):
+        monkeypatch.setattr(compare_deep_sad, "reference_passes", lambda checkout, data, seed, recipe: [[samples]])
+        row = compare_deep_sad.own_centre_row(None, data, 1, compare_deep_sad.RECIPE)
+        assert (row["samples"], row["centre_pass_samples"], row["coordinates"]) == (24, len(samples), 64)
+        assert row["centres_equal"] is equal and (row["signs_differ"] == 0) is equal
+        assert row["largest_mean_change"] == 0 if equal else row["largest_mean_change"] > 0
+
+
+def test_float64_arithmetic_gives_deep_sad_s_network_its_float32_draws_widened_and_is_undone(harness):
+    """``--arithmetic float64`` of compare_deep_sad: inside ``ocbench_arithmetic`` Deep SAD's
+    network starts from exactly its float32 initial weights in float64 and trains and scores
+    in float64; after the block ocbench's own float32 path is back."""
+    from ocbench.detectors.deep_sad import DeepSAD
+
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).numpy()
+    settings = dict(net="fmnist_lenet", epochs=1, batch_size=8, milestones=(), init="deep_sad", seed=1)
+    drawn = DeepSAD(**settings)
+    drawn.setup_network(x)
+    with harness.ocbench_arithmetic("float64"):
+        wide = DeepSAD(**settings)
+        wide.setup_network(x)
+        assert all(torch.equal(w, v.double()) for w, v in zip(wide.network_.parameters(), drawn.network_.parameters()))
+        wide.fit(x)
+        assert wide.c_.dtype == torch.float64 and {w.dtype for w in wide.network_.parameters()} == {torch.float64}
+    assert {w.dtype for w in DeepSAD(**settings).fit(x).network_.parameters()} == {torch.float32}
+
+
+def test_compare_deep_sad_in_the_reference_s_replayed_order_hands_both_codes_its_batches(
+        compare_deep_sad, tmp_path, monkeypatch, capsys):
+    """``--reference-order``: each cell's replayed passes go to both codes, the reference without
+    its pretraining (the replay spent its draws), and the rows say so; options that would
+    give another order are refused in one line."""
+    runs = []
+    for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
+                       "draw": lambda arrays, normal_class, seed: normal_class,
+                       "reference_passes": lambda checkout, data, seed, recipe: [[[data]], [[seed]]],
+                       "run_reference": lambda checkout, data, seed, recipe, order, pretraining, arithmetic:
+                           runs.append(("reference", order, pretraining, arithmetic)) or 80.0,
+                       "run_ocbench": lambda data, seed, recipe, replay, arithmetic:
+                           runs.append(("ocbench", replay, arithmetic)) or 81.0}.items():
+        monkeypatch.setattr(compare_deep_sad, name, stub)
+    monkeypatch.setattr(compare_deep_sad.torch, "set_num_threads", lambda threads: None)
+    replay = compare_deep_sad.Replay([[[2]], [[5]]])
+    for arithmetic in ("float32", "float64"):
+        runs.clear()
+        out = tmp_path / f"{arithmetic}.csv"
+        compare_deep_sad.main(["--reference", str(tmp_path), "--classes", "2", "--seeds", "5", "--reference-order",
+                               "--arithmetic", arithmetic, "--out", str(out)])
+        assert runs == [("reference", replay, False, arithmetic), ("ocbench", replay, arithmetic)]
+        # a float32 row is as every cell file's; another arithmetic says which
+        assert [(r["class"], r["order"], r.get("arithmetic")) for r in csv.DictReader(out.open())] == \
+            [("2", "the reference's, replayed", None if arithmetic == "float32" else arithmetic)]
+    for flags in (["--same-order"], ["--no-reference-pretraining"]):
+        with pytest.raises(SystemExit):
+            compare_deep_sad.main(["--reference", str(tmp_path), "--reference-order", *flags,
+                                   "--out", str(tmp_path / "o.csv")])
+        assert "--reference-order hands both codes the reference's own batches" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compare_deep_sad.main(["--reference", str(tmp_path), "--arithmetic", "float64", "--reference-cells",
+                               str(tmp_path / "cells.csv"), "--out", str(tmp_path / "o.csv")])
+    assert "--arithmetic float64: the workflow's runs and the cell files are float32" in capsys.readouterr().err
+
+
 def test_auroc_from_results_reads_the_cells_run_directory(harness, tmp_path):
     run = tmp_path / "runs" / "fmnist" / "gamma_l_0.01.k1" / "0" / "seed1" / "deep_sad" / "cpu"
     run.mkdir(parents=True)
@@ -229,11 +352,11 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
     monkeypatch.setattr(compare_deep_sad, "cpu_label", lambda: cpu)
     reference_runs, ocbench_milestones = [], []
 
-    def run_reference(checkout, data, seed, recipe, same_order, pretraining):
-        reference_runs.append((data, recipe["network"]["milestones"], same_order))
+    def run_reference(checkout, data, seed, recipe, order, pretraining, arithmetic):
+        reference_runs.append((data, recipe["network"]["milestones"], order))
         return 50.0
 
-    def run_ocbench(data, seed, recipe):
+    def run_ocbench(data, seed, recipe, replay, arithmetic):
         ocbench_milestones.append(recipe["network"]["milestones"])
         return 81.0
 
@@ -245,7 +368,7 @@ def test_compare_deep_sad_on_the_reference_s_schedule_retrains_only_ocbench_on_c
     out = tmp_path / "out.csv"
     compare_deep_sad.main(["--reference", str(tmp_path), "--classes", "0-4", "--seeds", "1", "--same-order",
                            "--reference-schedule", "--reference-cells", str(cells), "--out", str(out)])
-    assert reference_runs == [(1, [50], True), (2, [50], True), (3, [50], True), (4, [50], True)]
+    assert reference_runs == [(c, [50], "ocbench's") for c in (1, 2, 3, 4)]
     assert ocbench_milestones == [[49]] * 5
     rows = list(csv.DictReader(out.open()))
     assert [(r["class"], r["reference_auroc"], r["order"], r["ocbench_milestones"], r["cpu"]) for r in rows] == \
@@ -269,7 +392,7 @@ def test_compare_deep_sad_reads_a_workflow_run_of_its_recipe_and_records_its_tra
                                                      "hyper_parameters": {**hyper, "lr": lr}}))
     for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
                        "draw": lambda arrays, normal_class, seed: normal_class,
-                       "run_reference": lambda checkout, data, seed, recipe, same_order, pretraining: 80.0}.items():
+                       "run_reference": lambda checkout, data, seed, recipe, order, pretraining, arithmetic: 80.0}.items():
         monkeypatch.setattr(compare_deep_sad, name, stub)
     monkeypatch.setattr(compare_deep_sad.torch, "set_num_threads", lambda threads: None)
     out = tmp_path / "out.csv"
@@ -359,7 +482,8 @@ def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_
         cells = by_class.read_cells([path])
         method = "deep_svdd" if path.name.startswith("deep_svdd") else "deep_sad"
         assert {cell["recipe"] for cell in cells} == {labels[method]}, path.name
-        assert {cell["order"] for cell in cells} <= {"own", "ocbench's"} and all(c["order"] for c in cells), path.name
+        assert {cell["order"] for cell in cells} <= {"own", "ocbench's", "the reference's, replayed"} \
+            and all(c["order"] for c in cells), path.name
         with open(path) as handle:
             rows = list(csv.DictReader(handle))
         if "cpu" in rows[0]:  # a file written since that column names the CPU in every row
@@ -410,7 +534,7 @@ def test_compare_pretraining_trains_ocbench_s_autoencoder_on_the_reference_s_sch
         calls.append(("reference", data, recipe["autoencoder"]["milestones"], same_order, arithmetic)) or 80.0))
     monkeypatch.setattr(script, "run_ocbench_pretraining", lambda data, seed, recipe, arithmetic: (
         calls.append(("ocbench", data, recipe["autoencoder"]["milestones"], arithmetic)) or 80.5))
-    monkeypatch.setattr(script.torch, "set_num_threads", lambda threads: None)
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
     out = tmp_path / "out.csv"
     script.main(["--reference", str(tmp_path), "--classes", "3", "--seeds", "1", "--same-order",
                  "--reference-schedule", "--ae-epochs", "30", "--out", str(out)])
@@ -470,8 +594,8 @@ def reference_fmnist_autoencoder_forward(autoencoder, x):
     return reference_decoder_forward("fmnist_lenet", autoencoder.decoder, codes)
 
 
-def test_compare_pretraining_s_plain_layers_run_the_reference_s_operations_bit_for_bit_and_are_undone():
-    """``--arithmetic float32-plain``: inside ``plain_layers`` ocbench's Fashion-MNIST autoencoder
+def test_the_harness_s_plain_layers_run_the_reference_s_operations_bit_for_bit_and_are_undone(harness):
+    """``--arithmetic float32-plain``: inside ``harness.plain_layers`` ocbench's Fashion-MNIST autoencoder
     holds NCHW weights, and its reconstructions and weight gradients equal, bit for bit, those of
     the reference's forward written out on the same layers; outside, ocbench's own channels-last,
     fused path is back (its weights channels-last, its gradients only close)."""
@@ -495,7 +619,7 @@ def test_compare_pretraining_s_plain_layers_run_the_reference_s_operations_bit_f
         rec_loss = nn.MSELoss(reduction="none")(reference_fmnist_autoencoder_forward(autoencoder, inputs), inputs)
         return torch.mean(rec_loss)
 
-    with script.plain_layers():
+    with harness.plain_layers():
         torch.manual_seed(1)
         plain = build_autoencoder("fmnist_lenet")
         assert all(w.is_contiguous() for w in plain.parameters())
@@ -569,6 +693,39 @@ def test_compare_pretraining_side_by_side_runs_the_two_codes_in_two_processes_an
     assert sorted(code for code, _, _ in runs) == ["ocbench", "ocbench", "reference", "reference"]
     assert all(pid != str(os.getpid()) and threads_there == "1" for _, pid, threads_there in runs)
     assert len({pid for _, pid, _ in runs}) <= 2  # the pool's two workers (a quick one may take both codes)
+
+
+def deep_sad_reference_stand_in(checkout, data, seed, recipe, order, pretraining, arithmetic):
+    return reference_stand_in(checkout, data, seed, recipe, order, arithmetic)
+
+
+def deep_sad_ocbench_stand_in(data, seed, recipe, replay, arithmetic):
+    return ocbench_stand_in(data, seed, recipe, arithmetic)
+
+
+def test_compare_deep_sad_side_by_side_runs_the_two_codes_in_two_processes_and_writes_the_same_rows(
+        compare_deep_sad, tmp_path, monkeypatch):
+    """The same for the Deep SAD script: two worker processes of ``--threads`` threads, the
+    rows of the plain run."""
+    monkeypatch.setitem(globals(), "SIDE_BY_SIDE_LOG", tmp_path / "processes.txt")
+    for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
+                       "draw": lambda arrays, normal_class, seed: normal_class,
+                       "run_reference": deep_sad_reference_stand_in,
+                       "run_ocbench": deep_sad_ocbench_stand_in}.items():
+        monkeypatch.setattr(compare_deep_sad, name, stub)
+    threads = torch.get_num_threads()
+    arguments = ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1", "--threads", "1",
+                 "--same-order", "--arithmetic", "float64"]
+    try:
+        compare_deep_sad.main(arguments + ["--out", str(tmp_path / "plain.csv")])
+        (tmp_path / "processes.txt").unlink()
+        compare_deep_sad.main(arguments + ["--side-by-side", "--out", str(tmp_path / "side_by_side.csv")])
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / "side_by_side.csv").read_text() == (tmp_path / "plain.csv").read_text()
+    runs = [line.split() for line in (tmp_path / "processes.txt").read_text().splitlines()]
+    assert sorted(code for code, _, _ in runs) == ["ocbench", "ocbench", "reference", "reference"]
+    assert all(pid != str(os.getpid()) and threads_there == "1" for _, pid, threads_there in runs)
 
 
 def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
