@@ -456,6 +456,21 @@ def own_centre_row(checkout: Path, data, seed: int, recipe: dict) -> dict:
             "centres_equal": bool(torch.equal(centre_every, centre_own))}
 
 
+def own_centres(args, arrays: dict, recipe: dict, label: str) -> int:
+    """``--own-centres``: ``own_centre_row`` of every cell, written and printed as it comes."""
+    rows = []
+    for normal_class in args.classes:
+        for seed in args.seeds:
+            data = draw(arrays, normal_class, seed)
+            rows.append({"class": normal_class, "seed": seed, **own_centre_row(args.reference, data, seed, recipe),
+                         "recipe": label})
+            print(", ".join(f"{key} {value}" for key, value in rows[-1].items() if key != "recipe"), flush=True)
+            write_csv(args.out, rows)
+    print(f"{sum(row['centres_equal'] for row in rows)} of {len(rows)} cells: the reference's own-order centre "
+          f"equals the centre over every sample")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "Deep-SAD-PyTorch", seeds="1")
@@ -534,18 +549,14 @@ def compare(args) -> int:
         return 0
     if args.check_replay:
         return check_replay(args.reference, draw(arrays, args.classes[0], args.seeds[0]), args.seeds[0], recipe)
-    rows = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.own_centres:
+        return own_centres(args, arrays, recipe, label)
+    rows = []
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if args.side_by_side else None
     for normal_class in args.classes:
         for seed in args.seeds:
             data = draw(arrays, normal_class, seed)
-            if args.own_centres:
-                rows.append({"class": normal_class, "seed": seed, **own_centre_row(args.reference, data, seed, recipe),
-                             "recipe": label})
-                print(", ".join(f"{key} {value}" for key, value in rows[-1].items() if key != "recipe"), flush=True)
-                write_csv(args.out, rows)
-                continue
             reused = (normal_class, seed) in known
             replay = Replay(reference_passes(args.reference, data, seed, recipe)) if args.reference_order else None
             training_order = replay or ("ocbench's" if args.same_order else "own")
@@ -573,10 +584,6 @@ def compare(args) -> int:
                   f"{ours:6.{digits}f} difference {ours - theirs:+6.{digits}f}  (reference {reference_time}, "
                   f"ocbench {our_seconds:.0f} s)", flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
-    if args.own_centres:
-        print(f"{sum(row['centres_equal'] for row in rows)} of {len(rows)} cells: the reference's own-order centre "
-              f"equals the centre over every sample")
-        return 0
     reference = statistics.fmean(r["reference_auroc"] for r in rows)
     ocbench = statistics.fmean(r["ocbench_auroc"] for r in rows)
     # the target is for the codes' agreement: with the transfer ocbench runs another method than the reference

@@ -1,7 +1,8 @@
 """One-class Fashion-MNIST runs of ocbench and of the Deep SVDD reference, on the same data and recipe.
 
 Shared by ``compare_components.py`` and ``compare_reference.py`` (and, for the options,
-the recipe, the batch order and the cell files, ``compare_deep_sad.py``). The reference code is
+the recipe, the batch order, the arithmetic and the cell files, ``compare_deep_sad.py`` and
+``compare_pretraining.py``). The reference code is
 imported from a checkout of github.com/lukasruff/Deep-SVDD-PyTorch (its ``src`` on
 ``sys.path``; nothing of it is copied here). Its own pipeline has no Fashion-MNIST, so
 the reference side gets the images through its own transforms (``ToTensor``, its
