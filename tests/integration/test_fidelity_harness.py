@@ -477,7 +477,7 @@ def test_the_committed_cell_files_of_today_s_recipes_record_them_as_the_scripts_
               "deep_sad": harness.recipe_label(compare_deep_sad.RECIPE, "deep sad")}
     files = [path for path in sorted((FIDELITY / "cells").glob("*.csv"))
              if path.name.startswith("deep_svdd") or "readme" in path.name and "div10" not in path.name]
-    assert len(files) == 16  # 14 at the Deep SAD README recipe (two with the transfer), 2 at the Deep SVDD one
+    assert len(files) == 18  # 16 at the Deep SAD README recipe (two with the transfer), 2 at the Deep SVDD one
     for path in files:
         cells = by_class.read_cells([path])
         method = "deep_svdd" if path.name.startswith("deep_svdd") else "deep_sad"
