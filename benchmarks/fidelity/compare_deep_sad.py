@@ -90,9 +90,10 @@ from ocbench.detectors.objectives import CENTER_EPS, init_center
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from by_class import read_cells, write_csv  # noqa: E402
 from harness import (ARITHMETIC, ROOT, RecordedLoaders, SameOrderLoaders, add_common_arguments,  # noqa: E402
-                     check_mirror, cpu_label, in_dtype, ocbench_arithmetic, fmnist_arrays, import_reference, milestones_label, ocbench_trains_on,
-                     order_from_stream, order_label, recipe_label, reference_schedule, reusable_reference,
-                     run_directory, seed_like_reference, shorten, timed)
+                     check_mirror, cpu_label, fmnist_arrays, import_reference, in_dtype, milestones_label,
+                     ocbench_arithmetic, ocbench_trains_on, order_from_stream, order_label, recipe_label,
+                     reference_builds_in, reference_schedule, reusable_reference, run_directory,
+                     seed_like_reference, shorten, timed)
 
 EXPERIMENT = ROOT / "workflow" / "experiments" / "fidelity_fmnist_deep_sad.yaml"
 SETTING_NAME = "gamma_l_0.01"
@@ -265,9 +266,7 @@ def run_reference(checkout: Path, data, seed: int, recipe: dict, order="own", pr
     the images in its dtype, and in float64 its centre's accumulator too (``torch.zeros`` of
     the default dtype)."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    prepare, dtype, _ = ARITHMETIC[arithmetic]  # the reference's own layers in every arithmetic
-    build = deep_sad.build_network  # the name DeepSAD.set_network calls; imported anew on every call
-    deep_sad.build_network = lambda name: prepare(build(name))
+    dtype = reference_builds_in(deep_sad, "build_network", arithmetic)  # the name DeepSAD.set_network calls
     data = in_dtype(data, dtype)
     plain = reference_dataset(checkout, data)
     check_reference_loaders(plain, recipe)

@@ -46,7 +46,7 @@ from compare_deep_sad import (RECIPE, check_reference_loaders, deep_sad_run, dra
                               handed_autoencoder, reference_dataset)
 from harness import (ARITHMETIC, add_common_arguments, check_mirror, cpu_label, fmnist_arrays,  # noqa: E402
                      import_reference, in_dtype, milestones_label, ocbench_arithmetic, order_label, recipe_label,
-                     reference_schedule, seed_like_reference, shorten, timed)
+                     reference_builds_in, reference_schedule, seed_like_reference, shorten, timed)
 
 
 def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, same_order: bool,
@@ -54,9 +54,7 @@ def run_reference_pretraining(checkout: Path, data, seed: int, recipe: dict, sam
     """AUROC (%) of the reference's pretrained autoencoder, as ``DeepSAD.pretrain`` tests it (in
     ``arithmetic``: its autoencoder changed as ``ARITHMETIC`` says right after it is built)."""
     deep_sad = import_reference(checkout, "DeepSAD")
-    prepare, dtype, _ = ARITHMETIC[arithmetic]  # the reference's own layers in every arithmetic
-    build = deep_sad.build_autoencoder  # the name DeepSAD.pretrain calls; imported anew on every call
-    deep_sad.build_autoencoder = lambda name: prepare(build(name))
+    dtype = reference_builds_in(deep_sad, "build_autoencoder", arithmetic)  # the name DeepSAD.pretrain calls
     data = in_dtype(data, dtype)
     own = reference_dataset(checkout, data)
     check_reference_loaders(own, recipe)

@@ -397,6 +397,18 @@ def plain_layers():
             setattr(lenet, name, function)
 
 
+def reference_builds_in(module, builder: str, arithmetic: str) -> torch.dtype:
+    """The reference ``module``'s ``builder`` (the name its own code calls: ``DeepSAD``'s
+    ``build_network``, ``build_autoencoder``) changed so that every network it builds becomes
+    as ``ARITHMETIC[arithmetic]`` says right after its initial draws; the dtype its data must
+    then take. ``import_reference`` imports the module anew on every call, so the change
+    lasts as long as this module object."""
+    prepare, dtype, _ = ARITHMETIC[arithmetic]  # the reference's own layers in every arithmetic
+    build = getattr(module, builder)
+    setattr(module, builder, lambda name: prepare(build(name)))
+    return dtype
+
+
 def in_dtype(data, dtype: torch.dtype):
     """The split with its images in ``dtype`` (float32 to float64 is exact)."""
     x_train, semi, x_test, y_test = data

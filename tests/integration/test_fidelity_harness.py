@@ -680,8 +680,16 @@ def test_compare_pretraining_side_by_side_runs_the_two_codes_in_two_processes_an
     monkeypatch.setattr(script, "draw", lambda arrays, normal_class, seed: normal_class)
     monkeypatch.setattr(script, "run_reference_pretraining", reference_stand_in)
     monkeypatch.setattr(script, "run_ocbench_pretraining", ocbench_stand_in)
+    runs = side_by_side_and_plain(script, ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1",
+                                           "--threads", "1"], tmp_path)
+    assert len({pid for _, pid, _ in runs}) <= 2  # the pool's two workers (a quick one may take both codes)
+
+
+def side_by_side_and_plain(script, arguments: list[str], tmp_path) -> list[list[str]]:
+    """Run ``script.main`` plain, then ``--side-by-side``; check that the rows are the same and
+    that each code ran twice (two cells) in a worker process of one thread, not in this one;
+    return the runs' (code, process, threads) from ``SIDE_BY_SIDE_LOG``."""
     threads = torch.get_num_threads()
-    arguments = ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1", "--threads", "1"]
     try:
         script.main(arguments + ["--out", str(tmp_path / "plain.csv")])
         (tmp_path / "processes.txt").unlink()
@@ -692,7 +700,7 @@ def test_compare_pretraining_side_by_side_runs_the_two_codes_in_two_processes_an
     runs = [line.split() for line in (tmp_path / "processes.txt").read_text().splitlines()]
     assert sorted(code for code, _, _ in runs) == ["ocbench", "ocbench", "reference", "reference"]
     assert all(pid != str(os.getpid()) and threads_there == "1" for _, pid, threads_there in runs)
-    assert len({pid for _, pid, _ in runs}) <= 2  # the pool's two workers (a quick one may take both codes)
+    return runs
 
 
 def deep_sad_reference_stand_in(checkout, data, seed, recipe, order, pretraining, arithmetic):
@@ -713,19 +721,8 @@ def test_compare_deep_sad_side_by_side_runs_the_two_codes_in_two_processes_and_w
                        "run_reference": deep_sad_reference_stand_in,
                        "run_ocbench": deep_sad_ocbench_stand_in}.items():
         monkeypatch.setattr(compare_deep_sad, name, stub)
-    threads = torch.get_num_threads()
-    arguments = ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1", "--threads", "1",
-                 "--same-order", "--arithmetic", "float64"]
-    try:
-        compare_deep_sad.main(arguments + ["--out", str(tmp_path / "plain.csv")])
-        (tmp_path / "processes.txt").unlink()
-        compare_deep_sad.main(arguments + ["--side-by-side", "--out", str(tmp_path / "side_by_side.csv")])
-    finally:
-        torch.set_num_threads(threads)
-    assert (tmp_path / "side_by_side.csv").read_text() == (tmp_path / "plain.csv").read_text()
-    runs = [line.split() for line in (tmp_path / "processes.txt").read_text().splitlines()]
-    assert sorted(code for code, _, _ in runs) == ["ocbench", "ocbench", "reference", "reference"]
-    assert all(pid != str(os.getpid()) and threads_there == "1" for _, pid, threads_there in runs)
+    side_by_side_and_plain(compare_deep_sad, ["--reference", str(tmp_path), "--classes", "1,2", "--seeds", "1",
+                                              "--threads", "1", "--same-order", "--arithmetic", "float64"], tmp_path)
 
 
 def test_compare_pretraining_reads_only_an_autoencoder_of_the_recipe_from_the_workflow(tmp_path):
