@@ -367,9 +367,9 @@ def unchanged(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
-#: ``--arithmetic``: what becomes of each code's autoencoder right after its initial draws
-#: (the same on both sides), the dtype both codes then train and score in, and whether
-#: ocbench's LeNets run without their CPU speed devices (``plain_layers``)
+#: ``--arithmetic``: what becomes of each code's network (the autoencoder, Deep SAD's) right
+#: after its initial draws (the same on both sides), the dtype both codes then train and score
+#: in, and whether ocbench's LeNets run without their CPU speed devices (``plain_layers``)
 ARITHMETIC = {"float32": (unchanged, torch.float32, False),
               "float64": (lambda module: module.double(), torch.float64, False),
               "nudged": (nudged, torch.float32, False),
