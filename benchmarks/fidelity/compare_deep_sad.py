@@ -446,8 +446,9 @@ def own_centre_row(checkout: Path, data, seed: int, recipe: dict) -> dict:
     x = detector.setup_network(x_train)
     detector.network_.eval()
     codes = detector.codes(x)
-    every, own = codes.mean(0), codes[torch.as_tensor(samples)].mean(0)
-    centre_every, centre_own = init_center(codes), init_center(codes[torch.as_tensor(samples)])
+    pass_codes = codes[torch.as_tensor(samples)]
+    every, own = codes.mean(0), pass_codes.mean(0)
+    centre_every, centre_own = init_center(codes), init_center(pass_codes)
     return {"samples": len(x_train), "centre_pass_samples": len(samples),
             "coordinates": len(every), "pushed_to_eps": int((every.abs() < CENTER_EPS).sum()),
             "signs_differ": int((torch.sign(every) != torch.sign(own)).sum()),
