@@ -46,7 +46,10 @@ it again.
 ``--order-stream K`` (with ``--same-order``) draws both codes' batches from another
 stream of the seed (``harness.order_from_stream``), the initial weights and the split
 unchanged: run with a few streams, a cell shows how far the batch order alone moves the
-AUROC; its rows carry the stream. ``--reference-schedule`` trains ocbench with every
+AUROC; its rows carry the stream. ``--ocbench-only`` trains ocbench alone, in its own order
+or in that of ``--order-stream K``, and writes its AUROC per cell without a reference: on
+the same batches the codes agree, so one code on a third order says which of the two own
+orders is the unusual one in a cell, at a quarter of the time. ``--reference-schedule`` trains ocbench with every
 milestone one epoch earlier, the schedule the reference really runs (it steps its scheduler
 at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
 ``--reference-cells`` of the same recipe, threads, order and CPU only ocbench trains. Every row
@@ -335,6 +338,29 @@ class DeepSADCentreOver(DeepSAD):
         return tensors, [self.c_]
 
 
+def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
+    """``--ocbench-only``: ocbench's AUROC of every cell, in its own order or in that of
+    ``--order-stream``; no reference. The codes agree on the same batches (the same-order
+    cells), so one code on a third order tells which of two orders, the reference's own and
+    ocbench's own, is the unusual one in a cell, at a quarter of the time of both codes."""
+    order = "ocbench alone, its own" if args.order_stream is None else f"ocbench alone, stream {args.order_stream}"
+    rows = []
+    for normal_class in args.classes:
+        for seed in args.seeds:
+            (ours, _), seconds = timed(args.threads, ocbench_here, draw(arrays, normal_class, seed), seed, recipe,
+                                       None, args.arithmetic)
+            digits = 2 if args.arithmetic == "float32" else 4
+            rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "ocbench_auroc": round(ours, digits),
+                         "threads": args.threads, "recipe": label, "order": order,
+                         "ocbench_milestones": milestones_label(recipe["network"]["milestones"]), "cpu": cpu_label(),
+                         **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
+            print(f"class {normal_class} seed {seed} deep_sad ocbench {ours:6.{digits}f} ({order}; {seconds:.0f} s)",
+                  flush=True)
+            write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
+    print(f"mean over {len(rows)} cells: ocbench {statistics.fmean(r['ocbench_auroc'] for r in rows):.2f}")
+    return 0
+
+
 def ocbench_here(data, seed: int, recipe: dict, replay: Replay | None, arithmetic: str) -> tuple[float, bool]:
     """``run_ocbench``'s AUROC and that it started without the transfer, as ``ocbench_from_results``
     answers (a function of this module, which a worker process of ``--side-by-side`` can run)."""
@@ -501,8 +527,17 @@ def main(argv=None) -> int:
     parser.add_argument("--own-centres", action="store_true",
                         help="no training: for each cell, the reference's own-order centre (replayed) against the "
                              "centre over every sample, on the initial weights; one row per cell")
+    parser.add_argument("--ocbench-only", action="store_true",
+                        help="only ocbench trains, in its own order or, with --order-stream, that stream's; "
+                             "no reference (its checkout is not read); one row per cell")
     parser.add_argument("--out", type=Path, required=True, help="CSV, one row per (class, seed)")
     args = parser.parse_args(argv)
+    if args.ocbench_only and (args.same_order or args.reference_order or args.results or args.reference_cells
+                              or args.components or args.check_replay or args.own_centres or args.side_by_side
+                              or args.no_reference_pretraining):
+        parser.error("--ocbench-only trains ocbench alone: leave out --same-order, --reference-order, --results, "
+                     "--reference-cells, --components, --check-replay, --own-centres, --side-by-side and "
+                     "--no-reference-pretraining")
     if args.arithmetic != "float32" and (args.results or args.reference_cells):
         parser.error(f"--arithmetic {args.arithmetic}: the workflow's runs and the cell files are float32; "
                      f"leave out --results and --reference-cells")
@@ -519,8 +554,9 @@ def main(argv=None) -> int:
     if args.no_reference_pretraining and not args.same_order:
         parser.error("--no-reference-pretraining: in its own order the pretraining's draws set the reference's "
                      "batches; only with --same-order does it change nothing")
-    if args.order_stream is not None and not args.same_order:
-        parser.error("--order-stream sets the batches ocbench hands both codes: add --same-order")
+    if args.order_stream is not None and not (args.same_order or args.ocbench_only):
+        parser.error("--order-stream sets the batches ocbench hands both codes: add --same-order "
+                     "(or --ocbench-only, for ocbench's alone)")
     if args.order_stream is not None and args.results:
         parser.error("--order-stream: the workflow's runs are in ocbench's own order; leave out --results")
     order = order_from_stream(args.order_stream) if args.order_stream is not None else contextlib.nullcontext()
@@ -552,6 +588,8 @@ def compare(args) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.own_centres:
         return own_centres(args, arrays, recipe, label)
+    if args.ocbench_only:
+        return ocbench_alone(args, arrays, ours_recipe, label)
     rows = []
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if args.side_by_side else None
     for normal_class in args.classes:

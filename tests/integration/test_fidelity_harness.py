@@ -173,6 +173,49 @@ def test_compare_deep_sad_refuses_an_order_stream_without_the_same_batches(compa
     assert "--order-stream sets the batches ocbench hands both codes: add --same-order" in capsys.readouterr().err
 
 
+def test_ocbench_only_trains_ocbench_alone_on_the_order_stream_and_never_the_reference(
+        compare_deep_sad, tmp_path, monkeypatch):
+    """``--ocbench-only --order-stream 5``: each cell is ocbench's run on stream 5's batches
+    (what ``training.batch_order`` gives inside the run), the reference is never trained nor
+    its checkout read, and the rows carry ocbench's AUROC and the order alone."""
+    from ocbench import training
+
+    seen = []
+
+    def ocbench_stand_in(data, seed, recipe, replay, arithmetic):
+        assert replay is None and arithmetic == "float32"
+        seen.append([b.tolist() for b in training.batches(10, 4, training.batch_order(seed))])
+        return 70.0 + data
+
+    def reference_refused(*args, **kwargs):
+        raise AssertionError("the reference trained")
+
+    for name, stub in {"check_mirror": lambda mirror: None, "fmnist_arrays": lambda mirror: None,
+                       "draw": lambda arrays, normal_class, seed: normal_class,
+                       "run_reference": reference_refused, "reference_passes": reference_refused,
+                       "run_ocbench": ocbench_stand_in}.items():
+        monkeypatch.setattr(compare_deep_sad, name, stub)
+    out = tmp_path / "alone.csv"
+    compare_deep_sad.main(["--reference", str(tmp_path / "no-checkout"), "--classes", "1,2", "--seeds", "3",
+                           "--threads", "1", "--ocbench-only", "--order-stream", "5", "--out", str(out)])
+    rows = list(csv.DictReader(out.open()))
+    assert [(row["class"], row["ocbench_auroc"], row["order"]) for row in rows] == \
+        [("1", "71.0", "ocbench alone, stream 5"), ("2", "72.0", "ocbench alone, stream 5")]
+    assert "reference_auroc" not in rows[0] and rows[0]["threads"] == "1"
+    stream_5 = [b.tolist() for b in training.batches(10, 4, training.seed_stream(3, 5))]
+    assert seen == [stream_5, stream_5]
+    assert [b.tolist() for b in training.batches(10, 4, training.batch_order(3))] != stream_5  # restored
+
+
+@pytest.mark.parametrize("other", [["--same-order"], ["--reference-order"], ["--side-by-side"], ["--own-centres"]])
+def test_compare_deep_sad_refuses_ocbench_only_with_a_reference_option_in_one_line(
+        compare_deep_sad, tmp_path, capsys, other):
+    with pytest.raises(SystemExit):
+        compare_deep_sad.main(["--reference", str(tmp_path), "--ocbench-only", *other, "--out", str(tmp_path / "o.csv")])
+    assert "--ocbench-only trains ocbench alone: leave out --same-order, --reference-order" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_a_recorded_order_yields_its_passes_in_turn_and_refuses_one_more(harness):
     from torch.utils.data import DataLoader, TensorDataset
 
