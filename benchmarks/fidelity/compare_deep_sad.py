@@ -353,6 +353,7 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "ocbench_auroc": round(ours, digits),
                          "threads": args.threads, "recipe": label, "order": order,
                          "ocbench_milestones": milestones_label(recipe["network"]["milestones"]), "cpu": cpu_label(),
+                         **({} if args.order_stream is None else {"order_stream": args.order_stream}),
                          **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
             print(f"class {normal_class} seed {seed} deep_sad ocbench {ours:6.{digits}f} ({order}; {seconds:.0f} s)",
                   flush=True)
