@@ -49,9 +49,9 @@ unchanged: run with a few streams, a cell shows how far the batch order alone mo
 AUROC; its rows carry the stream. ``--ocbench-only`` trains ocbench alone, in its own order
 or in that of ``--order-stream K``, and writes its AUROC per cell without a reference: on
 the same batches the codes agree, so one code on a third order says which of the two own
-orders is the unusual one in a cell, at a quarter of the time. ``--reference-schedule`` trains ocbench with every
-milestone one epoch earlier, the schedule the reference really runs (it steps its scheduler
-at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
+orders is the unusual one in a cell, in ocbench's time alone. ``--reference-schedule``
+trains ocbench with every milestone one epoch earlier, the schedule the reference really
+runs (it steps its scheduler at the start of each epoch, ``docs/deviations.md``); the reference trains as it is, so with
 ``--reference-cells`` of the same recipe, threads, order and CPU only ocbench trains. Every row
 records the order the reference trained in (``order``: ``own``, ``ocbench's``, ``ocbench's
 stream K`` or ``the reference's, replayed``), ocbench's milestones (``ocbench_milestones``)
@@ -342,7 +342,7 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
     """``--ocbench-only``: ocbench's AUROC of every cell, in its own order or in that of
     ``--order-stream``; no reference. The codes agree on the same batches (the same-order
     cells), so one code on a third order tells which of two orders, the reference's own and
-    ocbench's own, is the unusual one in a cell, at a quarter of the time of both codes."""
+    ocbench's own, is the unusual one in a cell, without the reference's time."""
     order = "ocbench alone, its own" if args.order_stream is None else f"ocbench alone, stream {args.order_stream}"
     rows = []
     for normal_class in args.classes:
@@ -350,7 +350,8 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
             (ours, _), seconds = timed(args.threads, ocbench_here, draw(arrays, normal_class, seed), seed, recipe,
                                        None, args.arithmetic)
             digits = 2 if args.arithmetic == "float32" else 4
-            rows.append({"class": normal_class, "seed": seed, "method": "deep_sad", "ocbench_auroc": round(ours, digits),
+            rows.append({"class": normal_class, "seed": seed, "method": "deep_sad",
+                         "ocbench_auroc": round(ours, digits),
                          "threads": args.threads, "recipe": label, "order": order,
                          "ocbench_milestones": milestones_label(recipe["network"]["milestones"]), "cpu": cpu_label(),
                          **({} if args.order_stream is None else {"order_stream": args.order_stream}),

@@ -211,7 +211,8 @@ def test_ocbench_only_trains_ocbench_alone_on_the_order_stream_and_never_the_ref
 def test_compare_deep_sad_refuses_ocbench_only_with_a_reference_option_in_one_line(
         compare_deep_sad, tmp_path, capsys, other):
     with pytest.raises(SystemExit):
-        compare_deep_sad.main(["--reference", str(tmp_path), "--ocbench-only", *other, "--out", str(tmp_path / "o.csv")])
+        compare_deep_sad.main(["--reference", str(tmp_path), "--ocbench-only", *other,
+                               "--out", str(tmp_path / "o.csv")])
     assert "--ocbench-only trains ocbench alone: leave out --same-order, --reference-order" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
 
