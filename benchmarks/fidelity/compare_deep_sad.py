@@ -344,6 +344,7 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
     cells), so one code on a third order tells which of two orders, the reference's own and
     ocbench's own, is the unusual one in a cell, without the reference's time."""
     order = "ocbench alone, its own" if args.order_stream is None else f"ocbench alone, stream {args.order_stream}"
+    milestones, cpu = milestones_label(recipe["network"]["milestones"]), cpu_label()  # once: the same for every cell
     rows = []
     for normal_class in args.classes:
         for seed in args.seeds:
@@ -353,7 +354,7 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad",
                          "ocbench_auroc": round(ours, digits),
                          "threads": args.threads, "recipe": label, "order": order,
-                         "ocbench_milestones": milestones_label(recipe["network"]["milestones"]), "cpu": cpu_label(),
+                         "ocbench_milestones": milestones, "cpu": cpu,
                          **({} if args.order_stream is None else {"order_stream": args.order_stream}),
                          **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
             print(f"class {normal_class} seed {seed} deep_sad ocbench {ours:6.{digits}f} ({order}; {seconds:.0f} s)",
@@ -511,7 +512,7 @@ def main(argv=None) -> int:
                         help="with --same-order: leave out the reference's pretraining, which then changes nothing")
     parser.add_argument("--order-stream", type=int,
                         help="with --same-order: both codes' batches from this stream of the seed (3 or more), "
-                             "the initial weights unchanged")
+                             "the initial weights unchanged; with --ocbench-only: ocbench's")
     parser.add_argument("--reference-schedule", action="store_true",
                         help="ocbench drops the learning rate when the reference does, one epoch before the milestone")
     parser.add_argument("--reference-order", action="store_true",
