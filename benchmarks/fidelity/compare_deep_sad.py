@@ -338,6 +338,16 @@ class DeepSADCentreOver(DeepSAD):
         return tensors, [self.c_]
 
 
+def cell_format(args) -> tuple[int, dict]:
+    """How every row of a run is written: the decimals of its AUROCs (two in float32; four in
+    another arithmetic, which asks whether the codes are equal) and the columns only some
+    runs have (the stream, the arithmetic), the same for every cell of the run."""
+    digits = 2 if args.arithmetic == "float32" else 4
+    extra = {**({} if args.order_stream is None else {"order_stream": args.order_stream}),
+             **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})}
+    return digits, extra
+
+
 def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
     """``--ocbench-only``: ocbench's AUROC of every cell, in its own order or in that of
     ``--order-stream``; no reference. The codes agree on the same batches (the same-order
@@ -345,18 +355,16 @@ def ocbench_alone(args, arrays, recipe: dict, label: str) -> int:
     ocbench's own, is the unusual one in a cell, without the reference's time."""
     order = "ocbench alone, its own" if args.order_stream is None else f"ocbench alone, stream {args.order_stream}"
     milestones, cpu = milestones_label(recipe["network"]["milestones"]), cpu_label()  # once: the same for every cell
+    digits, extra = cell_format(args)
     rows = []
     for normal_class in args.classes:
         for seed in args.seeds:
             (ours, _), seconds = timed(args.threads, ocbench_here, draw(arrays, normal_class, seed), seed, recipe,
                                        None, args.arithmetic)
-            digits = 2 if args.arithmetic == "float32" else 4
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad",
                          "ocbench_auroc": round(ours, digits),
                          "threads": args.threads, "recipe": label, "order": order,
-                         "ocbench_milestones": milestones, "cpu": cpu,
-                         **({} if args.order_stream is None else {"order_stream": args.order_stream}),
-                         **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
+                         "ocbench_milestones": milestones, "cpu": cpu, **extra})
             print(f"class {normal_class} seed {seed} deep_sad ocbench {ours:6.{digits}f} ({order}; {seconds:.0f} s)",
                   flush=True)
             write_csv(args.out, rows)  # after every cell: an interrupted run keeps what it did
@@ -593,7 +601,7 @@ def compare(args) -> int:
         return own_centres(args, arrays, recipe, label)
     if args.ocbench_only:
         return ocbench_alone(args, arrays, ours_recipe, label)
-    rows = []
+    rows, (digits, extra) = [], cell_format(args)
     pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if args.side_by_side else None
     for normal_class in args.classes:
         for seed in args.seeds:
@@ -613,14 +621,12 @@ def compare(args) -> int:
                 (theirs, their_seconds), ((ours, transfer), our_seconds) = [timed(args.threads, *job)
                                                                             for job in (reference, ocbench)]
             reference_time = "from the cell files" if reused else f"{their_seconds:.0f} s"
-            digits = 2 if args.arithmetic == "float32" else 4  # another arithmetic asks whether the codes are equal
             rows.append({"class": normal_class, "seed": seed, "method": "deep_sad",
                          "reference_auroc": round(theirs, digits), "ocbench_auroc": round(ours, digits),
                          "difference": round(ours - theirs, digits),
                          "threads": args.threads, "recipe": label, "order": order,
                          "ocbench_milestones": ours_milestones, "ocbench_pretrain": str(transfer).lower(), "cpu": cpu,
-                         **({} if args.order_stream is None else {"order_stream": args.order_stream}),
-                         **({} if args.arithmetic == "float32" else {"arithmetic": args.arithmetic})})
+                         **extra})
             print(f"class {normal_class} seed {seed} deep_sad reference {theirs:6.{digits}f} ocbench "
                   f"{ours:6.{digits}f} difference {ours - theirs:+6.{digits}f}  (reference {reference_time}, "
                   f"ocbench {our_seconds:.0f} s)", flush=True)
